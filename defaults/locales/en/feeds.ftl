@@ -1,0 +1,7 @@
+# Strings that appear in the RSS, Atom and JSON feeds.
+feed-title = { site-title }
+feed-description = { site-description }
+# Closes an item's content when feeds carry summaries only.
+feed-read-more = Read more
+# $date: the story's publication date, already formatted for the locale.
+feed-published-on = Published { $date }

@@ -1,0 +1,7 @@
+# RSS、Atom 与 JSON 订阅源中出现的文字。
+feed-title = { site-title }
+feed-description = { site-description }
+# 订阅源只含摘要时，放在条目内容末尾。
+feed-read-more = 阅读全文
+# $date：文章发布日期，已按本地格式排好。
+feed-published-on = 发布于{ $date }

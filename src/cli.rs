@@ -1,0 +1,64 @@
+//! Command line: clap derive types whose doc comments are the `--help` text.
+//!
+//! Parses arguments only; it must not read files or run the pipeline.
+
+use chrono::{DateTime, FixedOffset};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Multilingual syndication feeds and email digests from Markdown articles.
+///
+/// Cron runs `gazette build && gazette send` every day.
+#[derive(Debug, Parser)]
+#[command(name = "gazette", version)]
+pub struct Cli {
+    /// The site's config file; relative paths inside it are relative to its folder.
+    #[arg(
+        long,
+        global = true,
+        default_value = "config.toml",
+        value_name = "PATH"
+    )]
+    pub config: PathBuf,
+
+    /// Treat this RFC 3339 instant as "now" (e.g. 2026-11-29T06:00:00+08:00):
+    /// decides which stories are published; for tests and previews.
+    #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_now)]
+    pub now: Option<DateTime<FixedOffset>>,
+
+    /// Print more about what happens (-v: steps, -vv: debugging detail).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print only errors and warnings.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load the articles and write every configured feed under feeds/.
+    ///
+    /// Each feed is checked by a feed reader before it is published, and
+    /// written atomically; files whose content would not change are not touched.
+    Build,
+    /// Do everything `build` does, in memory, and write nothing.
+    ///
+    /// Reports problems, messages missing in a locale, and which files a build would change.
+    Check,
+    /// Create a working site (config, sample articles, locales) in DIR.
+    Init {
+        /// Folder to create the site in; created if missing.
+        dir: PathBuf,
+    },
+}
+
+fn parse_now(text: &str) -> Result<DateTime<FixedOffset>, String> {
+    DateTime::parse_from_rfc3339(text).map_err(|e| {
+        format!("{e}; write an RFC 3339 instant with offset, e.g. 2026-11-29T06:00:00+08:00")
+    })
+}

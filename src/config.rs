@@ -1,0 +1,509 @@
+//! Configuration stage: reads `config.toml`, rejects unknown keys with line
+//! and column, and validates across fields into a [`Config`] that cannot
+//! hold a bad value.
+//!
+//! This module must not know templates, Fluent or feed formats beyond their
+//! names; it only turns text into checked settings.
+
+use crate::model::Locale;
+use anyhow::Result;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use url::Url;
+
+/// Raised when config.toml parses but its values do not fit together.
+/// Every problem is listed, not just the first.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: invalid configuration:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    site: RawSite,
+    locales: BTreeMap<String, RawLocale>,
+    #[serde(default)]
+    sources: Vec<RawSource>,
+    #[serde(default)]
+    feeds: RawFeeds,
+    #[serde(default)]
+    state: RawState,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    base_url: String,
+    default_locale: String,
+    author: Author,
+    #[serde(default = "default_id_date")]
+    id_date: String,
+    #[serde(default = "default_locales_dir")]
+    locales_dir: PathBuf,
+}
+
+fn default_id_date() -> String {
+    "2026-01-01".to_owned()
+}
+fn default_locales_dir() -> PathBuf {
+    PathBuf::from("locales")
+}
+
+/// The site's author, used for feeds and where an article names nobody.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Author {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLocale {
+    tag: String,
+    #[serde(default)]
+    fallback: Vec<String>,
+    #[serde(default)]
+    path: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
+enum RawSource {
+    Markdown { path: PathBuf },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeeds {
+    #[serde(default = "default_feeds_dir")]
+    dir: PathBuf,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default = "default_formats")]
+    formats: Vec<FeedFormat>,
+    #[serde(default = "default_max_items")]
+    max_items: usize,
+    #[serde(default)]
+    content: ContentMode,
+}
+
+impl Default for RawFeeds {
+    fn default() -> Self {
+        RawFeeds {
+            dir: default_feeds_dir(),
+            url: None,
+            formats: default_formats(),
+            max_items: default_max_items(),
+            content: ContentMode::default(),
+        }
+    }
+}
+
+fn default_feeds_dir() -> PathBuf {
+    PathBuf::from("feeds")
+}
+fn default_formats() -> Vec<FeedFormat> {
+    vec![FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json]
+}
+fn default_max_items() -> usize {
+    50
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawState {
+    #[serde(default = "default_state_path")]
+    path: PathBuf,
+}
+
+impl Default for RawState {
+    fn default() -> Self {
+        RawState {
+            path: default_state_path(),
+        }
+    }
+}
+
+fn default_state_path() -> PathBuf {
+    PathBuf::from(".gazette/state.db")
+}
+
+/// A syndication format gazette writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedFormat {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl FeedFormat {
+    /// File name of this format inside `feeds/<locale>/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FeedFormat::Rss => "rss.xml",
+            FeedFormat::Atom => "atom.xml",
+            FeedFormat::Json => "feed.json",
+        }
+    }
+}
+
+impl fmt::Display for FeedFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FeedFormat::Rss => "RSS 2.0",
+            FeedFormat::Atom => "Atom 1.0",
+            FeedFormat::Json => "JSON Feed 1.1",
+        })
+    }
+}
+
+/// Whether feed items carry the full article or only its summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentMode {
+    #[default]
+    Full,
+    Summary,
+}
+
+/// Validated site settings.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub base_url: Url,
+    pub default_locale: String,
+    pub author: Author,
+    /// Authority part of `tag:` ids (`host,date`); fixed so ids never change.
+    pub tag_authority: String,
+    pub locales_dir: PathBuf,
+}
+
+/// Where articles come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A folder of Markdown files with `+++` TOML front matter.
+    Markdown { path: PathBuf },
+}
+
+/// Validated feed settings.
+#[derive(Debug, Clone)]
+pub struct Feeds {
+    pub dir: PathBuf,
+    /// Public URL of `dir`; the self link of each feed is under it.
+    pub url: Url,
+    pub formats: Vec<FeedFormat>,
+    pub max_items: usize,
+    pub content: ContentMode,
+}
+
+/// The whole validated configuration; paths are absolute.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file itself.
+    pub path: PathBuf,
+    /// Its folder; relative paths in the file are relative to it.
+    pub root: PathBuf,
+    pub site: Site,
+    /// Default locale first, then the others by key.
+    pub locales: Vec<Locale>,
+    pub sources: Vec<Source>,
+    pub feeds: Feeds,
+    pub state_path: PathBuf,
+}
+
+impl Config {
+    /// The locale with key `key`.
+    pub fn locale(&self, key: &str) -> Option<&Locale> {
+        self.locales.iter().find(|l| l.key == key)
+    }
+}
+
+/// Reads and validates the config file at `path`.
+pub fn load(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        problems: vec![format!(
+            "cannot read it ({e}); pass --config PATH, or run `gazette init DIR` to create a site"
+        )],
+    })?;
+    let root = path
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    parse(&text, path, &root)
+}
+
+/// Parses config text; `path` is used in messages, `root` resolves relative paths.
+pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Config> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        problems: vec![e.to_string().trim_end().replace('\n', "\n    ")],
+    })?;
+    validate(raw, path, root)
+}
+
+fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
+    let mut problems = Vec::new();
+
+    let base_url = match Url::parse(&raw.site.base_url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Some(with_trailing_slash(url))
+        }
+        Ok(_) => {
+            problems.push(format!(
+                "site.base_url `{}` must be an absolute http(s) URL, e.g. \"https://news.example.org/\"",
+                raw.site.base_url
+            ));
+            None
+        }
+        Err(e) => {
+            problems.push(format!(
+                "site.base_url `{}` is not a URL ({e}); write it like \"https://news.example.org/\"",
+                raw.site.base_url
+            ));
+            None
+        }
+    };
+
+    if raw.locales.is_empty() {
+        problems.push(
+            "no [locales.<key>] section: add at least one, e.g. [locales.en] tag = \"en\""
+                .to_owned(),
+        );
+    }
+    if !raw.locales.contains_key(&raw.site.default_locale) {
+        problems.push(format!(
+            "site.default_locale `{}` has no [locales.{}] section; configured: {}",
+            raw.site.default_locale,
+            raw.site.default_locale,
+            raw.locales.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if chrono::NaiveDate::parse_from_str(&raw.site.id_date, "%Y-%m-%d").is_err() {
+        problems.push(format!(
+            "site.id_date `{}` must be a date like 2026-01-01 (it goes into every tag: id and must never change)",
+            raw.site.id_date
+        ));
+    }
+
+    let mut locales = Vec::new();
+    for (key, locale) in &raw.locales {
+        if !is_locale_key(key) {
+            problems.push(format!(
+                "locales.{key}: a locale key is letters, digits and '-' only (it is a file-name suffix)"
+            ));
+        }
+        if locale
+            .tag
+            .parse::<unic_langid::LanguageIdentifier>()
+            .is_err()
+            || icu_locale_core::Locale::try_from_str(&locale.tag).is_err()
+        {
+            problems.push(format!(
+                "locales.{key}.tag `{}` is not a BCP 47 language tag (e.g. \"en\", \"zh-CN\")",
+                locale.tag
+            ));
+        }
+        for fallback in &locale.fallback {
+            if fallback == key {
+                problems.push(format!("locales.{key}.fallback lists `{key}` itself"));
+            } else if !raw.locales.contains_key(fallback) {
+                problems.push(format!(
+                    "locales.{key}.fallback names `{fallback}`, which has no [locales.{fallback}] section"
+                ));
+            }
+        }
+        let Some(base_url) = &base_url else { continue };
+        let prefix = locale.path.clone().unwrap_or_else(|| {
+            if *key == raw.site.default_locale {
+                String::new()
+            } else {
+                format!("{key}/")
+            }
+        });
+        match base_url.join(&prefix) {
+            Ok(home) if home.as_str().starts_with(base_url.as_str()) => locales.push(Locale {
+                key: key.clone(),
+                tag: locale.tag.clone(),
+                fallback: locale.fallback.clone(),
+                home_url: with_trailing_slash(home),
+            }),
+            _ => problems.push(format!(
+                "locales.{key}.path `{prefix}` must be a relative path under site.base_url, e.g. \"{key}/\""
+            )),
+        }
+    }
+    locales.sort_by_key(|l| (l.key != raw.site.default_locale, l.key.clone()));
+
+    let sources = raw
+        .sources
+        .into_iter()
+        .map(|s| match s {
+            RawSource::Markdown { path } => Source::Markdown {
+                path: root.join(path),
+            },
+        })
+        .collect::<Vec<_>>();
+    if sources.is_empty() {
+        problems.push(
+            "no [[sources]]: add one, e.g. [[sources]] kind = \"markdown\" path = \"articles\""
+                .to_owned(),
+        );
+    }
+
+    let mut formats = raw.feeds.formats.clone();
+    formats.sort();
+    formats.dedup();
+    if formats.len() != raw.feeds.formats.len() {
+        problems.push("feeds.formats lists a format twice".to_owned());
+    }
+    if raw.feeds.max_items == 0 {
+        problems.push("feeds.max_items must be at least 1".to_owned());
+    }
+    let feeds_url = match (&raw.feeds.url, &base_url) {
+        (Some(url), _) => match Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(with_trailing_slash(u)),
+            _ => {
+                problems.push(format!(
+                    "feeds.url `{url}` must be an absolute http(s) URL where feeds.dir is served"
+                ));
+                None
+            }
+        },
+        (None, Some(base)) => base.join("feeds/").ok(),
+        (None, None) => None,
+    };
+
+    match (base_url, feeds_url) {
+        (Some(base_url), Some(feeds_url)) if problems.is_empty() => {
+            let host = base_url.host_str().unwrap_or_default().to_owned();
+            Ok(Config {
+                path: path.to_path_buf(),
+                root: root.to_path_buf(),
+                site: Site {
+                    tag_authority: format!("{host},{}", raw.site.id_date),
+                    base_url,
+                    default_locale: raw.site.default_locale,
+                    author: raw.site.author,
+                    locales_dir: root.join(raw.site.locales_dir),
+                },
+                locales,
+                sources,
+                feeds: Feeds {
+                    dir: root.join(raw.feeds.dir),
+                    url: feeds_url,
+                    formats: raw.feeds.formats,
+                    max_items: raw.feeds.max_items,
+                    content: raw.feeds.content,
+                },
+                state_path: root.join(raw.state.path),
+            })
+        }
+        _ => Err(ConfigError {
+            path: path.to_path_buf(),
+            problems,
+        }
+        .into()),
+    }
+}
+
+fn is_locale_key(key: &str) -> bool {
+    !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn with_trailing_slash(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[site]
+base_url = "https://news.example.org"
+default_locale = "en"
+author = { name = "Desk" }
+[locales.en]
+tag = "en"
+[locales.zh]
+tag = "zh-CN"
+fallback = ["en"]
+[[sources]]
+kind = "markdown"
+path = "articles"
+"#;
+
+    fn parse_str(text: &str) -> Result<Config> {
+        parse(text, Path::new("config.toml"), Path::new("/site"))
+    }
+
+    #[test]
+    fn fills_documented_defaults() {
+        let config = parse_str(MINIMAL).unwrap();
+        assert_eq!(config.site.base_url.as_str(), "https://news.example.org/");
+        assert_eq!(config.locales[0].key, "en");
+        assert_eq!(
+            config.locales[0].home_url.as_str(),
+            "https://news.example.org/"
+        );
+        assert_eq!(
+            config.locales[1].home_url.as_str(),
+            "https://news.example.org/zh/"
+        );
+        assert_eq!(config.feeds.url.as_str(), "https://news.example.org/feeds/");
+        assert_eq!(config.feeds.max_items, 50);
+        assert_eq!(config.feeds.formats.len(), 3);
+        assert_eq!(config.state_path, PathBuf::from("/site/.gazette/state.db"));
+        assert_eq!(config.site.tag_authority, "news.example.org,2026-01-01");
+    }
+
+    #[test]
+    fn rejects_unknown_key_with_line_and_column() {
+        let text = MINIMAL.replace("[feeds]", "") + "[feeds]\nmax_itmes = 3\n";
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(err.contains("config.toml: invalid configuration"), "{err}");
+        assert!(err.contains("max_itmes"), "{err}");
+        assert!(err.contains("line 15, column 1"), "{err}");
+    }
+
+    #[test]
+    fn reports_every_cross_field_problem() {
+        let text = MINIMAL
+            .replace("default_locale = \"en\"", "default_locale = \"fr\"")
+            .replace("fallback = [\"en\"]", "fallback = [\"de\"]")
+            .replace("tag = \"zh-CN\"", "tag = \"not a tag!\"");
+        let err = parse_str(&text).unwrap_err();
+        let config_error = err.downcast_ref::<ConfigError>().unwrap();
+        let all = config_error.problems.join("\n");
+        assert!(all.contains("site.default_locale `fr`"), "{all}");
+        assert!(all.contains("locales.zh.fallback names `de`"), "{all}");
+        assert!(all.contains("locales.zh.tag `not a tag!`"), "{all}");
+    }
+
+    #[test]
+    fn rejects_relative_base_url() {
+        let text = MINIMAL.replace("https://news.example.org", "/news/");
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(err.contains("site.base_url `/news/` is not a URL"), "{err}");
+    }
+
+    #[test]
+    fn rejects_unknown_source_kind() {
+        let text = MINIMAL.replace("kind = \"markdown\"", "kind = \"word\"");
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(err.contains("unknown variant `word`"), "{err}");
+    }
+}

@@ -1,0 +1,110 @@
+//! Atom 1.0 writer, via `atom_syndication`. Each entry links to every
+//! translation of its story with `rel="alternate"` and `hreflang`.
+
+use super::{GENERATOR, GENERATOR_URI, image_mime_type};
+use crate::config::FeedFormat;
+use crate::view::FeedView;
+use anyhow::Result;
+use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
+
+fn person(name: &str, email: Option<&String>) -> Person {
+    Person {
+        name: name.to_owned(),
+        email: email.cloned(),
+        uri: None,
+        ..Person::default()
+    }
+}
+
+fn link(href: &str, rel: &str, mime_type: &str, hreflang: Option<&str>) -> Link {
+    Link {
+        href: href.to_owned(),
+        rel: rel.to_owned(),
+        mime_type: Some(mime_type.to_owned()),
+        hreflang: hreflang.map(str::to_owned),
+        ..Link::default()
+    }
+}
+
+/// Renders `view` as an Atom 1.0 document.
+pub fn render(view: &FeedView) -> Result<String> {
+    let self_href = view
+        .self_urls
+        .get(&FeedFormat::Atom)
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let entries = view
+        .items
+        .iter()
+        .map(|item| {
+            let mut links: Vec<Link> = item
+                .alternates
+                .iter()
+                .map(|(lang, url)| link(url.as_str(), "alternate", "text/html", Some(lang)))
+                .collect();
+            if let Some(image) = &item.image {
+                links.push(link(
+                    image.as_str(),
+                    "enclosure",
+                    image_mime_type(image),
+                    None,
+                ));
+            }
+            Entry {
+                id: item.id.clone(),
+                title: Text::plain(item.title.clone()),
+                updated: item.updated,
+                published: Some(item.published),
+                summary: Some(Text::plain(item.summary.clone())),
+                content: Some(Content {
+                    content_type: Some("html".to_owned()),
+                    value: Some(item.content_html.clone()),
+                    ..Content::default()
+                }),
+                categories: item
+                    .tags
+                    .iter()
+                    .map(|tag| Category {
+                        term: tag.clone(),
+                        ..Category::default()
+                    })
+                    .collect(),
+                authors: item.authors.iter().map(|name| person(name, None)).collect(),
+                links,
+                ..Entry::default()
+            }
+        })
+        .collect();
+    let feed = Feed {
+        id: view.id.clone(),
+        title: Text::plain(view.title.clone()),
+        subtitle: Some(Text::plain(view.description.clone())),
+        updated: view.updated,
+        authors: vec![person(&view.author_name, view.author_email.as_ref())],
+        links: vec![
+            link(&self_href, "self", "application/atom+xml", None),
+            link(
+                view.home_url.as_str(),
+                "alternate",
+                "text/html",
+                Some(&view.language),
+            ),
+        ],
+        generator: Some(Generator {
+            value: GENERATOR.to_owned(),
+            uri: Some(GENERATOR_URI.to_owned()),
+            version: None,
+        }),
+        lang: Some(view.language.clone()),
+        entries,
+        ..Feed::default()
+    };
+    let config = atom_syndication::WriteConfig {
+        write_document_declaration: true,
+        indent_size: Some(2),
+    };
+    let mut out = Vec::new();
+    feed.write_with_config(&mut out, config)?;
+    out.push(b'\n');
+    Ok(String::from_utf8(out)?)
+}

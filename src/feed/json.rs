@@ -1,0 +1,99 @@
+//! JSON Feed 1.1 writer: typed serde structs, fields in spec order, so the
+//! output is deterministic and escaping is serde_json's job.
+
+use super::{GENERATOR, GENERATOR_URI};
+use crate::config::FeedFormat;
+use crate::view::FeedView;
+use anyhow::Result;
+use serde::Serialize;
+
+const VERSION: &str = "https://jsonfeed.org/version/1.1";
+
+#[derive(Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: &'a str,
+    feed_url: String,
+    description: &'a str,
+    language: &'a str,
+    authors: Vec<JsonAuthor<'a>>,
+    #[serde(rename = "_gazette")]
+    generator: JsonGenerator,
+    items: Vec<JsonItem<'a>>,
+}
+
+/// Custom extension objects start with `_` (JSON Feed 1.1 §"Extensions").
+#[derive(Serialize)]
+struct JsonGenerator {
+    about: &'static str,
+    generator: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonAuthor<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonItem<'a> {
+    id: &'a str,
+    url: &'a str,
+    title: &'a str,
+    summary: &'a str,
+    content_html: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+    date_published: String,
+    date_modified: String,
+    tags: &'a [String],
+    authors: Vec<JsonAuthor<'a>>,
+    language: &'a str,
+}
+
+/// Renders `view` as a JSON Feed 1.1 document.
+pub fn render(view: &FeedView) -> Result<String> {
+    let feed = JsonFeed {
+        version: VERSION,
+        title: &view.title,
+        home_page_url: view.home_url.as_str(),
+        feed_url: view
+            .self_urls
+            .get(&FeedFormat::Json)
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
+        description: &view.description,
+        language: &view.language,
+        authors: vec![JsonAuthor {
+            name: &view.author_name,
+        }],
+        generator: JsonGenerator {
+            about: GENERATOR_URI,
+            generator: GENERATOR,
+        },
+        items: view
+            .items
+            .iter()
+            .map(|item| JsonItem {
+                id: &item.id,
+                url: item.url.as_str(),
+                title: &item.title,
+                summary: &item.summary,
+                content_html: &item.content_html,
+                image: item.image.as_ref().map(|u| u.as_str()),
+                date_published: item.published.to_rfc3339(),
+                date_modified: item.updated.to_rfc3339(),
+                tags: &item.tags,
+                authors: item
+                    .authors
+                    .iter()
+                    .map(|name| JsonAuthor { name })
+                    .collect(),
+                language: &view.language,
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&feed)?;
+    text.push('\n');
+    Ok(text)
+}

@@ -1,0 +1,81 @@
+//! RSS 2.0 writer, via the `rss` crate (content, Atom and Dublin Core
+//! extensions). Escaping is the crate's job; this only maps fields.
+
+use super::{GENERATOR, image_mime_type};
+use crate::config::FeedFormat;
+use crate::view::FeedView;
+use anyhow::Result;
+use rss::extension::atom::{AtomExtension, Link};
+use rss::extension::dublincore::DublinCoreExtension;
+use rss::{Category, Channel, Enclosure, Guid, Item};
+
+/// Renders `view` as an RSS 2.0 document.
+pub fn render(view: &FeedView) -> Result<String> {
+    let self_link = Link {
+        href: view
+            .self_urls
+            .get(&FeedFormat::Rss)
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
+        rel: "self".to_owned(),
+        mime_type: Some("application/rss+xml".to_owned()),
+        ..Link::default()
+    };
+    let newest = view.items.first().map(|_| view.updated.to_rfc2822());
+    let items = view
+        .items
+        .iter()
+        .map(|item| Item {
+            title: Some(item.title.clone()),
+            link: Some(item.url.to_string()),
+            description: Some(item.summary.clone()),
+            guid: Some(Guid {
+                value: item.id.clone(),
+                permalink: false,
+            }),
+            pub_date: Some(item.published.to_rfc2822()),
+            content: Some(item.content_html.clone()),
+            categories: item
+                .tags
+                .iter()
+                .map(|tag| Category {
+                    name: tag.clone(),
+                    domain: None,
+                })
+                .collect(),
+            enclosure: item.image.as_ref().map(|image| Enclosure {
+                url: image.to_string(),
+                // RSS requires a length; 0 is the agreed value when unknown.
+                length: "0".to_owned(),
+                mime_type: image_mime_type(image).to_owned(),
+            }),
+            dublin_core_ext: Some(DublinCoreExtension {
+                creators: item.authors.clone(),
+                ..DublinCoreExtension::default()
+            }),
+            ..Item::default()
+        })
+        .collect();
+    let channel = Channel {
+        title: view.title.clone(),
+        link: view.home_url.to_string(),
+        description: view.description.clone(),
+        language: Some(view.language.clone()),
+        last_build_date: newest.clone(),
+        pub_date: newest,
+        generator: Some(GENERATOR.to_owned()),
+        managing_editor: view
+            .author_email
+            .as_ref()
+            .map(|email| format!("{email} ({})", view.author_name)),
+        atom_ext: Some(AtomExtension {
+            links: vec![self_link],
+        }),
+        items,
+        ..Channel::default()
+    };
+    let mut out = Vec::new();
+    channel.pretty_write_to(&mut out, b' ', 2)?;
+    out.push(b'\n');
+    Ok(String::from_utf8(out)?)
+}

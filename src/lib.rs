@@ -1,0 +1,46 @@
+//! gazette: multilingual syndication feeds and email digests from Markdown
+//! articles. The pipeline lives here so tests can drive it; `main.rs` only
+//! parses the command line and prints errors.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod feed;
+pub mod i18n;
+pub mod model;
+pub mod publish;
+pub mod scaffold;
+pub mod source;
+pub mod view;
+
+/// Process exit codes, documented in README.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitCode {
+    /// Everything worked.
+    Success = 0,
+    /// A run-time failure: I/O, a feed that failed the pre-publish check.
+    Failure = 1,
+    /// Bad command-line usage (clap's own code).
+    Usage = 2,
+    /// config.toml is missing, unreadable or invalid.
+    Config = 3,
+    /// Articles or Fluent files are invalid; nothing was published.
+    Content = 4,
+}
+
+impl ExitCode {
+    /// The exit code for an error, from the kind of its root problem.
+    pub fn for_error(error: &anyhow::Error) -> ExitCode {
+        if error.chain().any(|e| e.is::<config::ConfigError>()) {
+            ExitCode::Config
+        } else if error
+            .chain()
+            .any(|e| e.is::<source::ContentError>() || e.is::<i18n::CatalogError>())
+        {
+            ExitCode::Content
+        } else {
+            ExitCode::Failure
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Plain data shared by every stage: locales, articles, stories and the corpus.
+//!
+//! This module owns the vocabulary of the pipeline. It must not do I/O and
+//! depends on nothing else in the crate, so any stage can use it.
+
+use chrono::{DateTime, FixedOffset};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use url::Url;
+
+/// A configured language: data from config.toml, never an enum, so a third
+/// language needs only config and `.ftl` files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locale {
+    /// The key under `[locales.<key>]`, also the file-name suffix (`slug.<key>.md`).
+    pub key: String,
+    /// The BCP 47 language tag used in feeds and for formatting (`zh-CN`).
+    pub tag: String,
+    /// Locale keys to try, in order, when a message is missing in this one.
+    pub fallback: Vec<String>,
+    /// Home page of this language's edition; article URLs live under it.
+    pub home_url: Url,
+}
+
+impl Locale {
+    /// The absolute URL of an article with `slug` in this locale's edition.
+    pub fn article_url(&self, slug: &str) -> Result<Url, url::ParseError> {
+        self.home_url.join(&format!("{slug}/"))
+    }
+}
+
+/// One language version of a story, loaded, rendered and sanitised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Article {
+    /// Stable story id shared by all translations (front matter `id`, else the slug).
+    pub story_id: String,
+    /// URL slug shared by all translations.
+    pub slug: String,
+    /// Locale key of this version.
+    pub locale: String,
+    pub title: String,
+    pub date: DateTime<FixedOffset>,
+    pub updated: Option<DateTime<FixedOffset>>,
+    /// Plain-text summary: the front matter's, else an excerpt of the body.
+    pub summary: String,
+    /// Sanitised HTML body with absolute links.
+    pub content_html: String,
+    pub tags: Vec<String>,
+    pub authors: Vec<String>,
+    /// Absolute URL of the lead image.
+    pub image: Option<Url>,
+    /// Absolute URL of this version on the site.
+    pub url: Url,
+    pub draft: bool,
+    /// Where it came from, for error messages and attribution.
+    pub source_path: PathBuf,
+}
+
+impl Article {
+    /// When this version last changed: `updated`, else `date`.
+    pub fn last_change(&self) -> DateTime<FixedOffset> {
+        self.updated.unwrap_or(self.date).max(self.date)
+    }
+
+    /// Published means not a draft and dated at or before `now`.
+    pub fn is_published(&self, now: DateTime<FixedOffset>) -> bool {
+        !self.draft && self.date <= now
+    }
+}
+
+/// A story: every language version of it, keyed by locale key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Story {
+    pub id: String,
+    pub slug: String,
+    pub translations: BTreeMap<String, Article>,
+}
+
+/// All stories of a site, in a deterministic order (by slug).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Corpus {
+    pub stories: Vec<Story>,
+}
+
+impl Corpus {
+    /// The corpus as readers see it at `now`: drafts and future versions
+    /// removed, stories left without any version dropped.
+    pub fn published(&self, now: DateTime<FixedOffset>) -> Corpus {
+        let stories = self
+            .stories
+            .iter()
+            .filter_map(|story| {
+                let translations: BTreeMap<_, _> = story
+                    .translations
+                    .iter()
+                    .filter(|(_, article)| article.is_published(now))
+                    .map(|(key, article)| (key.clone(), article.clone()))
+                    .collect();
+                (!translations.is_empty()).then(|| Story {
+                    id: story.id.clone(),
+                    slug: story.slug.clone(),
+                    translations,
+                })
+            })
+            .collect();
+        Corpus { stories }
+    }
+
+    /// Versions in `locale`, newest first; ties broken by slug so output is stable.
+    pub fn newest_first(&self, locale: &str) -> Vec<(&Story, &Article)> {
+        let mut items: Vec<(&Story, &Article)> = self
+            .stories
+            .iter()
+            .filter_map(|story| story.translations.get(locale).map(|a| (story, a)))
+            .collect();
+        items.sort_by(|(sa, a), (sb, b)| b.date.cmp(&a.date).then_with(|| sa.slug.cmp(&sb.slug)));
+        items
+    }
+}

@@ -1,0 +1,70 @@
+//! Publishing: writes finished files atomically (temp file in the same
+//! folder, fsync, rename) and leaves files whose bytes would not change
+//! untouched, so a run with nothing new changes nothing.
+//!
+//! This module must not render or decide what to publish; it only writes.
+
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Written,
+    Unchanged,
+}
+
+/// Writes `bytes` to `path` unless it already holds exactly them.
+/// Readers see either the old file or the new one, never a partial one.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<Outcome> {
+    if std::fs::read(path).is_ok_and(|existing| existing == bytes) {
+        return Ok(Outcome::Unchanged);
+    }
+    let dir = path
+        .parent()
+        .with_context(|| format!("{} has no parent folder", path.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create folder {}", dir.display()))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".gazette-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
+    temp.persist(path)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    // Make the rename itself durable; not every platform can open a folder.
+    if let Ok(folder) = std::fs::File::open(dir) {
+        let _ = folder.sync_all();
+    }
+    Ok(Outcome::Written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_then_leaves_identical_content_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("en/rss.xml");
+        assert_eq!(write_if_changed(&path, b"one").unwrap(), Outcome::Written);
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        assert_eq!(write_if_changed(&path, b"one").unwrap(), Outcome::Unchanged);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            modified
+        );
+        assert_eq!(write_if_changed(&path, b"two").unwrap(), Outcome::Written);
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}

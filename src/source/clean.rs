@@ -1,0 +1,192 @@
+//! Text hygiene shared by every source kind: XML-illegal characters out,
+//! HTML sanitised once with `ammonia`, plain-text excerpts for summaries.
+//!
+//! Pure functions over strings; no I/O, no knowledge of where text came from.
+
+use std::borrow::Cow;
+use url::Url;
+
+/// Characters a budgeted excerpt of mostly-CJK text may hold.
+const CJK_EXCERPT_CHARS: usize = 120;
+/// Characters a budgeted excerpt of space-separated text may hold.
+const WORD_EXCERPT_CHARS: usize = 280;
+/// Sentence ends in Chinese and Japanese text.
+const CJK_SENTENCE_ENDS: [char; 3] = ['。', '！', '？'];
+/// Closing marks that belong to the sentence they follow.
+const CLOSING_MARKS: [char; 6] = ['”', '’', '」', '』', '）', ')'];
+
+/// Removes characters XML 1.0 forbids (C0 controls other than tab, LF, CR,
+/// and U+FFFE/U+FFFF), so they can never reach a feed.
+pub fn strip_xml_illegal(text: &str) -> Cow<'_, str> {
+    let illegal = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    };
+    if text.chars().any(illegal) {
+        Cow::Owned(text.chars().filter(|&c| !illegal(c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Sanitises untrusted HTML: no scripts, event handlers or `javascript:`
+/// URLs; relative links and images resolved against `base`.
+pub fn sanitize_html(html: &str, base: &Url) -> String {
+    ammonia::Builder::default()
+        .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
+        .clean(html)
+        .to_string()
+}
+
+/// True when most letters are CJK ideographs or kana, so sentences end in
+/// 。！？ and words are not separated by spaces.
+pub fn is_mostly_cjk(text: &str) -> bool {
+    let (mut cjk, mut other) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        if is_cjk(c) {
+            cjk += 1;
+        } else {
+            other += 1;
+        }
+    }
+    cjk > other
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30FF}'   // kana
+        | '\u{3400}'..='\u{4DBF}' // CJK extension A
+        | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
+        | '\u{F900}'..='\u{FAFF}' // compatibility ideographs
+        | '\u{20000}'..='\u{2FA1F}')
+}
+
+/// A plain-text excerpt: CJK text cut after the last sentence end within
+/// the budget, other text at the last word boundary, marked with "…".
+/// Cuts happen on `char` boundaries, so no character is ever broken.
+pub fn excerpt(text: &str) -> String {
+    let text = collapse_whitespace(text);
+    let budget = if is_mostly_cjk(&text) {
+        CJK_EXCERPT_CHARS
+    } else {
+        WORD_EXCERPT_CHARS
+    };
+    if text.chars().count() <= budget {
+        return text;
+    }
+    let head: String = text.chars().take(budget).collect();
+    if is_mostly_cjk(&text) {
+        cut_at_sentence_end(&head).unwrap_or_else(|| format!("{}…", head.trim_end()))
+    } else {
+        cut_at_word(&head)
+    }
+}
+
+/// Joins words with single spaces, except next to CJK characters and
+/// full-width punctuation, where a space (say, between two paragraphs of
+/// Chinese) would be a visible gap.
+fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        let joins_tightly = out.chars().next_back().is_some_and(is_wide)
+            || word.chars().next().is_some_and(is_wide);
+        if !out.is_empty() && !joins_tightly {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn is_wide(c: char) -> bool {
+    is_cjk(c) || matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF00}'..='\u{FFEF}')
+}
+
+fn cut_at_sentence_end(head: &str) -> Option<String> {
+    let chars: Vec<char> = head.chars().collect();
+    let end = chars.iter().rposition(|c| CJK_SENTENCE_ENDS.contains(c))?;
+    let mut cut = end + 1;
+    while chars.get(cut).is_some_and(|c| CLOSING_MARKS.contains(c)) {
+        cut += 1;
+    }
+    Some(chars[..cut].iter().collect())
+}
+
+fn cut_at_word(head: &str) -> String {
+    let cut = head.rfind(' ').unwrap_or(head.len());
+    let trimmed = head[..cut].trim_end_matches(|c: char| c.is_whitespace() || ",;:–—-".contains(c));
+    format!("{trimmed}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_xml_illegal_controls_but_keeps_whitespace() {
+        assert_eq!(
+            strip_xml_illegal("a\u{0}b\u{1b}c\td\ne\u{FFFF}"),
+            "abc\td\ne"
+        );
+        assert!(matches!(strip_xml_illegal("clean"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn sanitizer_removes_scripts_handlers_and_javascript_urls() {
+        let base = Url::parse("https://news.example.org/en/story/").unwrap();
+        let html = r#"<p onclick="x()">Hi<script>alert(1)</script> <a href="javascript:alert(1)">j</a> <a href="../other/">o</a> <img src="pic.jpg" alt="p"></p>"#;
+        let clean = sanitize_html(html, &base);
+        assert!(!clean.contains("script"), "{clean}");
+        assert!(!clean.contains("onclick"), "{clean}");
+        assert!(!clean.contains("javascript:"), "{clean}");
+        assert!(
+            clean.contains(r#"href="https://news.example.org/en/other/""#),
+            "{clean}"
+        );
+        assert!(
+            clean.contains(r#"src="https://news.example.org/en/story/pic.jpg""#),
+            "{clean}"
+        );
+    }
+
+    #[test]
+    fn chinese_paragraphs_join_without_a_gap() {
+        assert_eq!(
+            excerpt("第一段。\n\n第二段。 Word one"),
+            "第一段。第二段。Word one"
+        );
+    }
+
+    #[test]
+    fn short_text_is_kept_whole() {
+        assert_eq!(excerpt("  Short   text. "), "Short text.");
+    }
+
+    #[test]
+    fn english_excerpt_ends_at_a_word_boundary() {
+        let text = "word ".repeat(100);
+        let cut = excerpt(&text);
+        assert!(cut.ends_with("word…"), "{cut}");
+        assert!(cut.chars().count() <= WORD_EXCERPT_CHARS + 1);
+    }
+
+    #[test]
+    fn chinese_excerpt_ends_at_a_sentence_end() {
+        let text = "成渝地区双城经济圈建设提速。".repeat(20);
+        let cut = excerpt(&text);
+        assert!(cut.ends_with('。'), "{cut}");
+        assert!(cut.chars().count() <= CJK_EXCERPT_CHARS);
+    }
+
+    #[test]
+    fn chinese_excerpt_keeps_closing_quote_with_its_sentence() {
+        let text = format!("“{}！”{}", "好".repeat(100), "后文".repeat(100));
+        assert!(excerpt(&text).ends_with("！”"));
+    }
+
+    #[test]
+    fn chinese_excerpt_without_sentence_end_is_marked_cut() {
+        let cut = excerpt(&"汽".repeat(300));
+        assert_eq!(cut.chars().count(), CJK_EXCERPT_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+}

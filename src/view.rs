@@ -1,0 +1,205 @@
+//! Views: the plain, localised data that feeds (and later templates) are
+//! rendered from, built from the corpus for one locale.
+//!
+//! Pure functions: no I/O, no format syntax. Every visible string comes
+//! from the [`Localizer`]; every URL here is absolute.
+
+use crate::config::{Config, ContentMode, FeedFormat};
+use crate::i18n::Localizer;
+use crate::model::{Corpus, Locale};
+use anyhow::{Context, Result};
+use chrono::{DateTime, FixedOffset, NaiveTime, TimeZone, Utc};
+use std::collections::BTreeMap;
+use url::Url;
+
+/// One locale's feed, ready for any format writer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedView {
+    /// `tag:` id of the feed itself.
+    pub id: String,
+    pub locale_key: String,
+    /// BCP 47 tag for `<language>`, `xml:lang` and JSON `language`.
+    pub language: String,
+    pub title: String,
+    pub description: String,
+    pub home_url: Url,
+    /// Where each format of this feed is published (its self link).
+    pub self_urls: BTreeMap<FeedFormat, Url>,
+    /// Newest change among the items; a fixed date when there are none,
+    /// never the clock, so unchanged input gives unchanged output.
+    pub updated: DateTime<FixedOffset>,
+    pub author_name: String,
+    pub author_email: Option<String>,
+    pub items: Vec<ItemView>,
+}
+
+/// One story in one language, as a feed item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemView {
+    /// Absolute, stable id (`tag:` URI) used as Atom id, RSS guid and JSON id.
+    pub id: String,
+    pub url: Url,
+    pub title: String,
+    pub summary: String,
+    /// Full sanitised HTML, or the summary with a "read more" link.
+    pub content_html: String,
+    pub published: DateTime<FixedOffset>,
+    pub updated: DateTime<FixedOffset>,
+    pub tags: Vec<String>,
+    pub authors: Vec<String>,
+    pub image: Option<Url>,
+    /// This version first, then every published translation: (BCP 47 tag, URL).
+    pub alternates: Vec<(String, Url)>,
+}
+
+/// Builds the feed view of `locale`: its published stories, newest first,
+/// at most `max_items`.
+pub fn feed_view(
+    config: &Config,
+    corpus: &Corpus,
+    locale: &Locale,
+    localizer: &Localizer,
+) -> Result<FeedView> {
+    let read_more = match config.feeds.content {
+        ContentMode::Summary => Some(localizer.text("feed-read-more")?),
+        ContentMode::Full => None,
+    };
+    let items: Vec<ItemView> = corpus
+        .newest_first(&locale.key)
+        .into_iter()
+        .take(config.feeds.max_items)
+        .map(|(story, article)| {
+            let alternates = std::iter::once((locale.tag.clone(), article.url.clone()))
+                .chain(
+                    story
+                        .translations
+                        .iter()
+                        .filter(|(key, _)| **key != locale.key)
+                        .filter_map(|(key, other)| {
+                            config
+                                .locale(key)
+                                .map(|l| (l.tag.clone(), other.url.clone()))
+                        }),
+                )
+                .collect();
+            let content_html = match &read_more {
+                None => article.content_html.clone(),
+                Some(read_more) => format!(
+                    "<p>{}</p><p><a href=\"{}\">{}</a></p>",
+                    ammonia::clean_text(&article.summary),
+                    ammonia::clean_text(article.url.as_str()),
+                    ammonia::clean_text(read_more)
+                ),
+            };
+            ItemView {
+                id: tag_uri(
+                    &config.site.tag_authority,
+                    &format!("{}/{}", locale.key, story.id),
+                ),
+                url: article.url.clone(),
+                title: article.title.clone(),
+                summary: article.summary.clone(),
+                content_html,
+                published: article.date,
+                updated: article.last_change(),
+                tags: article.tags.clone(),
+                authors: if article.authors.is_empty() {
+                    vec![config.site.author.name.clone()]
+                } else {
+                    article.authors.clone()
+                },
+                image: article.image.clone(),
+                alternates,
+            }
+        })
+        .collect();
+
+    let self_urls = config
+        .feeds
+        .formats
+        .iter()
+        .map(|&format| {
+            let url = feed_url(&config.feeds.url, &locale.key, format)
+                .with_context(|| format!("cannot build the {format} feed URL under feeds.url"))?;
+            Ok((format, url))
+        })
+        .collect::<Result<_>>()?;
+    let updated = items
+        .iter()
+        .map(|i| i.updated)
+        .max()
+        .unwrap_or_else(|| fixed_epoch(&config.site.tag_authority));
+    Ok(FeedView {
+        id: tag_uri(&config.site.tag_authority, &format!("feed/{}", locale.key)),
+        locale_key: locale.key.clone(),
+        language: locale.tag.clone(),
+        title: localizer.text("feed-title")?,
+        description: localizer.text("feed-description")?,
+        home_url: locale.home_url.clone(),
+        self_urls,
+        updated,
+        author_name: config.site.author.name.clone(),
+        author_email: config.site.author.email.clone(),
+        items,
+    })
+}
+
+/// Public URL of one locale's feed in one format.
+pub fn feed_url(
+    feeds_url: &Url,
+    locale_key: &str,
+    format: FeedFormat,
+) -> Result<Url, url::ParseError> {
+    feeds_url.join(&format!("{locale_key}/{}", format.file_name()))
+}
+
+/// `tag:<authority>:<specific>` (RFC 4151) with the specific part
+/// percent-encoded, so any front matter id makes a valid URI.
+pub fn tag_uri(authority: &str, specific: &str) -> String {
+    let encoded: String = specific
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._~/".contains(c) {
+                c.to_string()
+            } else {
+                let mut buf = [0u8; 4];
+                c.encode_utf8(&mut buf)
+                    .bytes()
+                    .map(|b| format!("%{b:02X}"))
+                    .collect()
+            }
+        })
+        .collect();
+    format!("tag:{authority}:{encoded}")
+}
+
+/// Midnight UTC of the authority's date: the `updated` of an empty feed.
+fn fixed_epoch(authority: &str) -> DateTime<FixedOffset> {
+    let date = authority
+        .rsplit_once(',')
+        .and_then(|(_, d)| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .unwrap_or_default();
+    Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN))
+        .fixed_offset()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_uri_encodes_unsafe_characters() {
+        assert_eq!(
+            tag_uri("news.example.org,2026-01-01", "zh/成渝 #1"),
+            "tag:news.example.org,2026-01-01:zh/%E6%88%90%E6%B8%9D%20%231"
+        );
+    }
+
+    #[test]
+    fn empty_feed_is_dated_by_the_fixed_id_date() {
+        assert_eq!(
+            fixed_epoch("news.example.org,2026-01-01").to_rfc3339(),
+            "2026-01-01T00:00:00+00:00"
+        );
+    }
+}
