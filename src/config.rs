@@ -233,11 +233,9 @@ pub fn load(path: &Path) -> Result<Config> {
             "cannot read it ({e}); pass --config PATH, or run `gazette init DIR` to create a site"
         )],
     })?;
-    let root = path
-        .parent()
-        .map(Path::to_path_buf)
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("."));
+    // `config.toml` has the empty parent "", which joins to plain relative
+    // paths ("articles/x.md"), the shortest form for messages.
+    let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse(&text, path, &root)
 }
 

@@ -117,3 +117,57 @@ impl Corpus {
         items
     }
 }
+
+/// Someone who receives the digest, from the subscriber list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    /// Address as written, validated (`li.wei@example.org`).
+    pub email: String,
+    /// Display name; may be empty, may be non-ASCII (李伟, Zoë).
+    pub name: String,
+    /// Locale key of the digest they get.
+    pub locale: String,
+    /// Tags they want; empty means every story.
+    pub topics: Vec<String>,
+}
+
+/// One rendered message for one subscriber, ready for a transport.
+/// Transports turn it into MIME; they never render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// `Name <address>` of the sender.
+    pub from: String,
+    pub reply_to: Option<String>,
+    pub to_name: String,
+    pub to_email: String,
+    /// Localised subject, plain text (no isolation marks).
+    pub subject: String,
+    /// The plain-text part (sent first).
+    pub text: String,
+    /// The HTML part (sent last), CSS already inlined.
+    pub html: String,
+    /// Deterministic `<digest.hash@sender-domain>`, with angle brackets.
+    pub message_id: String,
+    /// `List-Id` value, e.g. `Chengdu–Chongqing Brief <brief.news.example.org>`.
+    pub list_id: String,
+    /// One-click unsubscribe URL carrying a signed token.
+    pub unsubscribe_url: String,
+    /// `mailto:` unsubscribe address.
+    pub unsubscribe_mailto: String,
+    /// The `Date` header.
+    pub date: DateTime<FixedOffset>,
+}
+
+/// What a transport reports for one message; the ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The relay answered 250 to the final dot (or the file is written).
+    Sent,
+    /// A 4xx reply, or the connection was lost before the final dot: retry later.
+    Deferred(String),
+    /// A 5xx reply: never retried. `suppress` when the address itself is bad (5.1.x).
+    Failed { reason: String, suppress: bool },
+    /// The connection was lost after the final dot, before any reply: the
+    /// message may or may not have been accepted; never retried automatically.
+    Unknown(String),
+}

@@ -84,12 +84,7 @@ pub fn feed_view(
                 .collect();
             let content_html = match &read_more {
                 None => article.content_html.clone(),
-                Some(read_more) => format!(
-                    "<p>{}</p><p><a href=\"{}\">{}</a></p>",
-                    ammonia::clean_text(&article.summary),
-                    ammonia::clean_text(article.url.as_str()),
-                    ammonia::clean_text(read_more)
-                ),
+                Some(read_more) => summary_html(&article.summary, &article.url, read_more),
             };
             ItemView {
                 id: tag_uri(
@@ -142,6 +137,19 @@ pub fn feed_view(
         author_email: config.site.author.email.clone(),
         items,
     })
+}
+
+/// `<p>summary</p><p><a href="url">Read more</a></p>`, escaped.
+fn summary_html(summary: &str, url: &Url, read_more: &str) -> String {
+    use pulldown_cmark_escape::{escape_href, escape_html};
+    let mut html = String::from("<p>");
+    let _ = escape_html(&mut html, summary);
+    html.push_str("</p><p><a href=\"");
+    let _ = escape_href(&mut html, url.as_str());
+    html.push_str("\">");
+    let _ = escape_html(&mut html, read_more);
+    html.push_str("</a></p>");
+    html
 }
 
 /// Public URL of one locale's feed in one format.

@@ -87,72 +87,80 @@ pub fn load(config: &Config) -> Result<Corpus, ContentError> {
     }
 }
 
-/// Groups articles into stories by slug; two versions of one story in the
-/// same locale, or translations that disagree on the story id, are problems.
+/// Groups articles into stories by slug. Two versions of one story in the
+/// same locale are reported (every file involved) and left out; so are
+/// translations that disagree on the story id, and ids shared by two stories.
 pub fn pair(articles: Vec<Article>) -> (Corpus, Vec<Problem>) {
-    let mut by_slug: BTreeMap<String, Story> = BTreeMap::new();
     let mut problems = Vec::new();
-    let mut sorted = articles;
-    sorted.sort_by(|a, b| a.source_path.cmp(&b.source_path));
-    for article in sorted {
-        let story = by_slug
-            .entry(article.slug.clone())
-            .or_insert_with(|| Story {
-                id: article.story_id.clone(),
-                slug: article.slug.clone(),
-                translations: BTreeMap::new(),
-            });
-        if let Some(existing) = story.translations.get(&article.locale) {
+    let mut versions: BTreeMap<(String, String), Vec<Article>> = BTreeMap::new();
+    for article in articles {
+        versions
+            .entry((article.slug.clone(), article.locale.clone()))
+            .or_default()
+            .push(article);
+    }
+    let mut by_slug: BTreeMap<String, Vec<Article>> = BTreeMap::new();
+    for ((slug, locale), mut same) in versions {
+        same.sort_by(|a, b| a.source_path.cmp(&b.source_path));
+        if same.len() > 1 {
+            for (index, article) in same.iter().enumerate() {
+                let others: Vec<String> = same
+                    .iter()
+                    .enumerate()
+                    .filter(|(other, _)| *other != index)
+                    .map(|(_, a)| a.source_path.display().to_string())
+                    .collect();
+                problems.push(Problem {
+                    path: article.source_path.clone(),
+                    line: None,
+                    message: format!(
+                        "duplicate slug `{slug}` in locale `{locale}`: also in {}; rename one file or set a different `slug` in its front matter",
+                        others.join(", ")
+                    ),
+                });
+            }
+            continue;
+        }
+        by_slug.entry(slug).or_default().extend(same);
+    }
+
+    let mut stories = Vec::new();
+    let mut owner_of_id: BTreeMap<String, String> = BTreeMap::new();
+    for (slug, translations) in by_slug {
+        let ids: std::collections::BTreeSet<&str> =
+            translations.iter().map(|a| a.story_id.as_str()).collect();
+        if ids.len() > 1 {
+            for article in &translations {
+                problems.push(Problem {
+                    path: article.source_path.clone(),
+                    line: None,
+                    message: format!(
+                        "translations of `{slug}` disagree on the story id ({}); give them one `id`",
+                        ids.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+            continue;
+        }
+        let id = translations[0].story_id.clone();
+        if let Some(other_slug) = owner_of_id.insert(id.clone(), slug.clone()) {
             problems.push(Problem {
-                path: article.source_path.clone(),
+                path: translations[0].source_path.clone(),
                 line: None,
                 message: format!(
-                    "duplicate slug `{}` in locale `{}`: {} already has it; rename one file or set a different `slug` in its front matter",
-                    article.slug,
-                    article.locale,
-                    existing.source_path.display()
+                    "story id `{id}` is also used by the story with slug `{other_slug}`; ids must be unique"
                 ),
             });
             continue;
         }
-        if story.id != article.story_id {
-            problems.push(Problem {
-                path: article.source_path.clone(),
-                line: None,
-                message: format!(
-                    "story id `{}` differs from `{}` used by its translation {}; translations of one story must share one `id`",
-                    article.story_id,
-                    story.id,
-                    story.translations.values().next().map(|a| a.source_path.display().to_string()).unwrap_or_default()
-                ),
-            });
-            continue;
-        }
-        story.translations.insert(article.locale.clone(), article);
+        stories.push(Story {
+            id,
+            slug,
+            translations: translations
+                .into_iter()
+                .map(|a| (a.locale.clone(), a))
+                .collect(),
+        });
     }
-    let mut ids: BTreeMap<String, String> = BTreeMap::new();
-    for story in by_slug.values() {
-        if let Some(other_slug) = ids.insert(story.id.clone(), story.slug.clone()) {
-            let path = story
-                .translations
-                .values()
-                .next()
-                .map(|a| a.source_path.clone())
-                .unwrap_or_default();
-            problems.push(Problem {
-                path,
-                line: None,
-                message: format!(
-                    "story id `{}` is also used by the story with slug `{other_slug}`; ids must be unique",
-                    story.id
-                ),
-            });
-        }
-    }
-    (
-        Corpus {
-            stories: by_slug.into_values().collect(),
-        },
-        problems,
-    )
+    (Corpus { stories }, problems)
 }

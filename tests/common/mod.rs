@@ -1,0 +1,113 @@
+//! Shared helpers for integration tests: copy a fixture site to a temp
+//! folder, run the real `gazette` binary in it, and read what it wrote.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The instant tests treat as "now" unless they say otherwise.
+pub const NOW: &str = "2026-11-29T06:00:00+08:00";
+
+/// A fixture site copied into a temporary folder.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// Copies `tests/fixtures/<name>` into a fresh temp folder.
+    pub fn from_fixture(name: &str) -> Site {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&source, dir.path());
+        Site { dir }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Runs gazette with `args` inside the site folder.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_gazette"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("GAZETTE_LOG")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `gazette --now <now> build` and asserts it succeeded.
+    pub fn build_at(&self, now: &str) -> Output {
+        let output = self.run(&["--now", now, "build"]);
+        assert!(output.status.success(), "build failed:\n{}", stderr(&output));
+        output
+    }
+
+    pub fn build(&self) -> Output {
+        self.build_at(NOW)
+    }
+
+    pub fn write(&self, relative: &str, bytes: impl AsRef<[u8]>) {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap()
+    }
+
+    /// Parses `feeds/<locale>/<file>` with feed-rs, an independent reader.
+    pub fn feed(&self, locale: &str, file: &str) -> feed_rs::model::Feed {
+        let text = std::fs::read(self.path(&format!("feeds/{locale}/{file}"))).unwrap();
+        feed_rs::parser::parse(&text[..]).unwrap()
+    }
+
+    /// Every file under `feeds/` with its bytes, sorted by path.
+    pub fn snapshot_feeds(&self) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+        let mut files = Vec::new();
+        collect(&self.path("feeds"), &mut files);
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| {
+                let bytes = std::fs::read(&p).unwrap();
+                let modified = std::fs::metadata(&p).unwrap().modified().unwrap();
+                (p, bytes, modified)
+            })
+            .collect()
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
