@@ -33,6 +33,173 @@ struct RawConfig {
     feeds: RawFeeds,
     #[serde(default)]
     state: RawState,
+    #[serde(default)]
+    digest: Option<RawDigest>,
+    #[serde(default)]
+    delivery: RawDelivery,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDigest {
+    subscribers: PathBuf,
+    #[serde(default = "default_digest_max_items")]
+    max_items: usize,
+    from: String,
+    #[serde(default)]
+    reply_to: Option<String>,
+    #[serde(default)]
+    untranslated: UntranslatedMode,
+    unsubscribe_url: String,
+    unsubscribe_mailto: String,
+    #[serde(default = "default_secret_env")]
+    unsubscribe_secret_env: String,
+    postal_address: String,
+    #[serde(default = "default_templates_dir")]
+    templates_dir: PathBuf,
+}
+
+fn default_digest_max_items() -> usize {
+    20
+}
+fn default_secret_env() -> String {
+    "GAZETTE_UNSUBSCRIBE_SECRET".to_owned()
+}
+fn default_templates_dir() -> PathBuf {
+    PathBuf::from("templates")
+}
+
+/// What a digest does with a story that has no version in the reader's language.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UntranslatedMode {
+    /// Show it in another language, with a localised label ("English only").
+    #[default]
+    Label,
+    /// Leave it out.
+    Skip,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    #[serde(default)]
+    transport: TransportKind,
+    #[serde(default = "default_outbox")]
+    outbox: PathBuf,
+    #[serde(default)]
+    smtp: Option<RawSmtp>,
+}
+
+impl Default for RawDelivery {
+    fn default() -> Self {
+        RawDelivery {
+            transport: TransportKind::default(),
+            outbox: default_outbox(),
+            smtp: None,
+        }
+    }
+}
+
+fn default_outbox() -> PathBuf {
+    PathBuf::from("outbox")
+}
+
+/// How digests leave the machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// One `.eml` file per message in the outbox folder.
+    #[default]
+    File,
+    /// An SMTP relay.
+    Smtp,
+}
+
+/// Transport security towards the relay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Implicit TLS (port 465).
+    Tls,
+    /// STARTTLS, required.
+    #[default]
+    Starttls,
+    /// Plain text; only to a loopback host.
+    None,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    #[serde(default = "default_smtp_port")]
+    port: u16,
+    #[serde(default)]
+    security: SmtpSecurity,
+    #[serde(default)]
+    username: String,
+    #[serde(default = "default_password_env")]
+    password_env: String,
+    #[serde(default = "default_connections")]
+    connections: usize,
+    #[serde(default)]
+    max_per_second: u32,
+    #[serde(default = "default_smtp_timeout")]
+    timeout_seconds: u64,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+fn default_password_env() -> String {
+    "GAZETTE_SMTP_PASSWORD".to_owned()
+}
+fn default_connections() -> usize {
+    4
+}
+/// RFC 5321 §4.5.3.2.6: wait 10 minutes for the reply to the final dot.
+fn default_smtp_timeout() -> u64 {
+    600
+}
+
+/// Validated digest settings.
+#[derive(Debug, Clone)]
+pub struct DigestConfig {
+    pub subscribers: PathBuf,
+    pub max_items: usize,
+    pub from: String,
+    /// The sender's domain, for Message-IDs.
+    pub from_domain: String,
+    pub reply_to: Option<String>,
+    pub untranslated: UntranslatedMode,
+    pub unsubscribe_url: Url,
+    pub unsubscribe_mailto: String,
+    /// Environment variable holding the HMAC secret for unsubscribe tokens.
+    pub unsubscribe_secret_env: String,
+    pub postal_address: String,
+    pub templates_dir: PathBuf,
+}
+
+/// Validated SMTP settings; the password stays in the environment until used.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: String,
+    pub password_env: String,
+    pub connections: usize,
+    pub max_per_second: u32,
+    pub timeout: std::time::Duration,
+}
+
+/// Validated delivery settings.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub transport: TransportKind,
+    pub outbox: PathBuf,
+    pub smtp: Option<SmtpConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,6 +383,9 @@ pub struct Config {
     pub sources: Vec<Source>,
     pub feeds: Feeds,
     pub state_path: PathBuf,
+    /// `[digest]`; `None` when the site sends no email.
+    pub digest: Option<DigestConfig>,
+    pub delivery: DeliveryConfig,
 }
 
 impl Config {
@@ -380,6 +550,11 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
         (None, None) => None,
     };
 
+    let digest = raw
+        .digest
+        .and_then(|d| validate_digest(d, root, &mut problems));
+    let delivery = validate_delivery(raw.delivery, root, &mut problems);
+
     match (base_url, feeds_url) {
         (Some(base_url), Some(feeds_url)) if problems.is_empty() => {
             let host = base_url.host_str().unwrap_or_default().to_owned();
@@ -403,6 +578,8 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
                     content: raw.feeds.content,
                 },
                 state_path: root.join(raw.state.path),
+                digest,
+                delivery,
             })
         }
         _ => Err(ConfigError {
@@ -410,6 +587,117 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
             problems,
         }
         .into()),
+    }
+}
+
+/// The domain of a `Name <local@domain>` or bare address, if it has one.
+fn address_domain(address: &str) -> Option<String> {
+    let inner = match (address.rfind('<'), address.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &address[open + 1..close],
+        _ => address,
+    };
+    let (local, domain) = inner.trim().rsplit_once('@')?;
+    let valid = !local.is_empty()
+        && !domain.is_empty()
+        && domain.contains('.')
+        && !domain.contains(char::is_whitespace);
+    valid.then(|| domain.to_ascii_lowercase())
+}
+
+fn validate_digest(
+    raw: RawDigest,
+    root: &Path,
+    problems: &mut Vec<String>,
+) -> Option<DigestConfig> {
+    let from_domain = address_domain(&raw.from);
+    if from_domain.is_none() {
+        problems.push(format!(
+            "digest.from `{}` is not an address; write \"Name <brief@news.example.org>\"",
+            raw.from
+        ));
+    }
+    if let Some(reply_to) = &raw.reply_to
+        && address_domain(reply_to).is_none()
+    {
+        problems.push(format!("digest.reply_to `{reply_to}` is not an address"));
+    }
+    if address_domain(&raw.unsubscribe_mailto).is_none() {
+        problems.push(format!(
+            "digest.unsubscribe_mailto `{}` is not an address, e.g. \"unsubscribe@news.example.org\"",
+            raw.unsubscribe_mailto
+        ));
+    }
+    let unsubscribe_url = match Url::parse(&raw.unsubscribe_url) {
+        Ok(url) if url.scheme() == "https" => Some(url),
+        _ => {
+            problems.push(format!(
+                "digest.unsubscribe_url `{}` must be an absolute https URL (mail clients only offer one-click unsubscribe over https)",
+                raw.unsubscribe_url
+            ));
+            None
+        }
+    };
+    if raw.max_items == 0 {
+        problems.push("digest.max_items must be at least 1".to_owned());
+    }
+    if raw.postal_address.trim().is_empty() {
+        problems.push(
+            "digest.postal_address is empty; bulk mail must carry the sender's postal address"
+                .to_owned(),
+        );
+    }
+    Some(DigestConfig {
+        subscribers: root.join(raw.subscribers),
+        max_items: raw.max_items,
+        from: raw.from,
+        from_domain: from_domain?,
+        reply_to: raw.reply_to,
+        untranslated: raw.untranslated,
+        unsubscribe_url: unsubscribe_url?,
+        unsubscribe_mailto: raw.unsubscribe_mailto,
+        unsubscribe_secret_env: raw.unsubscribe_secret_env,
+        postal_address: raw.postal_address,
+        templates_dir: root.join(raw.templates_dir),
+    })
+}
+
+fn validate_delivery(raw: RawDelivery, root: &Path, problems: &mut Vec<String>) -> DeliveryConfig {
+    let smtp = raw.smtp.map(|smtp| {
+        let loopback = smtp.host == "localhost"
+            || smtp
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if smtp.security == SmtpSecurity::None && !loopback {
+            problems.push(format!(
+                "delivery.smtp.security = \"none\" sends mail and passwords in clear text; it is only allowed to a loopback host, not `{}`: use \"tls\" or \"starttls\"",
+                smtp.host
+            ));
+        }
+        if smtp.connections == 0 {
+            problems.push("delivery.smtp.connections must be at least 1".to_owned());
+        }
+        SmtpConfig {
+            host: smtp.host,
+            port: smtp.port,
+            security: smtp.security,
+            username: smtp.username,
+            password_env: smtp.password_env,
+            connections: smtp.connections.max(1),
+            max_per_second: smtp.max_per_second,
+            timeout: std::time::Duration::from_secs(smtp.timeout_seconds.max(1)),
+        }
+    });
+    if raw.transport == TransportKind::Smtp && smtp.is_none() {
+        problems.push(
+            "delivery.transport = \"smtp\" needs a [delivery.smtp] section with at least `host`"
+                .to_owned(),
+        );
+    }
+    DeliveryConfig {
+        transport: raw.transport,
+        outbox: root.join(raw.outbox),
+        smtp,
     }
 }
 
@@ -496,6 +784,58 @@ path = "articles"
         let text = MINIMAL.replace("https://news.example.org", "/news/");
         let err = format!("{:#}", parse_str(&text).unwrap_err());
         assert!(err.contains("site.base_url `/news/` is not a URL"), "{err}");
+    }
+
+    const DIGEST: &str = r#"
+[digest]
+subscribers = "subscribers.csv"
+from = "Brief <brief@news.example.org>"
+unsubscribe_url = "https://news.example.org/unsubscribe"
+unsubscribe_mailto = "unsubscribe@news.example.org"
+postal_address = "1 Example Road, Chengdu"
+"#;
+
+    #[test]
+    fn digest_and_delivery_defaults() {
+        let config = parse_str(&format!("{MINIMAL}{DIGEST}")).unwrap();
+        let digest = config.digest.unwrap();
+        assert_eq!(digest.max_items, 20);
+        assert_eq!(digest.from_domain, "news.example.org");
+        assert_eq!(digest.untranslated, UntranslatedMode::Label);
+        assert_eq!(digest.unsubscribe_secret_env, "GAZETTE_UNSUBSCRIBE_SECRET");
+        assert_eq!(config.delivery.transport, TransportKind::File);
+        assert_eq!(config.delivery.outbox, PathBuf::from("/site/outbox"));
+    }
+
+    #[test]
+    fn plain_smtp_is_refused_to_a_remote_host() {
+        let text = format!(
+            "{MINIMAL}{DIGEST}[delivery]\ntransport = \"smtp\"\n[delivery.smtp]\nhost = \"smtp.example.org\"\nsecurity = \"none\"\n"
+        );
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(
+            err.contains("only allowed to a loopback host, not `smtp.example.org`"),
+            "{err}"
+        );
+        let local = text.replace("smtp.example.org", "127.0.0.1");
+        let config = parse_str(&local).unwrap();
+        assert_eq!(config.delivery.smtp.unwrap().timeout.as_secs(), 600);
+    }
+
+    #[test]
+    fn bad_digest_addresses_are_listed() {
+        let text = format!("{MINIMAL}{DIGEST}")
+            .replace("Brief <brief@news.example.org>", "Brief")
+            .replace("https://news.example.org/unsubscribe", "http://x/u");
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(
+            err.contains("digest.from `Brief` is not an address"),
+            "{err}"
+        );
+        assert!(
+            err.contains("digest.unsubscribe_url `http://x/u` must be an absolute https URL"),
+            "{err}"
+        );
     }
 
     #[test]

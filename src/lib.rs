@@ -11,6 +11,8 @@ pub mod model;
 pub mod publish;
 pub mod scaffold;
 pub mod source;
+pub mod subscribers;
+pub mod unsubscribe;
 pub mod view;
 
 /// Process exit codes, documented in README.md.
