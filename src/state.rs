@@ -181,11 +181,13 @@ impl FromSql for Status {
 /// One row of the delivery ledger: one digest for one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
+    /// The digest this delivery sends.
     pub digest_id: String,
     /// Lowercased address.
     pub email: String,
     /// Locale key of the digest this recipient gets.
     pub locale: String,
+    /// Where the delivery stands.
     pub status: Status,
     /// How many times the message was handed to a transport.
     pub attempts: u32,
@@ -196,11 +198,17 @@ pub struct Delivery {
 /// How many deliveries are in each status, over all digests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// In [`Status::Pending`].
     pub pending: u64,
+    /// In [`Status::Sending`].
     pub sending: u64,
+    /// In [`Status::Sent`].
     pub sent: u64,
+    /// In [`Status::Failed`].
     pub failed: u64,
+    /// In [`Status::Deferred`].
     pub deferred: u64,
+    /// In [`Status::Unknown`].
     pub unknown: u64,
 }
 
@@ -290,7 +298,7 @@ impl State {
             }
         };
         let fresh = application_id == 0 && version == 0 && objects == 0;
-        if application_id != APPLICATION_ID && !fresh {
+        if (application_id != APPLICATION_ID && !fresh) || version < 0 {
             bail!(
                 "{path} is a SQLite database but not a gazette state database \
                  (application_id {application_id:#x}, {objects} schema objects); \
@@ -860,5 +868,683 @@ pub fn lock(path: &Path) -> Result<SendLock> {
         Err(TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tempfile::TempDir;
+
+    fn at(text: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(text).unwrap()
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn recipients(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(email, locale)| (email.to_string(), locale.to_string()))
+            .collect()
+    }
+
+    fn db_path(dir: &TempDir) -> PathBuf {
+        dir.path().join("nested").join(".gazette").join("state.db")
+    }
+
+    fn open_temp() -> (TempDir, State) {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(&db_path(&dir)).unwrap();
+        (dir, state)
+    }
+
+    /// A digest `id` created at `created`, with one story named after it.
+    fn digest(state: &mut State, id: &str, created: &str, to: &[(&str, &str)]) {
+        state
+            .create_digest(
+                id,
+                at(created),
+                &strings(&[&format!("story-{id}")]),
+                &recipients(to),
+            )
+            .unwrap();
+    }
+
+    fn delivery(state: &State, digest_id: &str, email: &str) -> Delivery {
+        state
+            .deliveries_where("d.digest_id = ?1 AND d.email = ?2", &[&digest_id, &email])
+            .unwrap()
+            .pop()
+            .unwrap()
+    }
+
+    fn due_keys(state: &State, now: &str) -> Vec<(String, String)> {
+        state
+            .due_deliveries(at(now))
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.digest_id, d.email))
+            .collect()
+    }
+
+    fn error_text(result: Result<impl fmt::Debug>) -> String {
+        format!("{:#}", result.unwrap_err())
+    }
+
+    #[test]
+    fn creates_schema_in_new_folders_and_reopening_keeps_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = db_path(&dir);
+        {
+            let mut state = State::open(&path).unwrap();
+            state
+                .create_digest(
+                    "2026-05-01",
+                    at("2026-05-01T07:00:00+08:00"),
+                    &strings(&["b", "a", "c"]),
+                    &recipients(&[("li.wei@example.org", "zh")]),
+                )
+                .unwrap();
+        }
+        let state = State::open(&path).unwrap();
+        let version: i64 = state
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        let application_id: i32 = state
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(application_id, APPLICATION_ID);
+        assert!(state.digest_exists("2026-05-01").unwrap());
+        assert!(!state.digest_exists("2026-05-02").unwrap());
+        assert_eq!(
+            state.digest_story_ids("2026-05-01").unwrap(),
+            strings(&["b", "a", "c"])
+        );
+        assert_eq!(
+            state.included_story_ids().unwrap(),
+            ["a", "b", "c"].iter().map(|s| s.to_string()).collect()
+        );
+        let created: String = state
+            .conn
+            .query_row("SELECT created_at FROM digests", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(created, "2026-04-30T23:00:00Z");
+        assert_eq!(state.counts().unwrap().pending, 1);
+    }
+
+    #[test]
+    fn journal_mode_is_wal_with_full_sync_and_foreign_keys() {
+        let (_dir, state) = open_temp();
+        let mode: String = state
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let synchronous: i64 = state
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        let foreign_keys: i64 = state
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(synchronous, 2, "FULL");
+        assert_eq!(foreign_keys, 1);
+    }
+
+    #[test]
+    fn refuses_a_database_written_by_a_newer_gazette() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = db_path(&dir);
+        drop(State::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let message = error_text(State::open(&path));
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("schema version 99"), "{message}");
+        assert!(message.contains("upgrade gazette"), "{message}");
+    }
+
+    #[test]
+    fn refuses_a_file_that_is_not_sqlite_without_changing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let text = "these are not the droids you are looking for\n".repeat(40);
+        fs::write(&path, &text).unwrap();
+        let message = error_text(State::open(&path));
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(
+            message.contains("is not a gazette state database"),
+            "{message}"
+        );
+        assert!(message.contains("[state] path"), "{message}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn refuses_another_programs_sqlite_database_without_changing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE notes (body TEXT); PRAGMA user_version = 1;")
+            .unwrap();
+        let message = error_text(State::open(&path));
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(
+            message.contains("not a gazette state database"),
+            "{message}"
+        );
+        let mode: String = Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+    }
+
+    #[test]
+    fn create_digest_records_lowercased_pending_deliveries() {
+        let (_dir, mut state) = open_temp();
+        digest(
+            &mut state,
+            "d1",
+            "2026-05-01T07:00:00Z",
+            &[("Zoe@Example.ORG", "en"), ("li.wei@example.org", "zh")],
+        );
+        let due = state.due_deliveries(at("2026-05-01T07:00:00Z")).unwrap();
+        assert_eq!(
+            due,
+            vec![
+                Delivery {
+                    digest_id: "d1".into(),
+                    email: "li.wei@example.org".into(),
+                    locale: "zh".into(),
+                    status: Status::Pending,
+                    attempts: 0,
+                    last_error: None,
+                },
+                Delivery {
+                    digest_id: "d1".into(),
+                    email: "zoe@example.org".into(),
+                    locale: "en".into(),
+                    status: Status::Pending,
+                    attempts: 0,
+                    last_error: None,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_story_already_in_a_digest_fails_the_whole_new_digest() {
+        let (_dir, mut state) = open_temp();
+        state
+            .create_digest(
+                "d1",
+                at("2026-05-01T07:00:00Z"),
+                &strings(&["s1", "s2"]),
+                &recipients(&[("a@example.org", "en")]),
+            )
+            .unwrap();
+        let result = state.create_digest(
+            "d2",
+            at("2026-05-02T07:00:00Z"),
+            &strings(&["s3", "s1"]),
+            &recipients(&[("b@example.org", "en")]),
+        );
+        let message = error_text(result);
+        assert!(
+            message.contains("story `s1` is already in digest `d1`"),
+            "{message}"
+        );
+        assert!(
+            message.contains(&state.path().display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("UNIQUE"), "{message}");
+        assert!(!state.digest_exists("d2").unwrap());
+        assert_eq!(
+            state.included_story_ids().unwrap(),
+            ["s1", "s2"].iter().map(|s| s.to_string()).collect()
+        );
+        assert_eq!(state.counts().unwrap().total(), 1);
+    }
+
+    #[test]
+    fn a_story_twice_in_one_digest_or_a_repeated_recipient_records_nothing() {
+        let (_dir, mut state) = open_temp();
+        let message = error_text(state.create_digest(
+            "d1",
+            at("2026-05-01T07:00:00Z"),
+            &strings(&["s1", "s1"]),
+            &recipients(&[("a@example.org", "en")]),
+        ));
+        assert!(
+            message.contains("story `s1` is already in digest `d1`"),
+            "{message}"
+        );
+        let message = error_text(state.create_digest(
+            "d1",
+            at("2026-05-01T07:00:00Z"),
+            &strings(&["s1"]),
+            &recipients(&[("a@example.org", "en"), ("A@example.org", "zh")]),
+        ));
+        assert!(
+            message.contains("recipient a@example.org appears twice"),
+            "{message}"
+        );
+        assert!(!state.digest_exists("d1").unwrap());
+        assert!(state.included_story_ids().unwrap().is_empty());
+        assert_eq!(state.counts().unwrap(), Counts::default());
+    }
+
+    #[test]
+    fn an_existing_digest_id_is_refused() {
+        let (_dir, mut state) = open_temp();
+        digest(&mut state, "d1", "2026-05-01T07:00:00Z", &[]);
+        let message = error_text(state.create_digest(
+            "d1",
+            at("2026-05-02T07:00:00Z"),
+            &strings(&["other"]),
+            &[],
+        ));
+        assert!(message.contains("digest `d1` already exists"), "{message}");
+        assert!(!state.included_story_ids().unwrap().contains("other"));
+    }
+
+    #[test]
+    fn digest_story_ids_of_an_unknown_digest_is_an_error() {
+        let (_dir, state) = open_temp();
+        let message = error_text(state.digest_story_ids("nope"));
+        assert!(message.contains("no digest `nope`"), "{message}");
+    }
+
+    #[test]
+    fn suppressed_recipients_are_not_added_to_a_new_digest() {
+        let (_dir, mut state) = open_temp();
+        let now = at("2026-05-01T06:00:00Z");
+        assert!(
+            state
+                .suppress("Zoe@Example.org", "unsubscribed", now)
+                .unwrap()
+        );
+        digest(
+            &mut state,
+            "d1",
+            "2026-05-01T07:00:00Z",
+            &[("zoe@example.org", "en"), ("li.wei@example.org", "zh")],
+        );
+        assert_eq!(
+            due_keys(&state, "2026-05-01T07:00:00Z"),
+            vec![("d1".to_string(), "li.wei@example.org".to_string())]
+        );
+    }
+
+    #[test]
+    fn due_deliveries_come_oldest_digest_first_then_by_email() {
+        let (_dir, mut state) = open_temp();
+        // 2026-05-01T17:00Z: later than `early` despite the earlier local date.
+        digest(
+            &mut state,
+            "late",
+            "2026-05-02T01:00:00+08:00",
+            &[("b@x.org", "en"), ("a@x.org", "en")],
+        );
+        digest(
+            &mut state,
+            "early",
+            "2026-05-01T09:00:00Z",
+            &[("c@x.org", "en"), ("a@x.org", "en")],
+        );
+        let keys = due_keys(&state, "2026-05-02T00:00:00Z");
+        let expected: Vec<(String, String)> = [
+            ("early", "a@x.org"),
+            ("early", "c@x.org"),
+            ("late", "a@x.org"),
+            ("late", "b@x.org"),
+        ]
+        .iter()
+        .map(|(d, e)| (d.to_string(), e.to_string()))
+        .collect();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn a_deferred_delivery_is_due_only_after_its_backoff() {
+        let (_dir, mut state) = open_temp();
+        digest(
+            &mut state,
+            "d1",
+            "2026-05-01T07:00:00Z",
+            &[("a@x.org", "en")],
+        );
+        let deferred = DeliveryOutcome::Deferred("451 try again later".into());
+
+        state
+            .mark_sending("d1", "a@x.org", at("2026-05-01T08:00:00Z"))
+            .unwrap();
+        let status = state
+            .record_outcome("d1", "A@x.org", &deferred, at("2026-05-01T08:00:00Z"))
+            .unwrap();
+        assert_eq!(status, Status::Deferred);
+        let row = delivery(&state, "d1", "a@x.org");
+        assert_eq!((row.status, row.attempts), (Status::Deferred, 1));
+        assert_eq!(row.last_error.as_deref(), Some("451 try again later"));
+
+        assert!(due_keys(&state, "2026-05-01T08:04:59Z").is_empty());
+        let message = error_text(state.mark_sending("d1", "a@x.org", at("2026-05-01T08:04:59Z")));
+        assert!(message.contains("is deferred, not due"), "{message}");
+        assert_eq!(due_keys(&state, "2026-05-01T08:05:00Z").len(), 1);
+
+        // Second deferral: 10 minutes.
+        state
+            .mark_sending("d1", "a@x.org", at("2026-05-01T08:05:00Z"))
+            .unwrap();
+        state
+            .record_outcome("d1", "a@x.org", &deferred, at("2026-05-01T08:05:00Z"))
+            .unwrap();
+        assert!(due_keys(&state, "2026-05-01T08:14:59Z").is_empty());
+        assert_eq!(due_keys(&state, "2026-05-01T08:15:00Z").len(), 1);
+    }
+
+    #[test]
+    fn retry_delay_doubles_from_five_minutes_up_to_six_hours() {
+        let minutes: Vec<i64> = (1..=10).map(|n| retry_delay(n).num_minutes()).collect();
+        assert_eq!(minutes, vec![5, 10, 20, 40, 80, 160, 320, 360, 360, 360]);
+        assert_eq!(retry_delay(u32::MAX).num_minutes(), 360);
+    }
+
+    #[test]
+    fn the_tenth_deferred_attempt_gives_up_as_failed() {
+        let (_dir, mut state) = open_temp();
+        digest(
+            &mut state,
+            "d1",
+            "2026-05-01T07:00:00Z",
+            &[("a@x.org", "en")],
+        );
+        let mut now = at("2026-05-01T08:00:00Z");
+        let deferred = DeliveryOutcome::Deferred("421 busy".into());
+        for attempt in 1..=10 {
+            state.mark_sending("d1", "a@x.org", now).unwrap();
+            let status = state
+                .record_outcome("d1", "a@x.org", &deferred, now)
+                .unwrap();
+            let expected = if attempt < 10 {
+                Status::Deferred
+            } else {
+                Status::Failed
+            };
+            assert_eq!(status, expected, "attempt {attempt}");
+            now += TimeDelta::hours(6);
+        }
+        let row = delivery(&state, "d1", "a@x.org");
+        assert_eq!((row.status, row.attempts), (Status::Failed, 10));
+        assert_eq!(
+            row.last_error.as_deref(),
+            Some("gave up after 10 attempts; last: 421 busy")
+        );
+        assert!(state.due_deliveries(now).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failure_with_suppress_adds_the_address_and_fails_its_other_deliveries() {
+        let (_dir, mut state) = open_temp();
+        digest(
+            &mut state,
+            "d1",
+            "2026-05-01T07:00:00Z",
+            &[("Gone@x.org", "en"), ("b@x.org", "en")],
+        );
+        digest(
+            &mut state,
+            "d2",
+            "2026-05-02T07:00:00Z",
+            &[("gone@x.org", "en")],
+        );
+        let now = at("2026-05-02T08:00:00Z");
+
+        state.mark_sending("d1", "b@x.org", now).unwrap();
+        let plain = DeliveryOutcome::Failed {
+            reason: "554 policy".into(),
+            suppress: false,
+        };
+        assert_eq!(
+            state.record_outcome("d1", "b@x.org", &plain, now).unwrap(),
+            Status::Failed
+        );
+        assert!(!state.is_suppressed("b@x.org").unwrap());
+
+        state.mark_sending("d1", "gone@x.org", now).unwrap();
+        let bad = DeliveryOutcome::Failed {
+            reason: "550 5.1.1 no such user".into(),
+            suppress: true,
+        };
+        assert_eq!(
+            state.record_outcome("d1", "gone@x.org", &bad, now).unwrap(),
+            Status::Failed
+        );
+        assert!(state.is_suppressed("GONE@x.org").unwrap());
+        let reason: String = state
+            .conn
+            .query_row(
+                "SELECT reason FROM suppressions WHERE email = 'gone@x.org'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(reason, "550 5.1.1 no such user");
+        assert_eq!(
+            delivery(&state, "d1", "gone@x.org").last_error.as_deref(),
+            Some("550 5.1.1 no such user")
+        );
+        let other = delivery(&state, "d2", "gone@x.org");
+        assert_eq!(
+            (other.status, other.last_error.as_deref()),
+            (Status::Failed, Some("suppressed"))
+        );
+        assert!(state.due_deliveries(now).unwrap().is_empty());
+    }
+
+    #[test]
+    fn suppress_reports_whether_the_address_is_new_and_fails_outstanding_deliveries() {
+        let (_dir, mut state) = open_temp();
+        digest(
+            &mut state,
+            "d1",
+            "2026-05-01T07:00:00Z",
+            &[("a@x.org", "en")],
+        );
+        let now = at("2026-05-01T08:00:00Z");
+        assert!(state.suppress("A@X.org", "complaint", now).unwrap());
+        assert!(!state.suppress("a@x.org", "again", now).unwrap());
+        assert_eq!(delivery(&state, "d1", "a@x.org").status, Status::Failed);
+        let message = error_text(state.mark_sending("d1", "a@x.org", now));
+        assert!(message.contains("is failed, not due"), "{message}");
+    }
+
+    #[test]
+    fn sent_is_final_and_a_delivery_is_claimed_only_once() {
+        let (_dir, mut state) = open_temp();
+        digest(
+            &mut state,
+            "d1",
+            "2026-05-01T07:00:00Z",
+            &[("a@x.org", "en")],
+        );
+        let now = at("2026-05-01T08:00:00Z");
+        state.mark_sending("d1", "a@x.org", now).unwrap();
+        let message = error_text(state.mark_sending("d1", "a@x.org", now));
+        assert!(message.contains("is sending, not due"), "{message}");
+        assert_eq!(
+            state
+                .record_outcome("d1", "a@x.org", &DeliveryOutcome::Sent, now)
+                .unwrap(),
+            Status::Sent
+        );
+        let message =
+            error_text(state.record_outcome("d1", "a@x.org", &DeliveryOutcome::Sent, now));
+        assert!(message.contains("is sent, not sending"), "{message}");
+        assert!(state.due_deliveries(now).unwrap().is_empty());
+        let message = error_text(state.mark_sending("d1", "b@x.org", now));
+        assert!(
+            message.contains("no delivery of digest `d1` to b@x.org"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn recover_interrupted_turns_sending_into_unknown_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = db_path(&dir);
+        let now = at("2026-05-01T08:00:00Z");
+        {
+            let mut state = State::open(&path).unwrap();
+            digest(
+                &mut state,
+                "d1",
+                "2026-05-01T07:00:00Z",
+                &[("a@x.org", "en"), ("b@x.org", "en")],
+            );
+            state.mark_sending("d1", "a@x.org", now).unwrap();
+            // Dropped without recording an outcome: the process died mid-send.
+        }
+        let state = State::open(&path).unwrap();
+        assert_eq!(state.counts().unwrap().sending, 1);
+        assert_eq!(state.recover_interrupted(now).unwrap(), 1);
+        assert_eq!(state.recover_interrupted(now).unwrap(), 0);
+        let unknown = state.unknown_deliveries().unwrap();
+        assert_eq!(unknown.len(), 1);
+        assert_eq!(unknown[0].email, "a@x.org");
+        assert_eq!(unknown[0].status, Status::Unknown);
+        assert_eq!(unknown[0].attempts, 1);
+        assert!(
+            unknown[0]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("interrupted")
+        );
+        assert_eq!(
+            due_keys(&state, "2026-05-09T00:00:00Z"),
+            vec![("d1".to_string(), "b@x.org".to_string())]
+        );
+    }
+
+    #[test]
+    fn requeue_unknown_makes_unknown_deliveries_pending_except_suppressed() {
+        let (_dir, mut state) = open_temp();
+        digest(
+            &mut state,
+            "d1",
+            "2026-05-01T07:00:00Z",
+            &[("a@x.org", "en"), ("b@x.org", "en")],
+        );
+        let now = at("2026-05-01T08:00:00Z");
+        for email in ["a@x.org", "b@x.org"] {
+            state.mark_sending("d1", email, now).unwrap();
+            let outcome = DeliveryOutcome::Unknown("connection lost after end of data".into());
+            assert_eq!(
+                state.record_outcome("d1", email, &outcome, now).unwrap(),
+                Status::Unknown
+            );
+        }
+        state.suppress("b@x.org", "unsubscribed", now).unwrap();
+        assert!(state.due_deliveries(now).unwrap().is_empty());
+        assert_eq!(state.requeue_unknown(now).unwrap(), 1);
+        assert_eq!(
+            due_keys(&state, "2026-05-01T08:00:00Z"),
+            vec![("d1".to_string(), "a@x.org".to_string())]
+        );
+        let unknown = state.unknown_deliveries().unwrap();
+        assert_eq!(unknown.len(), 1);
+        assert_eq!(unknown[0].email, "b@x.org");
+        assert_eq!(state.requeue_unknown(now).unwrap(), 0);
+    }
+
+    #[test]
+    fn counts_reports_each_status() {
+        let (_dir, mut state) = open_temp();
+        let emails = [
+            "p@x.org", "s1@x.org", "s2@x.org", "f@x.org", "d@x.org", "u@x.org", "i@x.org",
+        ];
+        let to: Vec<(&str, &str)> = emails.iter().map(|e| (*e, "en")).collect();
+        digest(&mut state, "d1", "2026-05-01T07:00:00Z", &to);
+        let now = at("2026-05-01T08:00:00Z");
+        let outcomes = [
+            ("s1@x.org", DeliveryOutcome::Sent),
+            ("s2@x.org", DeliveryOutcome::Sent),
+            (
+                "f@x.org",
+                DeliveryOutcome::Failed {
+                    reason: "550".into(),
+                    suppress: false,
+                },
+            ),
+            ("d@x.org", DeliveryOutcome::Deferred("451".into())),
+            ("u@x.org", DeliveryOutcome::Unknown("lost".into())),
+        ];
+        for (email, outcome) in &outcomes {
+            state.mark_sending("d1", email, now).unwrap();
+            state.record_outcome("d1", email, outcome, now).unwrap();
+        }
+        state.mark_sending("d1", "i@x.org", now).unwrap();
+        assert_eq!(
+            state.counts().unwrap(),
+            Counts {
+                pending: 1,
+                sending: 1,
+                sent: 2,
+                failed: 1,
+                deferred: 1,
+                unknown: 1
+            }
+        );
+        assert_eq!(state.counts().unwrap().total(), 7);
+    }
+
+    #[test]
+    fn status_text_round_trips_and_rejects_unknown_words() {
+        for status in Status::ALL {
+            assert_eq!(status.as_str().parse::<Status>().unwrap(), status);
+        }
+        let message = error_text("queued".parse::<Status>());
+        assert!(
+            message.contains("`queued` is not a delivery status"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_second_send_lock_fails_while_the_first_is_held_and_succeeds_after_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = db_path(&dir);
+        let first = lock(&path).unwrap();
+        let lock_file = dir
+            .path()
+            .join("nested")
+            .join(".gazette")
+            .join("state.db.lock");
+        assert_eq!(first.path(), lock_file);
+        let message = error_text(lock(&path));
+        assert_eq!(
+            message,
+            format!(
+                "another `gazette send` is running (lock held on {}); wait for it to finish",
+                lock_file.display()
+            )
+        );
+        drop(first);
+        let again = lock(&path).unwrap();
+        drop(again);
+        assert!(lock_file.exists());
     }
 }
