@@ -33,50 +33,22 @@ fn every_format_round_trips_titles_dates_ids_and_language() {
             "Fixture & <Friends> \"Daily\"",
             "{file}"
         );
-        assert_eq!(
-            en.language.as_deref().map(str::to_lowercase).as_deref(),
-            Some("en-gb"),
-            "{file}"
-        );
+        assert_eq!(en.language.as_deref().map(str::to_lowercase).as_deref(), Some("en-gb"), "{file}");
         assert_eq!(titles(&en), [TRICKY_TITLE, "English only story"], "{file}");
         let tricky = entry(&en, TRICKY_TITLE);
-        assert_eq!(
-            tricky.id, "tag:news.example.org,2026-01-01:en/story-0001",
-            "{file}"
-        );
-        assert_eq!(
-            tricky.published.unwrap().to_rfc3339(),
-            "2026-11-20T01:30:00+00:00",
-            "{file}"
-        );
-        assert_eq!(
-            tricky.links[0].href, "https://news.example.org/tricky-title/",
-            "{file}"
-        );
+        assert_eq!(tricky.id, "tag:news.example.org,2026-01-01:en/story-0001", "{file}");
+        assert_eq!(tricky.published.unwrap().to_rfc3339(), "2026-11-20T01:30:00+00:00", "{file}");
+        assert_eq!(tricky.links[0].href, "https://news.example.org/tricky-title/", "{file}");
         let categories: Vec<_> = tricky.categories.iter().map(|c| c.term.as_str()).collect();
         assert_eq!(categories, ["animals", "R&D"], "{file}");
         assert_eq!(tricky.authors[0].name.as_deref(), Some("Zoë Ng"), "{file}");
 
         let zh = site.feed("zh", file);
         assert_eq!(zh.title.as_ref().unwrap().content, "公报", "{file}");
-        assert_eq!(
-            zh.language.as_deref().map(str::to_lowercase).as_deref(),
-            Some("zh-cn"),
-            "{file}"
-        );
-        assert_eq!(
-            titles(&zh),
-            ["猫与狗：成渝“双城”🐼", "仅有中文的报道"],
-            "{file}"
-        );
-        assert_eq!(
-            zh.entries[0].id, "tag:news.example.org,2026-01-01:zh/story-0001",
-            "{file}"
-        );
-        assert_eq!(
-            zh.entries[0].links[0].href, "https://news.example.org/zh/tricky-title/",
-            "{file}"
-        );
+        assert_eq!(zh.language.as_deref().map(str::to_lowercase).as_deref(), Some("zh-cn"), "{file}");
+        assert_eq!(titles(&zh), ["猫与狗：成渝“双城”🐼", "仅有中文的报道"], "{file}");
+        assert_eq!(zh.entries[0].id, "tag:news.example.org,2026-01-01:zh/story-0001", "{file}");
+        assert_eq!(zh.entries[0].links[0].href, "https://news.example.org/zh/tricky-title/", "{file}");
     }
 }
 
@@ -87,54 +59,25 @@ fn content_is_sanitised_absolute_and_keeps_special_characters() {
     for file in FORMATS {
         let en = site.feed("en", file);
         let tricky = entry(&en, TRICKY_TITLE);
-        let html = tricky
-            .content
-            .as_ref()
-            .and_then(|c| c.body.clone())
-            .unwrap();
+        let html = tricky.content.as_ref().and_then(|c| c.body.clone()).unwrap();
         assert!(!html.contains("<script"), "{file}: {html}");
         assert!(!html.contains("onclick"), "{file}: {html}");
         assert!(!html.contains("javascript:"), "{file}: {html}");
-        assert!(
-            html.contains(r#"href="https://news.example.org/other-story/""#),
-            "{file}: {html}"
-        );
-        assert!(
-            html.contains(r#"src="https://news.example.org/tricky-title/panda.jpg""#),
-            "{file}: {html}"
-        );
-        assert!(
-            html.contains("]]&gt; and ampersand &amp; and less-than &lt; stay"),
-            "{file}: {html}"
-        );
-        assert!(
-            html.contains("<table>") && html.contains("<del>struck</del>"),
-            "{file}: {html}"
-        );
+        assert!(html.contains(r#"href="https://news.example.org/other-story/""#), "{file}: {html}");
+        assert!(html.contains(r#"src="https://news.example.org/tricky-title/panda.jpg""#), "{file}: {html}");
+        assert!(html.contains("]]&gt; and ampersand &amp; and less-than &lt; stay"), "{file}: {html}");
+        assert!(html.contains("<table>") && html.contains("<del>struck</del>"), "{file}: {html}");
         let summary = tricky.summary.as_ref().unwrap().content.clone();
-        assert_eq!(
-            summary, "A summary with & and <b>not bold</b> and ]]> too.",
-            "{file}"
-        );
+        assert_eq!(summary, "A summary with & and <b>not bold</b> and ]]> too.", "{file}");
 
         let english_only = entry(&en, "English only story");
-        let body = english_only
-            .content
-            .as_ref()
-            .and_then(|c| c.body.clone())
-            .unwrap();
-        assert!(
-            !body.contains('\u{1}') && !body.contains('\u{1b}'),
-            "{file}: {body:?}"
-        );
+        let body = english_only.content.as_ref().and_then(|c| c.body.clone()).unwrap();
+        assert!(!body.contains('\u{1}') && !body.contains('\u{1b}'), "{file}: {body:?}");
     }
     for locale in ["en", "zh"] {
         for file in ["rss.xml", "atom.xml"] {
             let text = site.read(&format!("feeds/{locale}/{file}"));
-            assert!(
-                !text.chars().any(|c| c < ' ' && !"\t\n\r".contains(c)),
-                "{locale}/{file}"
-            );
+            assert!(!text.chars().any(|c| c < ' ' && !"\t\n\r".contains(c)), "{locale}/{file}");
         }
     }
 }
@@ -147,21 +90,14 @@ fn drafts_and_future_stories_are_left_out_until_due() {
         for locale in ["en", "zh"] {
             let all = titles(&site.feed(locale, file)).join("|");
             assert!(!all.contains("Draft story"), "{locale}/{file}");
-            assert!(
-                !all.contains("Future story") && !all.contains("未来的报道"),
-                "{locale}/{file}"
-            );
+            assert!(!all.contains("Future story") && !all.contains("未来的报道"), "{locale}/{file}");
         }
     }
     site.build_at("2026-12-25T08:00:00+08:00");
     for file in FORMATS {
         assert_eq!(titles(&site.feed("en", file))[0], "Future story", "{file}");
         assert_eq!(titles(&site.feed("zh", file))[0], "未来的报道", "{file}");
-        assert!(
-            !titles(&site.feed("en", file))
-                .join("|")
-                .contains("Draft story")
-        );
+        assert!(!titles(&site.feed("en", file)).join("|").contains("Draft story"));
     }
 }
 
@@ -180,10 +116,7 @@ fn ids_do_not_change_with_now_title_or_date() {
     site.build_at("2026-12-31T00:00:00+08:00");
     let after = site.feed("en", "atom.xml");
     assert_eq!(entry(&after, "Renamed").id, id_before);
-    assert_eq!(
-        entry(&after, "English only story").id,
-        entry(&before, "English only story").id
-    );
+    assert_eq!(entry(&after, "English only story").id, entry(&before, "English only story").id);
 }
 
 #[test]
@@ -191,26 +124,13 @@ fn rss_dates_are_rfc822_with_numeric_offset_and_right_weekday() {
     let site = Site::from_fixture("site");
     site.build();
     let rss = site.read("feeds/zh/rss.xml");
-    assert!(
-        rss.contains("<pubDate>Fri, 20 Nov 2026 09:30:00 +0800</pubDate>"),
-        "{rss}"
-    );
+    assert!(rss.contains("<pubDate>Fri, 20 Nov 2026 09:30:00 +0800</pubDate>"), "{rss}");
     // lastBuildDate is the newest change among items, never the clock.
-    assert!(
-        rss.contains("<lastBuildDate>Fri, 20 Nov 2026 09:30:00 +0800</lastBuildDate>"),
-        "{rss}"
-    );
-    assert!(rss.contains(
-        r#"<guid isPermaLink="false">tag:news.example.org,2026-01-01:zh/story-0001</guid>"#
-    ));
-    assert!(
-        rss.contains(r#"<atom:link href="https://news.example.org/feeds/zh/rss.xml" rel="self""#)
-    );
+    assert!(rss.contains("<lastBuildDate>Fri, 20 Nov 2026 09:30:00 +0800</lastBuildDate>"), "{rss}");
+    assert!(rss.contains(r#"<guid isPermaLink="false">tag:news.example.org,2026-01-01:zh/story-0001</guid>"#));
+    assert!(rss.contains(r#"<atom:link href="https://news.example.org/feeds/zh/rss.xml" rel="self""#));
     let en = site.read("feeds/en/rss.xml");
-    assert!(
-        en.contains("<lastBuildDate>Sat, 21 Nov 2026 10:00:00 +0800</lastBuildDate>"),
-        "{en}"
-    );
+    assert!(en.contains("<lastBuildDate>Sat, 21 Nov 2026 10:00:00 +0800</lastBuildDate>"), "{en}");
     assert!(en.contains(r#"<enclosure url="https://news.example.org/images/panda.png" length="0" type="image/png"/>"#), "{en}");
 }
 
@@ -229,22 +149,13 @@ fn atom_entries_link_every_translation_with_hreflang() {
     assert_eq!(
         alternates,
         [
-            (
-                "https://news.example.org/tricky-title/".to_owned(),
-                Some("en-GB".to_owned())
-            ),
-            (
-                "https://news.example.org/zh/tricky-title/".to_owned(),
-                Some("zh-CN".to_owned())
-            ),
+            ("https://news.example.org/tricky-title/".to_owned(), Some("en-GB".to_owned())),
+            ("https://news.example.org/zh/tricky-title/".to_owned(), Some("zh-CN".to_owned())),
         ]
     );
     let atom = site.read("feeds/en/atom.xml");
     assert!(atom.contains(r#"xml:lang="en-GB""#), "{atom}");
-    assert!(
-        atom.contains(r#"<link href="https://news.example.org/feeds/en/atom.xml" rel="self""#),
-        "{atom}"
-    );
+    assert!(atom.contains(r#"<link href="https://news.example.org/feeds/en/atom.xml" rel="self""#), "{atom}");
 }
 
 #[test]
@@ -253,22 +164,11 @@ fn json_feed_has_the_version_and_item_fields() {
     site.build();
     let json: serde_json::Value = serde_json::from_str(&site.read("feeds/zh/feed.json")).unwrap();
     assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
-    assert_eq!(
-        json["feed_url"],
-        "https://news.example.org/feeds/zh/feed.json"
-    );
+    assert_eq!(json["feed_url"], "https://news.example.org/feeds/zh/feed.json");
     assert_eq!(json["home_page_url"], "https://news.example.org/zh/");
     assert_eq!(json["language"], "zh-CN");
     let item = &json["items"][0];
-    for key in [
-        "id",
-        "url",
-        "title",
-        "summary",
-        "content_html",
-        "date_published",
-        "date_modified",
-    ] {
+    for key in ["id", "url", "title", "summary", "content_html", "date_published", "date_modified"] {
         assert!(item[key].is_string(), "{key} missing in {item}");
     }
     assert_eq!(item["tags"][0], "animals");
@@ -295,18 +195,12 @@ fn two_builds_give_identical_bytes_and_the_second_touches_nothing() {
 #[test]
 fn summary_mode_carries_no_full_content() {
     let site = Site::from_fixture("site");
-    let config = site
-        .read("config.toml")
-        .replace("max_items = 50", "max_items = 1\ncontent = \"summary\"");
+    let config = site.read("config.toml").replace("max_items = 50", "max_items = 1\ncontent = \"summary\"");
     site.write("config.toml", config);
     site.build();
     let en = site.feed("en", "feed.json");
     assert_eq!(en.entries.len(), 1);
-    let html = en.entries[0]
-        .content
-        .as_ref()
-        .and_then(|c| c.body.clone())
-        .unwrap();
+    let html = en.entries[0].content.as_ref().and_then(|c| c.body.clone()).unwrap();
     assert!(!html.contains("<table>"), "{html}");
     assert!(html.contains(">Read more</a>"), "{html}");
     let zh = site.read("feeds/zh/rss.xml");
@@ -318,11 +212,7 @@ fn check_writes_nothing_and_reports_what_would_change() {
     let site = Site::from_fixture("site");
     let output = site.run(&["--now", NOW, "check"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(
-        stdout(&output).contains("a build would change 6 files"),
-        "{}",
-        stdout(&output)
-    );
+    assert!(stdout(&output).contains("a build would change 6 files"), "{}", stdout(&output));
     assert!(!site.path("feeds").exists());
     assert!(!site.path(".gazette").exists());
 }
@@ -330,13 +220,9 @@ fn check_writes_nothing_and_reports_what_would_change() {
 #[test]
 fn a_third_language_needs_only_config_and_ftl_files() {
     let site = Site::from_fixture("site");
-    let config =
-        site.read("config.toml") + "\n[locales.fr]\ntag = \"fr-FR\"\nfallback = [\"en\"]\n";
+    let config = site.read("config.toml") + "\n[locales.fr]\ntag = \"fr-FR\"\nfallback = [\"en\"]\n";
     site.write("config.toml", config);
-    site.write(
-        "locales/fr/site.ftl",
-        "site-title = La Gazette\nsite-description = Nouvelles\n",
-    );
+    site.write("locales/fr/site.ftl", "site-title = La Gazette\nsite-description = Nouvelles\n");
     site.write("locales/fr/feeds.ftl", "feed-title = { site-title }\nfeed-description = { site-description }\nfeed-read-more = Lire la suite\nfeed-published-on = Publié le { $date }\n");
     site.write(
         "articles/tricky-title.fr.md",
@@ -347,9 +233,6 @@ fn a_third_language_needs_only_config_and_ftl_files() {
         let fr = site.feed("fr", file);
         assert_eq!(fr.title.as_ref().unwrap().content, "La Gazette");
         assert_eq!(titles(&fr), ["Chats et chiens"]);
-        assert_eq!(
-            fr.entries[0].links[0].href,
-            "https://news.example.org/fr/tricky-title/"
-        );
+        assert_eq!(fr.entries[0].links[0].href, "https://news.example.org/fr/tricky-title/");
     }
 }

@@ -25,11 +25,7 @@ fn every_command_has_help() {
     ] {
         let output = gazette(&args, dir.path());
         assert!(output.status.success());
-        assert!(
-            stdout(&output).contains(expected),
-            "{args:?}: {}",
-            stdout(&output)
-        );
+        assert!(stdout(&output).contains(expected), "{args:?}: {}", stdout(&output));
     }
 }
 
@@ -39,30 +35,16 @@ fn init_creates_a_site_that_builds_and_refuses_to_overwrite() {
     let output = gazette(&["init", "newsite"], dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
     let site = dir.path().join("newsite");
-    for file in [
-        "config.toml",
-        "articles/welcome.md",
-        "locales/zh/feeds.ftl",
-        ".gitignore",
-    ] {
+    for file in ["config.toml", "articles/welcome.md", "locales/zh/feeds.ftl", ".gitignore"] {
         assert!(site.join(file).is_file(), "{file}");
     }
-    let output = gazette(
-        &["--config", "newsite/config.toml", "--now", NOW, "build"],
-        dir.path(),
-    );
+    let output = gazette(&["--config", "newsite/config.toml", "--now", NOW, "build"], dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
     let zh = std::fs::read(site.join("feeds/zh/atom.xml")).unwrap();
     let feed = feed_rs::parser::parse(&zh[..]).unwrap();
-    assert_eq!(
-        feed.entries[0].title.as_ref().unwrap().content,
-        "欢迎使用 gazette"
-    );
+    assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "欢迎使用 gazette");
 
     let again = gazette(&["init", "newsite"], dir.path());
     assert_eq!(again.status.code(), Some(1));
-    assert!(
-        stderr(&again)
-            .contains("config.toml already exists; `gazette init` only creates new sites")
-    );
+    assert!(stderr(&again).contains("config.toml already exists; `gazette init` only creates new sites"));
 }

@@ -8,39 +8,15 @@ use common::{NOW, Site, stderr};
 #[test]
 fn every_bad_article_is_reported_in_one_run_and_nothing_is_published() {
     let site = Site::from_fixture("site");
-    site.write(
-        "articles/bad-toml.md",
-        "+++\ntitle = \"ok\"\ndate = 2026-11-01T00:00:00Z\ntags = [\"a\",\n+++\nbody\n",
-    );
-    site.write(
-        "articles/no-title.md",
-        "+++\ndate = 2026-11-01T00:00:00Z\n+++\nbody\n",
-    );
-    site.write(
-        "articles/no-date.md",
-        "+++\ntitle = \"No date\"\n+++\nbody\n",
-    );
-    site.write(
-        "articles/local-date.md",
-        "+++\ntitle = \"Local\"\ndate = 2026-11-01T08:00:00\n+++\nbody\n",
-    );
-    site.write(
-        "articles/typo-key.md",
-        "+++\ntitle = \"Typo\"\ndate = 2026-11-01T00:00:00Z\ntagz = [\"a\"]\n+++\nbody\n",
-    );
-    site.write(
-        "articles/latin1.md",
-        b"+++\ntitle = \"Caf\xe9\"\ndate = 2026-11-01T00:00:00Z\n+++\n",
-    );
-    site.write(
-        "articles/story.fr.md",
-        "+++\ntitle = \"Bonjour\"\ndate = 2026-11-01T00:00:00Z\n+++\n",
-    );
+    site.write("articles/bad-toml.md", "+++\ntitle = \"ok\"\ndate = 2026-11-01T00:00:00Z\ntags = [\"a\",\n+++\nbody\n");
+    site.write("articles/no-title.md", "+++\ndate = 2026-11-01T00:00:00Z\n+++\nbody\n");
+    site.write("articles/no-date.md", "+++\ntitle = \"No date\"\n+++\nbody\n");
+    site.write("articles/local-date.md", "+++\ntitle = \"Local\"\ndate = 2026-11-01T08:00:00\n+++\nbody\n");
+    site.write("articles/typo-key.md", "+++\ntitle = \"Typo\"\ndate = 2026-11-01T00:00:00Z\ntagz = [\"a\"]\n+++\nbody\n");
+    site.write("articles/latin1.md", b"+++\ntitle = \"Caf\xe9\"\ndate = 2026-11-01T00:00:00Z\n+++\n");
+    site.write("articles/story.fr.md", "+++\ntitle = \"Bonjour\"\ndate = 2026-11-01T00:00:00Z\n+++\n");
     site.write("articles/unterminated.md", "+++\ntitle = \"Open\"\n");
-    site.write(
-        "articles/sub/tricky-title.md",
-        "+++\ntitle = \"Same slug\"\ndate = 2026-11-01T00:00:00Z\n+++\n",
-    );
+    site.write("articles/sub/tricky-title.md", "+++\ntitle = \"Same slug\"\ndate = 2026-11-01T00:00:00Z\n+++\n");
 
     let output = site.run(&["--now", NOW, "build"]);
     assert_eq!(output.status.code(), Some(4));
@@ -67,14 +43,8 @@ fn a_failed_build_leaves_the_previous_feeds_untouched() {
     let site = Site::from_fixture("site");
     site.build();
     let before = site.snapshot_feeds();
-    site.write(
-        "articles/tricky-title.md",
-        "+++\ntitle = \"Changed\"\n+++\n",
-    );
-    site.write(
-        "articles/english-only.md",
-        "+++\ntitle = \"Also changed\"\ndate = 2026-11-18T08:00:00Z\n+++\n",
-    );
+    site.write("articles/tricky-title.md", "+++\ntitle = \"Changed\"\n+++\n");
+    site.write("articles/english-only.md", "+++\ntitle = \"Also changed\"\ndate = 2026-11-18T08:00:00Z\n+++\n");
     let output = site.run(&["--now", NOW, "build"]);
     assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
     assert_eq!(before, site.snapshot_feeds());
@@ -83,19 +53,14 @@ fn a_failed_build_leaves_the_previous_feeds_untouched() {
 #[test]
 fn unknown_config_key_is_reported_with_line_and_column() {
     let site = Site::from_fixture("site");
-    let config = site
-        .read("config.toml")
-        .replace("max_items = 50", "max_items = 50\nmax_itmes = 3");
+    let config = site.read("config.toml").replace("max_items = 50", "max_items = 50\nmax_itmes = 3");
     site.write("config.toml", config);
     let output = site.run(&["build"]);
     assert_eq!(output.status.code(), Some(3));
     let err = stderr(&output);
     assert!(err.contains("config.toml: invalid configuration"), "{err}");
     assert!(err.contains("line 20, column 1"), "{err}");
-    assert!(
-        err.contains("unknown field `max_itmes`, expected one of"),
-        "{err}"
-    );
+    assert!(err.contains("unknown field `max_itmes`, expected one of"), "{err}");
 }
 
 #[test]
@@ -109,10 +74,7 @@ fn missing_config_says_how_to_create_one() {
     assert_eq!(output.status.code(), Some(3));
     let err = stderr(&output);
     assert!(err.contains("config.toml: invalid configuration"), "{err}");
-    assert!(
-        err.contains("pass --config PATH, or run `gazette init DIR`"),
-        "{err}"
-    );
+    assert!(err.contains("pass --config PATH, or run `gazette init DIR`"), "{err}");
 }
 
 #[test]
@@ -126,20 +88,14 @@ fn invalid_config_values_are_all_listed() {
     let output = site.run(&["build"]);
     assert_eq!(output.status.code(), Some(3));
     let err = stderr(&output);
-    assert!(
-        err.contains("site.default_locale `de` has no [locales.de] section"),
-        "{err}"
-    );
+    assert!(err.contains("site.default_locale `de` has no [locales.de] section"), "{err}");
     assert!(err.contains("feeds.max_items must be at least 1"), "{err}");
 }
 
 #[test]
 fn fluent_syntax_error_names_file_and_line() {
     let site = Site::from_fixture("site");
-    site.write(
-        "locales/zh/site.ftl",
-        "site-title = 标题\nsite-description = {\n",
-    );
+    site.write("locales/zh/site.ftl", "site-title = 标题\nsite-description = {\n");
     let output = site.run(&["--now", NOW, "build"]);
     assert_eq!(output.status.code(), Some(4));
     let err = stderr(&output);

@@ -16,9 +16,7 @@ pub struct Site {
 impl Site {
     /// Copies `tests/fixtures/<name>` into a fresh temp folder.
     pub fn from_fixture(name: &str) -> Site {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name);
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&source, dir.path());
         Site { dir }
@@ -41,11 +39,7 @@ impl Site {
     /// Runs `gazette --now <now> build` and asserts it succeeded.
     pub fn build_at(&self, now: &str) -> Output {
         let output = self.run(&["--now", now, "build"]);
-        assert!(
-            output.status.success(),
-            "build failed:\n{}",
-            stderr(&output)
-        );
+        assert!(output.status.success(), "build failed:\n{}", stderr(&output));
         output
     }
 
@@ -86,9 +80,7 @@ impl Site {
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries {
         let path = entry.unwrap().path();
         if path.is_dir() {
