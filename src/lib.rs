@@ -11,6 +11,7 @@ pub mod model;
 pub mod publish;
 pub mod scaffold;
 pub mod source;
+pub mod state;
 pub mod subscribers;
 pub mod unsubscribe;
 pub mod view;
