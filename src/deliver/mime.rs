@@ -29,7 +29,10 @@ pub fn build_message(email: &Email) -> Result<Vec<u8>> {
         .parse()
         .map_err(|e| anyhow!("invalid To address {:?}: {e}", email.to_email))?;
     let to_name = email.to_name.trim();
-    let to = Mailbox::new((!to_name.is_empty()).then(|| to_name.to_owned()), to_address);
+    let to = Mailbox::new(
+        (!to_name.is_empty()).then(|| to_name.to_owned()),
+        to_address,
+    );
 
     let mut builder = Message::builder()
         .from(from)
@@ -100,7 +103,10 @@ mod tests {
         let bytes = build_message(&sample()).unwrap();
         // Unfold long header lines (RFC 5322 §2.2.3) before matching.
         let text = String::from_utf8(bytes).unwrap().replace("\r\n ", " ");
-        assert!(text.contains("Message-ID: <d1.abc@news.example.org>\r\n"), "{text}");
+        assert!(
+            text.contains("Message-ID: <d1.abc@news.example.org>\r\n"),
+            "{text}"
+        );
         assert!(text.contains("List-Id: Brief <brief.news.example.org>\r\n"));
         assert!(text.contains(
             "List-Unsubscribe: <https://news.example.org/u/tok>, \
@@ -116,7 +122,10 @@ mod tests {
         let mut email = sample();
         email.to_email = "not an address".into();
         let err = build_message(&email).unwrap_err().to_string();
-        assert!(err.contains("invalid To address \"not an address\""), "{err}");
+        assert!(
+            err.contains("invalid To address \"not an address\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -124,7 +133,10 @@ mod tests {
         let mut email = sample();
         email.from = "Brief <nope>".into();
         let err = build_message(&email).unwrap_err().to_string();
-        assert!(err.contains("invalid From address \"Brief <nope>\""), "{err}");
+        assert!(
+            err.contains("invalid From address \"Brief <nope>\""),
+            "{err}"
+        );
     }
 
     #[test]

@@ -48,8 +48,7 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter allowing `max_per_second` messages a second; 0 means unlimited.
     pub fn new(max_per_second: u32) -> Self {
-        let interval =
-            (max_per_second > 0).then(|| Duration::from_secs(1) / max_per_second);
+        let interval = (max_per_second > 0).then(|| Duration::from_secs(1) / max_per_second);
         RateLimiter {
             interval,
             next: Mutex::new(Instant::now()),

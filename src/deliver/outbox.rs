@@ -84,10 +84,10 @@ fn message_id(message: &[u8]) -> Option<String> {
             Some(v) if line.starts_with([' ', '\t']) => v.push_str(line.trim()),
             Some(_) => break,
             None => {
-                if let Some((name, rest)) = line.split_once(':') {
-                    if name.trim().eq_ignore_ascii_case("message-id") {
-                        value = Some(rest.trim().to_owned());
-                    }
+                if let Some((name, rest)) = line.split_once(':')
+                    && name.trim().eq_ignore_ascii_case("message-id")
+                {
+                    value = Some(rest.trim().to_owned());
                 }
             }
         }
@@ -97,7 +97,10 @@ fn message_id(message: &[u8]) -> Option<String> {
 
 /// `<a.b@c.d>` → `a.b_c.d.eml`: only `[A-Za-z0-9._-]`, never hidden, bounded length.
 fn file_name(message_id: &str) -> String {
-    let id = message_id.trim().trim_start_matches('<').trim_end_matches('>');
+    let id = message_id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
     let mut name: String = id
         .chars()
         .map(|c| {
@@ -122,14 +125,18 @@ mod tests {
 
     #[test]
     fn file_name_is_sanitised() {
-        assert_eq!(file_name("<d1.abc@news.example.org>"), "d1.abc_news.example.org.eml");
+        assert_eq!(
+            file_name("<d1.abc@news.example.org>"),
+            "d1.abc_news.example.org.eml"
+        );
         assert_eq!(file_name("<../../etc/passwd>"), "_.._.._etc_passwd.eml");
         assert_eq!(file_name("<>"), "_.eml");
     }
 
     #[test]
     fn finds_folded_message_id() {
-        let msg = b"From: a@b.c\r\nMessage-ID:\r\n <x@y>\r\nSubject: s\r\n\r\nMessage-ID: <body@z>\r\n";
+        let msg =
+            b"From: a@b.c\r\nMessage-ID:\r\n <x@y>\r\nSubject: s\r\n\r\nMessage-ID: <body@z>\r\n";
         assert_eq!(message_id(msg).as_deref(), Some("<x@y>"));
         assert_eq!(message_id(b"From: a@b.c\r\n\r\nMessage-ID: <b@z>"), None);
     }

@@ -178,10 +178,8 @@ impl SmtpTransport {
             }
         }
         if !s.username.is_empty() {
-            let credentials = Credentials::new(
-                s.username.clone(),
-                s.password.clone().unwrap_or_default(),
-            );
+            let credentials =
+                Credentials::new(s.username.clone(), s.password.clone().unwrap_or_default());
             // The error from lettre carries the server's reply, never the password.
             conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)
                 .map_err(|e| Step::new(format!("AUTH as {}", s.username), e))?;
@@ -195,11 +193,11 @@ impl SmtpTransport {
             self.connection = None;
         }
         if self.needs_reset {
-            if let Some(conn) = self.connection.as_mut() {
-                if conn.command(Rset).is_err() {
-                    conn.abort();
-                    self.connection = None;
-                }
+            if let Some(conn) = self.connection.as_mut()
+                && conn.command(Rset).is_err()
+            {
+                conn.abort();
+                self.connection = None;
             }
             self.needs_reset = false;
         }
@@ -303,10 +301,10 @@ impl Transport for SmtpTransport {
 
 impl Drop for SmtpTransport {
     fn drop(&mut self) {
-        if let Some(mut conn) = self.connection.take() {
-            if !conn.has_broken() {
-                let _ = conn.quit();
-            }
+        if let Some(mut conn) = self.connection.take()
+            && !conn.has_broken()
+        {
+            let _ = conn.quit();
         }
     }
 }
@@ -329,6 +327,22 @@ impl<I: Iterator> Iterator for Exhausted<'_, I> {
         }
         item
     }
+}
+
+/// Whether an I/O error under `error` is a socket timeout. A read timeout
+/// surfaces as `WouldBlock` (EAGAIN) on Unix and `TimedOut` on Windows.
+fn timed_out(error: &lettre::transport::smtp::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            );
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// Where a transaction stopped and why.
@@ -357,12 +371,16 @@ impl Step {
                 Severity::TransientNegativeCompletion => 4,
                 Severity::PermanentNegativeCompletion => 5,
             };
-            c.to_string().parse::<u16>().ok().filter(|n| n / 100 == severity)
+            c.to_string()
+                .parse::<u16>()
+                .ok()
+                .filter(|n| n / 100 == severity)
         });
         // For replies lettre's source is the server's text; otherwise the
         // whole error (kind and cause) says more.
         let detail = match (&code, std::error::Error::source(&error)) {
             (Some(_), Some(source)) => source.to_string(),
+            _ if timed_out(&error) => format!("timed out waiting for the server ({error})"),
             _ => error.to_string(),
         };
         Step {
@@ -455,7 +473,14 @@ mod tests {
 
     #[test]
     fn plain_smtp_allowed_on_loopback() {
-        for host in ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1", "[::1]"] {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "[::1]",
+        ] {
             assert!(
                 SmtpTransport::new(settings(host, Security::None)).is_ok(),
                 "{host}"
@@ -485,7 +510,10 @@ mod tests {
             body_written: true,
             local: false,
         };
-        assert!(matches!(step.outcome(), DeliveryOutcome::Failed { suppress: true, .. }));
+        assert!(matches!(
+            step.outcome(),
+            DeliveryOutcome::Failed { suppress: true, .. }
+        ));
     }
 
     #[test]
