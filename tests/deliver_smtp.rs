@@ -19,6 +19,7 @@ const SUBJECT: &str = "成渝简报：第 12 期 — 本周要闻";
 const SENDER: &str = "bounces@news.example.org";
 const UNKNOWN_USER: &str = "nobody@example.com";
 const BUSY_USER: &str = "busy@example.com";
+const CLOSING_USER: &str = "closing@example.com";
 
 fn email(to_name: &str, to_email: &str, id: &str) -> Email {
     Email {
@@ -82,6 +83,8 @@ impl Handler for Recorder {
         match to {
             UNKNOWN_USER => Response::custom(550, "5.1.1 user unknown".into()),
             BUSY_USER => Response::custom(451, "4.3.0 mailbox busy, try later".into()),
+            // mailin closes the connection after a 421.
+            CLOSING_USER => Response::custom(421, "4.7.0 too busy, closing".into()),
             _ => mailin_embedded::response::OK,
         }
     }
@@ -272,6 +275,25 @@ fn classifies_refusals_and_keeps_one_connection() {
         .unwrap();
     let to = zoe.to().and_then(|a| a.first()).unwrap();
     assert_eq!(to.name(), Some("Zoë"));
+}
+
+#[test]
+fn reply_421_is_deferred_and_the_next_message_reconnects() {
+    let (port, log) = start_mailin();
+    let mut transport = SmtpTransport::new(settings(port, Duration::from_secs(10))).unwrap();
+    match send_email(&mut transport, &email("", CLOSING_USER, "d1.closing")) {
+        DeliveryOutcome::Deferred(reason) => {
+            assert!(reason.contains("421 4.7.0 too busy"), "{reason}")
+        }
+        other => panic!("expected Deferred, got {other:?}"),
+    }
+    assert_eq!(
+        send_email(&mut transport, &email("", "ann@example.com", "d1.ann")),
+        DeliveryOutcome::Sent
+    );
+    let log = log.lock().unwrap();
+    assert_eq!(log.connections, 2);
+    assert_eq!(log.messages.len(), 1);
 }
 
 #[test]

@@ -227,7 +227,7 @@ impl SmtpTransport {
         self.needs_reset = true;
         let conn = self.ready_conn()?;
         conn.command(Mail::new(Some(from.clone()), options))
-            .map_err(|e| Step::new(format!("MAIL FROM:<{from}>"), e))?;
+            .map_err(|e| Step::new(format!("MAIL FROM:<{from}>"), e).mail())?;
         conn.command(Rcpt::new(to.clone(), Vec::new()))
             .map_err(|e| Step::new(format!("RCPT TO:<{to}>"), e).rcpt())?;
         conn.command(Data).map_err(|e| Step::new("DATA", e))?;
@@ -356,6 +356,8 @@ struct Step {
     detail: String,
     /// Whether the step was RCPT TO.
     rcpt: bool,
+    /// Whether the step was MAIL FROM (a reply about the sender, not the subscriber).
+    mail: bool,
     /// Whether the whole body had been written when it failed.
     body_written: bool,
     /// A problem on our side or with the server's capabilities, not a reply.
@@ -388,6 +390,7 @@ impl Step {
             code,
             detail,
             rcpt: false,
+            mail: false,
             body_written: false,
             local: false,
         }
@@ -399,6 +402,7 @@ impl Step {
             code: None,
             detail,
             rcpt: false,
+            mail: false,
             body_written: false,
             local: true,
         }
@@ -406,6 +410,11 @@ impl Step {
 
     fn rcpt(mut self) -> Self {
         self.rcpt = true;
+        self
+    }
+
+    fn mail(mut self) -> Self {
+        self.mail = true;
         self
     }
 
@@ -427,7 +436,14 @@ impl Step {
         match self.code {
             Some(code) if (400..500).contains(&code) => DeliveryOutcome::Deferred(reason),
             Some(code) if (500..600).contains(&code) => {
-                let enhanced_address = self.detail.trim_start().starts_with("5.1.");
+                // 5.1.x is an addressing problem (RFC 3463), but 5.1.7/5.1.8
+                // and any reply to MAIL FROM concern our sender address:
+                // suppressing the subscriber for those would be wrong.
+                let enhanced = self.detail.trim_start();
+                let enhanced_address = !self.mail
+                    && enhanced.starts_with("5.1.")
+                    && !enhanced.starts_with("5.1.7")
+                    && !enhanced.starts_with("5.1.8");
                 let rcpt_address = self.rcpt && matches!(code, 550 | 551 | 553);
                 DeliveryOutcome::Failed {
                     reason,
@@ -500,6 +516,20 @@ mod tests {
         assert!(!text.contains("hunter2"), "{text}");
     }
 
+    impl Step {
+        fn new_reply(what: &str, code: u16, detail: &str) -> Step {
+            Step {
+                what: what.into(),
+                code: Some(code),
+                detail: detail.into(),
+                rcpt: false,
+                mail: false,
+                body_written: false,
+                local: false,
+            }
+        }
+    }
+
     #[test]
     fn classifies_enhanced_5_1_as_suppress_at_any_step() {
         let step = Step {
@@ -507,6 +537,7 @@ mod tests {
             code: Some(554),
             detail: "5.1.0 bad address".into(),
             rcpt: false,
+            mail: false,
             body_written: true,
             local: false,
         };
@@ -517,12 +548,68 @@ mod tests {
     }
 
     #[test]
+    fn sender_address_problems_never_suppress_the_subscriber() {
+        let mut step = Step::new_reply("MAIL FROM:<b@x>", 550, "5.1.8 bad sender domain");
+        step.mail = true;
+        assert!(matches!(
+            step.outcome(),
+            DeliveryOutcome::Failed {
+                suppress: false,
+                ..
+            }
+        ));
+        let step = Step::new_reply("end of DATA", 550, "5.1.7 bad sender syntax");
+        assert!(matches!(
+            step.outcome(),
+            DeliveryOutcome::Failed {
+                suppress: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn rcpt_refusals_550_551_553_suppress_but_552_does_not() {
+        for (code, suppress) in [
+            (550, true),
+            (551, true),
+            (553, true),
+            (552, false),
+            (554, false),
+        ] {
+            let step = Step::new_reply("RCPT TO:<a@x>", code, "mailbox problem").rcpt();
+            assert_eq!(
+                step.outcome(),
+                DeliveryOutcome::Failed {
+                    reason: format!("RCPT TO:<a@x>: {code} mailbox problem"),
+                    suppress
+                },
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn transient_replies_and_early_losses_defer_late_losses_are_unknown() {
+        let step = Step::new_reply("RCPT TO:<a@x>", 421, "4.7.0 closing").rcpt();
+        assert!(matches!(step.outcome(), DeliveryOutcome::Deferred(_)));
+        let mut lost = Step::local("connection reset".into());
+        assert!(matches!(lost.outcome(), DeliveryOutcome::Deferred(_)));
+        lost.body_written = true;
+        assert!(matches!(lost.outcome(), DeliveryOutcome::Unknown(_)));
+        // A reply wins over the position: 452 after the body is still Deferred.
+        let step = Step::new_reply("end of DATA", 452, "4.3.1 full").body_written(true);
+        assert!(matches!(step.outcome(), DeliveryOutcome::Deferred(_)));
+    }
+
+    #[test]
     fn classifies_policy_rejection_without_suppress() {
         let step = Step {
             what: "end of DATA".into(),
             code: Some(554),
             detail: "5.7.1 spam".into(),
             rcpt: false,
+            mail: false,
             body_written: true,
             local: false,
         };
