@@ -1,0 +1,143 @@
+//! A transport that writes each message to a folder as an `.eml` file, for
+//! previews, tests and hand-off to another mailer.
+
+use super::Transport;
+use crate::model::DeliveryOutcome;
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes one `<message-id>.eml` file per message into a folder.
+///
+/// Files are written atomically (a temp file in the same folder, fsync,
+/// rename), so a reader never sees half a message and a crash leaves no
+/// partial file. The name comes from the `Message-ID` header, sanitised to
+/// `[A-Za-z0-9._-]`; Message-IDs are deterministic per digest and
+/// subscriber, so sending the same digest again overwrites rather than
+/// duplicates.
+#[derive(Debug)]
+pub struct FileOutbox {
+    dir: PathBuf,
+}
+
+impl FileOutbox {
+    /// An outbox writing into `dir`, which is created if missing.
+    pub fn new(dir: PathBuf) -> Result<Self> {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create outbox folder {}", dir.display()))?;
+        Ok(FileOutbox { dir })
+    }
+
+    /// The folder messages are written into.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn write(&self, name: &str, message: &[u8]) -> std::io::Result<()> {
+        let mut file = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .suffix(".eml")
+            .tempfile_in(&self.dir)?;
+        file.write_all(message)?;
+        file.as_file().sync_all()?;
+        file.persist(self.dir.join(name)).map_err(|e| e.error)?;
+        // Make the rename itself durable; not possible to open a folder on Windows.
+        #[cfg(unix)]
+        std::fs::File::open(&self.dir)?.sync_all()?;
+        Ok(())
+    }
+}
+
+impl Transport for FileOutbox {
+    fn send(&mut self, _envelope_from: &str, to: &str, message: &[u8]) -> DeliveryOutcome {
+        let Some(id) = message_id(message) else {
+            return DeliveryOutcome::Failed {
+                reason: format!("message to {to} has no Message-ID header to name its file"),
+                suppress: false,
+            };
+        };
+        let name = file_name(&id);
+        match self.write(&name, message) {
+            Ok(()) => DeliveryOutcome::Sent,
+            // Disk full, permissions: worth another try once fixed.
+            Err(e) => DeliveryOutcome::Deferred(format!(
+                "cannot write {}: {e}",
+                self.dir.join(&name).display()
+            )),
+        }
+    }
+}
+
+/// The unfolded value of the first `Message-ID` header in the header block.
+fn message_id(message: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(message);
+    let header_block = text
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .split("\n\n")
+        .next()
+        .unwrap_or_default();
+    let mut value: Option<String> = None;
+    for line in header_block.lines() {
+        match &mut value {
+            Some(v) if line.starts_with([' ', '\t']) => v.push_str(line.trim()),
+            Some(_) => break,
+            None => {
+                if let Some((name, rest)) = line.split_once(':')
+                    && name.trim().eq_ignore_ascii_case("message-id")
+                {
+                    value = Some(rest.trim().to_owned());
+                }
+            }
+        }
+    }
+    value.filter(|v| !v.is_empty())
+}
+
+/// `<a.b@c.d>` → `a.b_c.d.eml`: only `[A-Za-z0-9._-]`, never hidden, bounded length.
+fn file_name(message_id: &str) -> String {
+    let id = message_id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    let mut name: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(200)
+        .collect();
+    if name.starts_with('.') || name.is_empty() {
+        name.insert(0, '_');
+    }
+    name.push_str(".eml");
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_name_is_sanitised() {
+        assert_eq!(
+            file_name("<d1.abc@news.example.org>"),
+            "d1.abc_news.example.org.eml"
+        );
+        assert_eq!(file_name("<../../etc/passwd>"), "_.._.._etc_passwd.eml");
+        assert_eq!(file_name("<>"), "_.eml");
+    }
+
+    #[test]
+    fn finds_folded_message_id() {
+        let msg =
+            b"From: a@b.c\r\nMessage-ID:\r\n <x@y>\r\nSubject: s\r\n\r\nMessage-ID: <body@z>\r\n";
+        assert_eq!(message_id(msg).as_deref(), Some("<x@y>"));
+        assert_eq!(message_id(b"From: a@b.c\r\n\r\nMessage-ID: <b@z>"), None);
+    }
+}
