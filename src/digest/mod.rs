@@ -242,12 +242,7 @@ fn version_for<'s>(
     untranslated: Untranslated,
     now: DateTime<FixedOffset>,
 ) -> Option<&'s Article> {
-    let published = |key: &str| {
-        story
-            .translations
-            .get(key)
-            .filter(|a| a.is_published(now))
-    };
+    let published = |key: &str| story.translations.get(key).filter(|a| a.is_published(now));
     if let Some(article) = published(&locale.key) {
         return Some(article);
     }
@@ -283,8 +278,10 @@ fn story_view(
         settings.words_per_minute,
         settings.cjk_chars_per_minute,
     );
-    let reading_time =
-        localizer.message("digest-reading-time", &[("minutes", FluentValue::from(minutes))])?;
+    let reading_time = localizer.message(
+        "digest-reading-time",
+        &[("minutes", FluentValue::from(minutes))],
+    )?;
     let translated = article.locale == locale.key;
     let label = if translated {
         None

@@ -98,9 +98,10 @@ pub fn load_templates(dir: &Path) -> Result<Templates> {
         let path = dir.join(file);
         let (origin, source) = match std::fs::read_to_string(&path) {
             Ok(source) => (path.display().to_string(), source),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                (format!("<embedded>/templates/{file}"), (*embedded).to_owned())
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
+                format!("<embedded>/templates/{file}"),
+                (*embedded).to_owned(),
+            ),
             Err(e) => {
                 return Err(e).with_context(|| format!("cannot read template {}", path.display()));
             }
