@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod deliver;
+pub mod digest;
 pub mod feed;
 pub mod i18n;
 pub mod model;

@@ -33,6 +33,11 @@ pub const EMBEDDED: &[(&str, &str, &str)] = &[
         include_str!("../../defaults/locales/en/feeds.ftl"),
     ),
     (
+        "en",
+        "digest.ftl",
+        include_str!("../../defaults/locales/en/digest.ftl"),
+    ),
+    (
         "zh",
         "site.ftl",
         include_str!("../../defaults/locales/zh/site.ftl"),
@@ -41,6 +46,11 @@ pub const EMBEDDED: &[(&str, &str, &str)] = &[
         "zh",
         "feeds.ftl",
         include_str!("../../defaults/locales/zh/feeds.ftl"),
+    ),
+    (
+        "zh",
+        "digest.ftl",
+        include_str!("../../defaults/locales/zh/digest.ftl"),
     ),
 ];
 
