@@ -50,6 +50,27 @@ pub enum Command {
     ///
     /// Reports problems, messages missing in a locale, and which files a build would change.
     Check,
+    /// Email each subscriber the stories published since their last digest.
+    ///
+    /// Creates at most one digest per run, records every delivery in the
+    /// state database before sending, and never sends one digest twice to
+    /// anyone: a rerun after a crash sends only what was not sent.
+    /// Exits non-zero when any digest failed, was deferred or has an
+    /// unknown fate.
+    Send {
+        /// Render every message into DIR as .eml files; send and record nothing.
+        #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "dry-run")]
+        dry_run: Option<PathBuf>,
+        /// Resend deliveries whose fate is unknown (the connection dropped
+        /// after the message was handed over); the reader may get it twice.
+        #[arg(long)]
+        retry_unknown: bool,
+    },
+    /// Add ADDRESS to the suppression list: it never gets mail again.
+    Unsubscribe {
+        /// The email address to suppress.
+        address: String,
+    },
     /// Create a working site (config, sample articles, locales) in DIR.
     Init {
         /// Folder to create the site in; created if missing.

@@ -32,6 +32,10 @@ pub enum ExitCode {
     Config = 3,
     /// Articles or Fluent files are invalid; nothing was published.
     Content = 4,
+    /// `send` finished, but some digests failed, were deferred, or have an unknown fate.
+    Delivery = 5,
+    /// Another `gazette send` is running.
+    Busy = 6,
 }
 
 impl ExitCode {
@@ -44,6 +48,13 @@ impl ExitCode {
             .any(|e| e.is::<source::ContentError>() || e.is::<i18n::CatalogError>())
         {
             ExitCode::Content
+        } else if error
+            .chain()
+            .any(|e| e.is::<app::send::DeliveryIncomplete>())
+        {
+            ExitCode::Delivery
+        } else if error.chain().any(|e| e.is::<state::Busy>()) {
+            ExitCode::Busy
         } else {
             ExitCode::Failure
         }

@@ -835,6 +835,13 @@ impl SendLock {
     }
 }
 
+/// Another `gazette send` holds the lock.
+#[derive(Debug, thiserror::Error)]
+#[error("another `gazette send` is running (lock held on {}); wait for it to finish", .lock_path.display())]
+pub struct Busy {
+    pub lock_path: PathBuf,
+}
+
 /// Takes the send lock of the database at `path`: an OS file lock on
 /// `<path>.lock`, created with its folder if needed. Fails at once, without
 /// waiting, when another process holds it.
@@ -861,10 +868,7 @@ pub fn lock(path: &Path) -> Result<SendLock> {
             _file: file,
             path: lock_path,
         }),
-        Err(TryLockError::WouldBlock) => bail!(
-            "another `gazette send` is running (lock held on {}); wait for it to finish",
-            lock_path.display()
-        ),
+        Err(TryLockError::WouldBlock) => Err(Busy { lock_path }.into()),
         Err(TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
         }

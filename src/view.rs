@@ -68,7 +68,7 @@ pub fn feed_view(
         .newest_first(&locale.key)
         .into_iter()
         .take(config.feeds.max_items)
-        .map(|(story, article)| {
+        .map(|(story, article)| -> Result<ItemView> {
             let alternates = std::iter::once((locale.tag.clone(), article.url.clone()))
                 .chain(
                     story
@@ -84,9 +84,15 @@ pub fn feed_view(
                 .collect();
             let content_html = match &read_more {
                 None => article.content_html.clone(),
-                Some(read_more) => summary_html(&article.summary, &article.url, read_more),
+                Some(read_more) => {
+                    let published = localizer.message(
+                        "feed-published-on",
+                        &[("date", localizer.long_date(&article.date).into())],
+                    )?;
+                    summary_html(&article.summary, &article.url, &published, read_more)
+                }
             };
-            ItemView {
+            Ok(ItemView {
                 id: tag_uri(
                     &config.site.tag_authority,
                     &format!("{}/{}", locale.key, story.id),
@@ -105,9 +111,9 @@ pub fn feed_view(
                 },
                 image: article.image.clone(),
                 alternates,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
 
     let self_urls = config
         .feeds
@@ -139,12 +145,14 @@ pub fn feed_view(
     })
 }
 
-/// `<p>summary</p><p><a href="url">Read more</a></p>`, escaped.
-fn summary_html(summary: &str, url: &Url, read_more: &str) -> String {
+/// `<p>summary</p><p>Published 8 March 2021 · <a href="url">Read more</a></p>`, escaped.
+fn summary_html(summary: &str, url: &Url, published: &str, read_more: &str) -> String {
     use pulldown_cmark_escape::{escape_href, escape_html};
     let mut html = String::from("<p>");
     let _ = escape_html(&mut html, summary);
-    html.push_str("</p><p><a href=\"");
+    html.push_str("</p><p>");
+    let _ = escape_html(&mut html, published);
+    html.push_str(" · <a href=\"");
     let _ = escape_href(&mut html, url.as_str());
     html.push_str("\">");
     let _ = escape_html(&mut html, read_more);

@@ -308,9 +308,9 @@ fn summary_mode_carries_no_full_content() {
         .and_then(|c| c.body.clone())
         .unwrap();
     assert!(!html.contains("<table>"), "{html}");
-    assert!(html.contains(">Read more</a>"), "{html}");
+    assert!(html.contains("Published 20 November 2026 · <a href=\"https://news.example.org/tricky-title/\">Read more</a>"), "{html}");
     let zh = site.read("feeds/zh/rss.xml");
-    assert!(zh.contains("阅读全文"), "{zh}");
+    assert!(zh.contains("发布于2026年11月20日 · <a href=\"https://news.example.org/zh/tricky-title/\">阅读全文</a>"), "{zh}");
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! each command. It parses no formats itself; it passes `model` values
 //! from one stage to the next and reports what happened.
 
+pub mod send;
+
 use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
 use crate::feed::{self, RenderedFeed};
@@ -12,7 +14,7 @@ use crate::source;
 use crate::view;
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset, Local};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Runs the command the user asked for.
 pub fn run(cli: &Cli) -> Result<()> {
@@ -21,33 +23,75 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Build => build(&cli.config, now, cli.quiet),
         Command::Check => check(&cli.config, now, cli.quiet),
         Command::Init { dir } => init(dir, cli.quiet),
+        Command::Send {
+            dry_run,
+            retry_unknown,
+        } => {
+            let config = config::load(&cli.config)?;
+            let dry_run = dry_run.as_ref().map(|dir| config.root.join(dir));
+            send::send(
+                &config,
+                now,
+                &send::SendOptions {
+                    dry_run,
+                    retry_unknown: *retry_unknown,
+                    quiet: cli.quiet,
+                },
+            )
+        }
+        Command::Unsubscribe { address } => unsubscribe(&cli.config, address, now, cli.quiet),
     }
 }
 
-/// Loads, localises and renders every feed in memory; each one has passed
-/// the pre-publish gate when this returns.
-pub fn render_feeds(config: &Config, now: DateTime<FixedOffset>) -> Result<Vec<RenderedFeed>> {
+/// Every file `build` publishes, rendered in memory: the feeds (each has
+/// passed the pre-publish gate) and the web copy of each locale's digest.
+pub struct Site {
+    pub feeds: Vec<RenderedFeed>,
+    /// (path under the feeds folder, HTML)
+    pub digest_pages: Vec<(PathBuf, String)>,
+}
+
+impl Site {
+    /// (path under the feeds folder, bytes) of every file.
+    pub fn files(&self) -> impl Iterator<Item = (&Path, &[u8])> {
+        self.feeds
+            .iter()
+            .map(|f| (f.relative_path.as_path(), f.text.as_bytes()))
+            .chain(
+                self.digest_pages
+                    .iter()
+                    .map(|(p, html)| (p.as_path(), html.as_bytes())),
+            )
+    }
+}
+
+/// Loads, localises and renders everything `build` publishes, in memory.
+pub fn render_site(config: &Config, now: DateTime<FixedOffset>) -> Result<Site> {
     let corpus = source::load(config)?.published(now);
     let catalog = i18n::load(config)?;
-    let mut rendered = Vec::new();
+    let mut feeds = Vec::new();
     for locale in &config.locales {
         let localizer = catalog.localizer(&locale.key)?;
         let view = view::feed_view(config, &corpus, locale, localizer)
             .with_context(|| format!("cannot prepare the feeds of locale `{}`", locale.key))?;
         for &format in &config.feeds.formats {
-            rendered.push(feed::render(&view, format)?);
+            feeds.push(feed::render(&view, format)?);
         }
     }
-    Ok(rendered)
+    let digest_pages = send::browser_copies(config, &corpus, &catalog, now)?;
+    Ok(Site {
+        feeds,
+        digest_pages,
+    })
 }
 
 fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool) -> Result<()> {
     let config = config::load(config_path)?;
-    let feeds = render_feeds(&config, now)?;
+    let site = render_site(&config, now)?;
     let (mut written, mut unchanged) = (0, 0);
-    for rendered in &feeds {
-        let path = config.feeds.dir.join(&rendered.relative_path);
-        match publish::write_if_changed(&path, rendered.text.as_bytes())? {
+    for (relative_path, bytes) in site.files() {
+        let path = config.feeds.dir.join(relative_path);
+        match publish::write_if_changed(&path, bytes)? {
             Outcome::Written => {
                 tracing::debug!("wrote {}", path.display());
                 written += 1;
@@ -57,8 +101,9 @@ fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool) -> Result<
     }
     if !quiet {
         println!(
-            "built {} feeds for {} locales into {}: {written} written, {unchanged} unchanged",
-            feeds.len(),
+            "built {} feeds and {} digest pages for {} locales into {}: {written} written, {unchanged} unchanged",
+            site.feeds.len(),
+            site.digest_pages.len(),
             config.locales.len(),
             config.feeds.dir.display()
         );
@@ -68,7 +113,7 @@ fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool) -> Result<
 
 fn check(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool) -> Result<()> {
     let config = config::load(config_path)?;
-    let feeds = render_feeds(&config, now)?;
+    let site = render_site(&config, now)?;
     let catalog = i18n::load(&config)?;
     for (locale, ids) in catalog.missing_ids() {
         tracing::warn!(
@@ -76,20 +121,42 @@ fn check(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool) -> Result<
             ids.join(", ")
         );
     }
-    let would_change = feeds
-        .iter()
-        .filter(|f| {
-            std::fs::read(config.feeds.dir.join(&f.relative_path))
-                .map_or(true, |old| old != f.text.as_bytes())
+    let would_change = site
+        .files()
+        .filter(|(path, bytes)| {
+            std::fs::read(config.feeds.dir.join(path)).map_or(true, |old| old != *bytes)
         })
         .count();
     if !quiet {
         println!(
-            "check passed: {} feeds for {} locales; a build would change {would_change} file{}",
-            feeds.len(),
+            "check passed: {} feeds and {} digest pages for {} locales; a build would change {would_change} file{}",
+            site.feeds.len(),
+            site.digest_pages.len(),
             config.locales.len(),
             if would_change == 1 { "" } else { "s" }
         );
+    }
+    Ok(())
+}
+
+fn unsubscribe(
+    config_path: &Path,
+    address: &str,
+    now: DateTime<FixedOffset>,
+    quiet: bool,
+) -> Result<()> {
+    let config = config::load(config_path)?;
+    if address.parse::<lettre::Address>().is_err() {
+        anyhow::bail!("`{address}` is not an email address");
+    }
+    let state = crate::state::State::open(&config.state_path)?;
+    let added = state.suppress(address, "unsubscribed by request", now)?;
+    if !quiet {
+        if added {
+            println!("{address} is suppressed: it will never get mail again");
+        } else {
+            println!("{address} was already suppressed");
+        }
     }
     Ok(())
 }

@@ -202,7 +202,7 @@ impl SmtpTransport {
             self.needs_reset = false;
         }
         if self.connection.is_none() {
-            let conn = self.connect()?;
+            let conn = self.connect().map_err(Step::in_setup)?;
             self.connection = Some(conn);
         }
         match self.connection.as_mut() {
@@ -360,6 +360,8 @@ struct Step {
     mail: bool,
     /// Whether the whole body had been written when it failed.
     body_written: bool,
+    /// Whether it failed while opening the session.
+    setup: bool,
     /// A problem on our side or with the server's capabilities, not a reply.
     local: bool,
 }
@@ -393,6 +395,7 @@ impl Step {
             mail: false,
             body_written: false,
             local: false,
+            setup: false,
         }
     }
 
@@ -405,7 +408,16 @@ impl Step {
             mail: false,
             body_written: false,
             local: true,
+            setup: false,
         }
+    }
+
+    /// Marks a failure while opening the session (greeting, EHLO, STARTTLS,
+    /// AUTH): a refusal there says nothing about the subscriber, so even a
+    /// 5xx is retried later rather than failing every address in the run.
+    fn in_setup(mut self) -> Self {
+        self.setup = true;
+        self
     }
 
     fn rcpt(mut self) -> Self {
@@ -435,6 +447,9 @@ impl Step {
         let reason = self.reason();
         match self.code {
             Some(code) if (400..500).contains(&code) => DeliveryOutcome::Deferred(reason),
+            Some(_) if self.setup => DeliveryOutcome::Deferred(format!(
+                "the relay refused the session ({reason}); check [delivery.smtp] in config.toml"
+            )),
             Some(code) if (500..600).contains(&code) => {
                 // 5.1.x is an addressing problem (RFC 3463), but 5.1.7/5.1.8
                 // and any reply to MAIL FROM concern our sender address:
@@ -526,8 +541,17 @@ mod tests {
                 mail: false,
                 body_written: false,
                 local: false,
+                setup: false,
             }
         }
+    }
+
+    #[test]
+    fn a_refused_session_is_deferred_not_failed() {
+        let step = Step::new_reply("AUTH as brief", 535, "5.7.8 bad credentials").in_setup();
+        assert!(
+            matches!(step.outcome(), DeliveryOutcome::Deferred(reason) if reason.contains("check [delivery.smtp]"))
+        );
     }
 
     #[test]
@@ -540,6 +564,7 @@ mod tests {
             mail: false,
             body_written: true,
             local: false,
+            setup: false,
         };
         assert!(matches!(
             step.outcome(),
@@ -612,6 +637,7 @@ mod tests {
             mail: false,
             body_written: true,
             local: false,
+            setup: false,
         };
         assert_eq!(
             step.outcome(),

@@ -2,6 +2,8 @@
 //! folder, run the real `gazette` binary in it, and read what it wrote.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,808 @@
+//! `gazette send`: the order of stages for delivering digests. Creates at
+//! most one new digest per run (the stories no earlier digest held),
+//! records a ledger row per recipient before anything leaves, marks each
+//! row `sending` just before its message is handed to a transport, and
+//! records the relay's answer as it comes back.
+//!
+//! Policy lives here; the ledger (`state`), rendering (`digest`) and
+//! transports (`deliver`) only do what they are told.
+
+use crate::config::{Config, DigestConfig, SmtpSecurity, TransportKind};
+use crate::deliver::{
+    self, FileOutbox, RateLimiter, Security, SmtpSettings, SmtpTransport, Transport,
+};
+use crate::digest::{self, DigestSettings, RenderedDigest, Templates, Untranslated};
+use crate::i18n::{self, Catalog};
+use crate::model::{Corpus, DeliveryOutcome, Email, Subscriber};
+use crate::state::{self, Delivery, State};
+use crate::{source, subscribers, unsubscribe};
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, FixedOffset};
+use sha2::{Digest as _, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+
+/// Raised when some digests were not delivered in this run (failed,
+/// deferred or of unknown fate); the summary has already been printed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DeliveryIncomplete(pub String);
+
+/// What `send` was asked to do.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    /// Render every message into this folder as `.eml`; send and record nothing.
+    pub dry_run: Option<PathBuf>,
+    /// Resend deliveries whose fate is unknown, on purpose.
+    pub retry_unknown: bool,
+    pub quiet: bool,
+}
+
+/// Tallies for the summary line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub sent: u64,
+    pub deferred: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub skipped: u64,
+    pub suppressed: u64,
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "sent {}, deferred {}, failed {}, unknown {}, skipped {}, suppressed {}",
+            self.sent, self.deferred, self.failed, self.unknown, self.skipped, self.suppressed
+        )
+    }
+}
+
+/// One message on its way to a transport.
+struct Job {
+    digest_id: String,
+    ledger_email: String,
+    recipient: String,
+    message: Vec<u8>,
+}
+
+/// Everything needed to turn a ledger row into a message.
+struct Composer<'a> {
+    config: &'a Config,
+    digest: &'a DigestConfig,
+    corpus: &'a Corpus,
+    catalog: &'a Catalog,
+    templates: &'a Templates,
+    secret: Vec<u8>,
+    now: DateTime<FixedOffset>,
+    rendered: HashMap<(String, String, Vec<String>), RenderedDigest>,
+    story_ids: HashMap<String, Vec<String>>,
+}
+
+impl Composer<'_> {
+    /// The digest of `digest_id` for `subscriber`, rendered once per
+    /// (digest, locale, topics) and personalised by substitution.
+    fn message(
+        &mut self,
+        state: Option<&State>,
+        digest_id: &str,
+        subscriber: &Subscriber,
+    ) -> Result<Email> {
+        let key = (
+            digest_id.to_owned(),
+            subscriber.locale.clone(),
+            subscriber.topics.clone(),
+        );
+        if !self.rendered.contains_key(&key) {
+            let ids = match self.story_ids.get(digest_id) {
+                Some(ids) => ids.clone(),
+                None => {
+                    let ids = match state {
+                        Some(state) => state.digest_story_ids(digest_id)?,
+                        None => Vec::new(),
+                    };
+                    self.story_ids.insert(digest_id.to_owned(), ids.clone());
+                    ids
+                }
+            };
+            let rendered = render_digest(
+                self.config,
+                self.digest,
+                self.corpus,
+                self.catalog,
+                self.templates,
+                digest_id,
+                &ids,
+                &subscriber.locale,
+                &subscriber.topics,
+                self.now,
+            )?;
+            self.rendered.insert(key.clone(), rendered);
+        }
+        let rendered = self
+            .rendered
+            .get(&key)
+            .ok_or_else(|| anyhow!("digest {digest_id} was not rendered"))?;
+        let unsubscribe_url = unsubscribe::url(
+            &self.digest.unsubscribe_url,
+            &self.secret,
+            &subscriber.email,
+        );
+        let (subject, html, text) =
+            digest::personalise(rendered, &subscriber.name, unsubscribe_url.as_str());
+        Ok(Email {
+            from: self.digest.from.clone(),
+            reply_to: self.digest.reply_to.clone(),
+            to_name: subscriber.name.clone(),
+            to_email: subscriber.email.clone(),
+            subject,
+            text,
+            html,
+            message_id: message_id(digest_id, &subscriber.email, &self.digest.from_domain),
+            list_id: list_id(self.digest),
+            unsubscribe_url: unsubscribe_url.to_string(),
+            unsubscribe_mailto: format!(
+                "mailto:{}?subject=unsubscribe",
+                self.digest.unsubscribe_mailto
+            ),
+            date: self.now,
+        })
+    }
+}
+
+/// Renders one digest for one locale and topic set.
+#[allow(clippy::too_many_arguments)]
+fn render_digest(
+    config: &Config,
+    digest_config: &DigestConfig,
+    corpus: &Corpus,
+    catalog: &Catalog,
+    templates: &Templates,
+    digest_id: &str,
+    story_ids: &[String],
+    locale_key: &str,
+    topics: &[String],
+    now: DateTime<FixedOffset>,
+) -> Result<RenderedDigest> {
+    let locale = config
+        .locale(locale_key)
+        .ok_or_else(|| anyhow!("locale `{locale_key}` is not configured"))?;
+    let localizer = catalog.localizer(locale_key)?;
+    let browser_url = browser_url(config, locale_key, digest_id)?;
+    let settings = DigestSettings {
+        site_url: &locale.home_url,
+        max_items: digest_config.max_items,
+        untranslated: match digest_config.untranslated {
+            crate::config::UntranslatedMode::Label => Untranslated::Label,
+            crate::config::UntranslatedMode::Skip => Untranslated::Skip,
+        },
+        postal_address: &digest_config.postal_address,
+        browser_url,
+        words_per_minute: 230,
+        cjk_chars_per_minute: 400,
+    };
+    let view = digest::digest_view(corpus, story_ids, locale, topics, localizer, &settings, now)
+        .with_context(|| format!("cannot prepare digest {digest_id} for locale `{locale_key}`"))?;
+    digest::render(templates, &view, localizer)
+        .with_context(|| format!("cannot render digest {digest_id} for locale `{locale_key}`"))
+}
+
+/// Where `build` publishes the web copy of a digest ("view in browser").
+pub fn browser_url(config: &Config, locale_key: &str, digest_id: &str) -> Result<url::Url> {
+    config
+        .feeds
+        .url
+        .join(&format!("{locale_key}/digest/{digest_id}.html"))
+        .with_context(|| format!("cannot build the web address of digest {digest_id}"))
+}
+
+/// `<digest.hash@domain>`: the same for the same digest and subscriber, so
+/// a resend on purpose is recognisable as the same message.
+fn message_id(digest_id: &str, email: &str, domain: &str) -> String {
+    let hash = Sha256::digest(email.to_lowercase().as_bytes());
+    let short: String = hash.iter().take(10).map(|b| format!("{b:02x}")).collect();
+    format!("<digest.{digest_id}.{short}@{domain}>")
+}
+
+/// `List-Id`: the sender's name and a list identifier on its domain.
+fn list_id(digest: &DigestConfig) -> String {
+    let name = digest
+        .from
+        .split('<')
+        .next()
+        .map(|n| n.trim().trim_matches('"'))
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Digest");
+    format!("{name} <digest.{}>", digest.from_domain)
+}
+
+/// The bare address of `Name <addr>`.
+fn envelope_address(from: &str) -> String {
+    match (from.rfind('<'), from.rfind('>')) {
+        (Some(open), Some(close)) if open < close => from[open + 1..close].trim().to_owned(),
+        _ => from.trim().to_owned(),
+    }
+}
+
+/// Stories no earlier digest held, newest first (tie-break by id).
+fn new_story_ids(corpus: &Corpus, included: &BTreeSet<String>) -> Vec<String> {
+    let mut fresh: Vec<(DateTime<FixedOffset>, &str)> = corpus
+        .stories
+        .iter()
+        .filter(|story| !included.contains(&story.id))
+        .filter_map(|story| {
+            story
+                .translations
+                .values()
+                .map(|a| a.date)
+                .max()
+                .map(|d| (d, story.id.as_str()))
+        })
+        .collect();
+    fresh.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    fresh.into_iter().map(|(_, id)| id.to_owned()).collect()
+}
+
+/// True when `subscriber` wants at least one of `story_ids` (no topics: all).
+fn wants_any(subscriber: &Subscriber, corpus: &Corpus, story_ids: &[String]) -> bool {
+    if subscriber.topics.is_empty() {
+        return !story_ids.is_empty();
+    }
+    corpus
+        .stories
+        .iter()
+        .filter(|s| story_ids.contains(&s.id))
+        .flat_map(|s| s.translations.values())
+        .any(|a| a.tags.iter().any(|t| subscriber.topics.contains(t)))
+}
+
+/// The first free digest id for `now`'s date: `2026-11-29`, then `2026-11-29-2`, …
+fn next_digest_id(state: Option<&State>, now: DateTime<FixedOffset>) -> Result<String> {
+    let date = now.format("%Y-%m-%d").to_string();
+    let Some(state) = state else { return Ok(date) };
+    let mut candidate = date.clone();
+    let mut n = 2;
+    while state.digest_exists(&candidate)? {
+        candidate = format!("{date}-{n}");
+        n += 1;
+    }
+    Ok(candidate)
+}
+
+/// Runs `gazette send`.
+pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) -> Result<()> {
+    let digest_config = config.digest.as_ref().ok_or_else(|| {
+        anyhow!(
+            "{} has no [digest] section; add one (see README) to send digests",
+            config.path.display()
+        )
+    })?;
+    let secret = std::env::var(&digest_config.unsubscribe_secret_env)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            anyhow!(
+                "the environment variable {} is not set; it holds the secret that signs unsubscribe links (any long random string, kept the same between runs)",
+                digest_config.unsubscribe_secret_env
+            )
+        })?
+        .into_bytes();
+    let locale_keys: Vec<&str> = config.locales.iter().map(|l| l.key.as_str()).collect();
+    let list = subscribers::load(&digest_config.subscribers, &locale_keys)?;
+    for row in &list.skipped {
+        tracing::warn!(
+            "{}:{}: {}; row skipped",
+            digest_config.subscribers.display(),
+            row.line,
+            row.reason
+        );
+    }
+    let corpus = source::load(config)?.published(now);
+    let catalog = i18n::load(config)?;
+    let templates = digest::load_templates(&digest_config.templates_dir)?;
+
+    let mut tally = Tally {
+        skipped: list.skipped.len() as u64,
+        ..Tally::default()
+    };
+    let by_email: HashMap<String, &Subscriber> = list
+        .subscribers
+        .iter()
+        .map(|s| (s.email.to_lowercase(), s))
+        .collect();
+
+    if let Some(dir) = &options.dry_run {
+        return dry_run(
+            config,
+            digest_config,
+            &corpus,
+            &catalog,
+            &templates,
+            secret,
+            &list.subscribers,
+            now,
+            dir,
+            options.quiet,
+        );
+    }
+
+    let _lock = state::lock(&config.state_path)?;
+    let mut state = State::open(&config.state_path)?;
+    let interrupted = state.recover_interrupted(now)?;
+    tally.unknown += interrupted;
+    if interrupted > 0 {
+        tracing::warn!(
+            "{interrupted} deliveries were interrupted by a crash after they started; their fate is unknown and they are not resent (see `send --retry-unknown`)"
+        );
+    }
+    if options.retry_unknown {
+        let requeued = state.requeue_unknown(now)?;
+        tracing::info!("{requeued} deliveries of unknown fate queued again on purpose");
+    }
+
+    let fresh = new_story_ids(&corpus, &state.included_story_ids()?);
+    if !fresh.is_empty() {
+        let id = next_digest_id(Some(&state), now)?;
+        let mut recipients: Vec<(String, String)> = Vec::new();
+        for subscriber in list
+            .subscribers
+            .iter()
+            .filter(|s| wants_any(s, &corpus, &fresh))
+        {
+            if state.is_suppressed(&subscriber.email)? {
+                tally.suppressed += 1;
+            } else {
+                recipients.push((subscriber.email.to_lowercase(), subscriber.locale.clone()));
+            }
+        }
+        state.create_digest(&id, now, &fresh, &recipients)?;
+        tracing::info!(
+            "digest {id}: {} new stories for {} subscribers",
+            fresh.len(),
+            recipients.len()
+        );
+    }
+
+    let due = state.due_deliveries(now)?;
+    if due.is_empty() {
+        let unknown = state.unknown_deliveries()?;
+        if !options.quiet {
+            println!("nothing new to send");
+        }
+        return finish(tally, &unknown, options.quiet);
+    }
+
+    let mut composer = Composer {
+        config,
+        digest: digest_config,
+        corpus: &corpus,
+        catalog: &catalog,
+        templates: &templates,
+        secret,
+        now,
+        rendered: HashMap::new(),
+        story_ids: HashMap::new(),
+    };
+    let progress = if options.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(due.len() as u64)
+    };
+    let envelope_from = envelope_address(&digest_config.from);
+    let (workers, limiter) = transports(config)?;
+    // Each worker has its own ledger connection, so a row turns `sending`
+    // immediately before its message is handed to the relay, never while it
+    // waits in a queue (a kill then would wrongly leave it "unknown").
+    let mut worker_ledgers = Vec::with_capacity(workers.len());
+    for _ in 0..workers.len() {
+        worker_ledgers.push(State::open(&config.state_path)?);
+    }
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(0);
+    let job_rx = Mutex::new(job_rx);
+    let (result_tx, result_rx) = mpsc::channel::<Result<(String, DeliveryOutcome)>>();
+
+    let outcome: Result<()> = std::thread::scope(|scope| {
+        for (mut transport, ledger) in workers.into_iter().zip(worker_ledgers) {
+            let job_rx = &job_rx;
+            let result_tx = result_tx.clone();
+            let limiter = &limiter;
+            let envelope_from = &envelope_from;
+            scope.spawn(move || {
+                loop {
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(job) = job else { break };
+                    limiter.wait();
+                    let result = deliver_one(&ledger, transport.as_mut(), envelope_from, &job, now);
+                    let stop = result.is_err();
+                    if result_tx
+                        .send(result.map(|outcome| (job.ledger_email, outcome)))
+                        .is_err()
+                        || stop
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(result_tx);
+        let count = |tally: &mut Tally, result: Result<(String, DeliveryOutcome)>| -> Result<()> {
+            let (email, outcome) = result?;
+            match &outcome {
+                DeliveryOutcome::Sent => tally.sent += 1,
+                DeliveryOutcome::Deferred(reason) => {
+                    tracing::warn!("{email}: deferred: {reason}");
+                    tally.deferred += 1
+                }
+                DeliveryOutcome::Failed { reason, .. } => {
+                    tracing::warn!("{email}: failed: {reason}");
+                    tally.failed += 1
+                }
+                DeliveryOutcome::Unknown(reason) => {
+                    tracing::warn!("{email}: fate unknown: {reason}");
+                    tally.unknown += 1
+                }
+            }
+            progress.inc(1);
+            Ok(())
+        };
+
+        let result = (|| -> Result<()> {
+            for delivery in &due {
+                let Delivery {
+                    digest_id, email, ..
+                } = delivery;
+                let Some(subscriber) = by_email.get(email) else {
+                    close_unsent(
+                        &state,
+                        digest_id,
+                        email,
+                        "no longer in the subscriber list",
+                        now,
+                    )?;
+                    tally.skipped += 1;
+                    progress.inc(1);
+                    continue;
+                };
+                if state.is_suppressed(email)? {
+                    close_unsent(
+                        &state,
+                        digest_id,
+                        email,
+                        "address is on the suppression list",
+                        now,
+                    )?;
+                    tally.suppressed += 1;
+                    progress.inc(1);
+                    continue;
+                }
+                let message = composer
+                    .message(Some(&state), digest_id, subscriber)
+                    .and_then(|email| deliver::build_message(&email));
+                let message = match message {
+                    Ok(message) => message,
+                    Err(error) => {
+                        tracing::warn!("{email}: cannot build the message: {error:#}");
+                        let reason = format!("cannot build the message: {error:#}");
+                        close_unsent(&state, digest_id, email, &reason, now)?;
+                        tally.failed += 1;
+                        progress.inc(1);
+                        continue;
+                    }
+                };
+                job_tx
+                    .send(Job {
+                        digest_id: digest_id.clone(),
+                        ledger_email: email.clone(),
+                        recipient: subscriber.email.clone(),
+                        message,
+                    })
+                    .map_err(|_| anyhow!("every delivery worker stopped"))?;
+                while let Ok(result) = result_rx.try_recv() {
+                    count(&mut tally, result)?;
+                }
+            }
+            Ok(())
+        })();
+        drop(job_tx);
+        let mut first_error = result.err();
+        for received in result_rx.iter() {
+            if let Err(error) = count(&mut tally, received) {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    });
+    progress.finish_and_clear();
+    outcome?;
+    let unknown = state.unknown_deliveries()?;
+    finish(tally, &unknown, options.quiet)
+}
+
+/// Claims a ledger row, hands its message to the transport, and records the
+/// answer. The claim is durable before the first byte leaves.
+fn deliver_one(
+    ledger: &State,
+    transport: &mut dyn Transport,
+    envelope_from: &str,
+    job: &Job,
+    now: DateTime<FixedOffset>,
+) -> Result<DeliveryOutcome> {
+    ledger.mark_sending(&job.digest_id, &job.ledger_email, now)?;
+    let outcome = transport.send(envelope_from, &job.recipient, &job.message);
+    ledger.record_outcome(&job.digest_id, &job.ledger_email, &outcome, now)?;
+    Ok(outcome)
+}
+
+/// Closes a ledger row as failed without handing anything to a transport
+/// (the ledger only records outcomes of rows it has seen claimed).
+fn close_unsent(
+    state: &State,
+    digest_id: &str,
+    email: &str,
+    reason: &str,
+    now: DateTime<FixedOffset>,
+) -> Result<()> {
+    state.mark_sending(digest_id, email, now)?;
+    state.record_outcome(
+        digest_id,
+        email,
+        &DeliveryOutcome::Failed {
+            reason: reason.to_owned(),
+            suppress: false,
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// Prints the summary line; an error when anything was not delivered.
+fn finish(tally: Tally, unknown: &[Delivery], quiet: bool) -> Result<()> {
+    if !quiet || tally.failed + tally.deferred + tally.unknown > 0 {
+        println!("{tally}");
+    }
+    for delivery in unknown {
+        println!(
+            "unknown: digest {} to {} (the relay may have accepted it; `gazette send --retry-unknown` resends on purpose)",
+            delivery.digest_id, delivery.email
+        );
+    }
+    // Unknown deliveries from earlier runs are listed every time so nobody
+    // forgets them, but only this run's outcomes decide the exit code.
+    if tally.failed + tally.deferred + tally.unknown > 0 {
+        return Err(DeliveryIncomplete(format!(
+            "not every digest was delivered ({tally}); deferred ones are retried by the next run"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// One transport per worker, and the shared rate limit.
+fn transports(config: &Config) -> Result<(Vec<Box<dyn Transport>>, RateLimiter)> {
+    match config.delivery.transport {
+        TransportKind::File => Ok((
+            vec![Box::new(FileOutbox::new(config.delivery.outbox.clone())?) as Box<dyn Transport>],
+            RateLimiter::new(0),
+        )),
+        TransportKind::Smtp => {
+            let smtp =
+                config.delivery.smtp.as_ref().ok_or_else(|| {
+                    anyhow!("delivery.transport = \"smtp\" needs [delivery.smtp]")
+                })?;
+            let password = if smtp.username.is_empty() {
+                None
+            } else {
+                Some(std::env::var(&smtp.password_env).map_err(|_| {
+                    anyhow!(
+                        "delivery.smtp.username is set but the environment variable {} (the SMTP password) is not",
+                        smtp.password_env
+                    )
+                })?)
+            };
+            let mut workers = Vec::with_capacity(smtp.connections);
+            for _ in 0..smtp.connections {
+                let settings = SmtpSettings {
+                    host: smtp.host.clone(),
+                    port: smtp.port,
+                    security: match smtp.security {
+                        SmtpSecurity::Tls => Security::Tls,
+                        SmtpSecurity::Starttls => Security::StartTls,
+                        SmtpSecurity::None => Security::None,
+                    },
+                    username: smtp.username.clone(),
+                    password: password.clone(),
+                    timeout: smtp.timeout,
+                    hello_name: None,
+                };
+                workers.push(Box::new(SmtpTransport::new(settings)?) as Box<dyn Transport>);
+            }
+            Ok((workers, RateLimiter::new(smtp.max_per_second)))
+        }
+    }
+}
+
+/// `send --dry-run DIR`: every message the run would send, as `.eml`
+/// files in `dir`; the state database is only read.
+#[allow(clippy::too_many_arguments)]
+fn dry_run(
+    config: &Config,
+    digest_config: &DigestConfig,
+    corpus: &Corpus,
+    catalog: &Catalog,
+    templates: &Templates,
+    secret: Vec<u8>,
+    subscribers: &[Subscriber],
+    now: DateTime<FixedOffset>,
+    dir: &Path,
+    quiet: bool,
+) -> Result<()> {
+    let state = if config.state_path.exists() {
+        Some(State::open(&config.state_path)?)
+    } else {
+        None
+    };
+    let included = match &state {
+        Some(state) => state.included_story_ids()?,
+        None => BTreeSet::new(),
+    };
+    let mut composer = Composer {
+        config,
+        digest: digest_config,
+        corpus,
+        catalog,
+        templates,
+        secret,
+        now,
+        rendered: HashMap::new(),
+        story_ids: HashMap::new(),
+    };
+    let mut planned: BTreeMap<(String, String), &Subscriber> = BTreeMap::new();
+    let by_email: HashMap<String, &Subscriber> = subscribers
+        .iter()
+        .map(|s| (s.email.to_lowercase(), s))
+        .collect();
+    if let Some(state) = &state {
+        for delivery in state.due_deliveries(now)? {
+            if let Some(subscriber) = by_email.get(&delivery.email) {
+                planned.insert((delivery.digest_id, delivery.email), subscriber);
+            }
+        }
+    }
+    let fresh = new_story_ids(corpus, &included);
+    if !fresh.is_empty() {
+        let id = next_digest_id(state.as_ref(), now)?;
+        composer.story_ids.insert(id.clone(), fresh.clone());
+        for subscriber in subscribers.iter().filter(|s| wants_any(s, corpus, &fresh)) {
+            planned.insert((id.clone(), subscriber.email.to_lowercase()), subscriber);
+        }
+    }
+    let mut outbox = FileOutbox::new(dir.to_path_buf())?;
+    let envelope_from = envelope_address(&digest_config.from);
+    let mut written = 0;
+    for ((digest_id, _), subscriber) in &planned {
+        if let Some(state) = &state
+            && state.is_suppressed(&subscriber.email)?
+        {
+            continue;
+        }
+        let email = composer.message(state.as_ref(), digest_id, subscriber)?;
+        let message = deliver::build_message(&email)?;
+        match outbox.send(&envelope_from, &subscriber.email, &message) {
+            DeliveryOutcome::Sent => written += 1,
+            other => bail!(
+                "cannot write the dry-run message for {}: {other:?}",
+                subscriber.email
+            ),
+        }
+    }
+    if !quiet {
+        println!(
+            "dry run: {written} messages written to {}; nothing was sent or recorded",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// The web copy of each locale's current digest for `build`: the stories
+/// the next `send` would include (or today's digest if one went out).
+pub fn browser_copies(
+    config: &Config,
+    corpus: &Corpus,
+    catalog: &Catalog,
+    now: DateTime<FixedOffset>,
+) -> Result<Vec<(PathBuf, String)>> {
+    let Some(digest_config) = &config.digest else {
+        return Ok(Vec::new());
+    };
+    let templates = digest::load_templates(&digest_config.templates_dir)?;
+    let state = if config.state_path.exists() {
+        Some(State::open(&config.state_path)?)
+    } else {
+        None
+    };
+    let today = now.format("%Y-%m-%d").to_string();
+    let story_ids = match &state {
+        Some(state) if state.digest_exists(&today)? => state.digest_story_ids(&today)?,
+        Some(state) => new_story_ids(corpus, &state.included_story_ids()?),
+        None => new_story_ids(corpus, &BTreeSet::new()),
+    };
+    if story_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pages = Vec::new();
+    for locale in &config.locales {
+        let rendered = render_digest(
+            config,
+            digest_config,
+            corpus,
+            catalog,
+            &templates,
+            &today,
+            &story_ids,
+            &locale.key,
+            &[],
+            now,
+        )?;
+        let (_, html, _) =
+            digest::personalise(&rendered, "", digest_config.unsubscribe_url.as_str());
+        pages.push((
+            PathBuf::from(&locale.key)
+                .join("digest")
+                .join(format!("{today}.html")),
+            html,
+        ));
+    }
+    Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_id_is_deterministic_and_on_the_sender_domain() {
+        let a = message_id("2026-11-29", "Li.Wei@example.org", "news.example.org");
+        assert_eq!(
+            a,
+            message_id("2026-11-29", "li.wei@example.org", "news.example.org")
+        );
+        assert!(
+            a.starts_with("<digest.2026-11-29.") && a.ends_with("@news.example.org>"),
+            "{a}"
+        );
+        assert_ne!(
+            a,
+            message_id("2026-11-30", "li.wei@example.org", "news.example.org")
+        );
+    }
+
+    #[test]
+    fn list_id_and_envelope_come_from_the_from_header() {
+        let from = "Chengdu–Chongqing Brief <brief@news.example.org>";
+        assert_eq!(envelope_address(from), "brief@news.example.org");
+        assert_eq!(
+            envelope_address("brief@news.example.org"),
+            "brief@news.example.org"
+        );
+    }
+
+    #[test]
+    fn tally_reads_as_the_summary_line() {
+        let tally = Tally {
+            sent: 3,
+            unknown: 1,
+            ..Tally::default()
+        };
+        assert_eq!(
+            tally.to_string(),
+            "sent 3, deferred 0, failed 0, unknown 1, skipped 0, suppressed 0"
+        );
+    }
+}

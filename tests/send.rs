@@ -1,0 +1,447 @@
+//! `gazette send` against real SMTP servers on loopback started by each
+//! test; what the relay received is parsed with mail-parser and the ledger
+//! read back from the SQLite file.
+
+mod common;
+
+use common::smtp::{Fault, MailServer, start_faulty};
+use common::{NOW, Site, stderr, stdout};
+use mail_parser::{MessageParser, MimeHeaders};
+use std::process::{Command, Output, Stdio};
+
+const SECRET: &str = "test-secret-0123456789";
+const LATER: &str = "2026-11-29T07:00:00+08:00";
+const MUCH_LATER: &str = "2026-11-29T09:00:00+08:00";
+
+fn mail_site(port: u16) -> Site {
+    let site = Site::from_fixture("mail");
+    let config = site
+        .read("config.toml")
+        .replace("port = 0", &format!("port = {port}"));
+    site.write("config.toml", config);
+    site
+}
+
+fn send(site: &Site, now: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["--now", now, "send"];
+    args.extend_from_slice(extra);
+    Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(&args)
+        .current_dir(site.dir.path())
+        .env("GAZETTE_UNSUBSCRIBE_SECRET", SECRET)
+        .output()
+        .unwrap()
+}
+
+fn ledger(site: &Site) -> Vec<(String, String)> {
+    let db = rusqlite::Connection::open(site.path(".gazette/state.db")).unwrap();
+    let mut statement = db
+        .prepare("SELECT email, status FROM deliveries ORDER BY email")
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn recipient(message: &common::smtp::Received) -> String {
+    let parsed = MessageParser::default().parse(&message.data).unwrap();
+    parsed
+        .to()
+        .unwrap()
+        .first()
+        .unwrap()
+        .address()
+        .unwrap()
+        .to_owned()
+}
+
+fn count_to(messages: &[common::smtp::Received], address: &str) -> usize {
+    messages.iter().filter(|m| recipient(m) == address).count()
+}
+
+#[test]
+fn every_subscriber_gets_one_message_in_their_language_and_a_rerun_sends_nothing() {
+    let server = MailServer::start(&[]);
+    let site = mail_site(server.port);
+    let output = send(&site, NOW, &[]);
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output)
+            .contains("sent 4, deferred 0, failed 0, unknown 0, skipped 1, suppressed 0"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains(
+            "subscribers.csv:6: `not-an-address` is not a valid email address; row skipped"
+        ),
+        "{}",
+        stderr(&output)
+    );
+
+    let received = server.received();
+    assert_eq!(received.len(), 4);
+    for message in &received {
+        let parsed = MessageParser::default().parse(&message.data).unwrap();
+        let to = parsed.to().unwrap().first().unwrap();
+        let address = to.address().unwrap();
+        let subject = parsed.subject().unwrap();
+        let chinese = matches!(address, "li.wei@example.org" | "chen@example.org");
+        assert_eq!(subject.contains("成渝"), chinese, "{address}: {subject}");
+        assert!(!subject.contains(['\u{2068}', '\u{2069}']), "{subject:?}");
+        if address == "li.wei@example.org" {
+            assert_eq!(to.name(), Some("李伟"));
+        }
+        if address == "zoe@example.org" {
+            assert_eq!(to.name(), Some("Zoë Martin"));
+        }
+
+        // multipart/alternative: text first, HTML last, both UTF-8.
+        let root = parsed.root_part();
+        let content_type = root.content_type().unwrap();
+        assert_eq!(
+            (content_type.ctype(), content_type.subtype()),
+            ("multipart", Some("alternative"))
+        );
+        assert_eq!(parsed.text_body.len(), 1);
+        assert_eq!(parsed.html_body.len(), 1);
+        let parts = &parsed.parts;
+        let text_index = parsed.text_body[0];
+        let html_index = parsed.html_body[0];
+        assert!(text_index < html_index, "text part must come first");
+        for index in [text_index, html_index] {
+            let charset = parts[index as usize]
+                .content_type()
+                .unwrap()
+                .attribute("charset")
+                .unwrap();
+            assert!(charset.eq_ignore_ascii_case("utf-8"));
+        }
+        let text = parsed.body_text(0).unwrap();
+        assert!(!text.contains(['\u{2068}', '\u{2069}']));
+        let html = parsed.body_html(0).unwrap();
+        assert!(
+            html.contains(if chinese {
+                "lang=\"zh-CN\""
+            } else {
+                "lang=\"en-GB\""
+            }),
+            "{html}"
+        );
+
+        // Headers: identity, list headers, one-click unsubscribe.
+        assert_eq!(
+            parsed.from().unwrap().first().unwrap().address(),
+            Some("brief@news.example.org")
+        );
+        let message_id = parsed.message_id().unwrap();
+        assert!(message_id.ends_with("@news.example.org"), "{message_id}");
+        let list_id = parsed.header_raw("List-Id").unwrap();
+        assert!(list_id.contains("<digest.news.example.org>"), "{list_id}");
+        let unsubscribe = parsed.header_raw("List-Unsubscribe").unwrap();
+        assert!(
+            unsubscribe.contains("<https://news.example.org/unsubscribe?email="),
+            "{unsubscribe}"
+        );
+        assert!(unsubscribe.contains("&token="), "{unsubscribe}");
+        assert!(
+            unsubscribe.contains("<mailto:unsubscribe@news.example.org"),
+            "{unsubscribe}"
+        );
+        assert_eq!(
+            parsed.header_raw("List-Unsubscribe-Post").unwrap().trim(),
+            "List-Unsubscribe=One-Click"
+        );
+    }
+    let recipients: Vec<String> = received.iter().map(recipient).collect();
+    for address in [
+        "li.wei@example.org",
+        "zoe@example.org",
+        "sam@example.org",
+        "chen@example.org",
+    ] {
+        assert_eq!(
+            recipients.iter().filter(|r| *r == address).count(),
+            1,
+            "{address}"
+        );
+    }
+    assert!(ledger(&site).iter().all(|(_, status)| status == "sent"));
+
+    let again = send(&site, LATER, &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("nothing new to send"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(server.received().len(), 4);
+}
+
+#[test]
+fn topics_limit_the_stories_and_untranslated_ones_are_labelled() {
+    let server = MailServer::start(&[]);
+    let site = mail_site(server.port);
+    assert!(send(&site, NOW, &[]).status.success());
+    let received = server.received();
+    let chen = received
+        .iter()
+        .find(|m| recipient(m) == "chen@example.org")
+        .unwrap();
+    let parsed = MessageParser::default().parse(&chen.data).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(
+        text.contains("The region's car makers by the numbers"),
+        "{text}"
+    );
+    assert!(!text.contains("川渝签署五项产业合作协议"), "{text}");
+    assert!(text.contains("仅有英文版"), "{text}");
+    assert!(text.contains("陈静"), "{text}");
+}
+
+#[test]
+fn a_refused_address_is_failed_and_suppressed_a_deferred_one_goes_out_next_run() {
+    let server = MailServer::start(&[
+        ("zoe@example.org", 550, "5.1.1 no such user"),
+        ("sam@example.org", 451, "4.3.0 try again later"),
+    ]);
+    let site = mail_site(server.port);
+    let output = send(&site, NOW, &[]);
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("sent 2, deferred 1, failed 1, unknown 0"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        ledger(&site),
+        [
+            ("chen@example.org".to_owned(), "sent".to_owned()),
+            ("li.wei@example.org".to_owned(), "sent".to_owned()),
+            ("sam@example.org".to_owned(), "deferred".to_owned()),
+            ("zoe@example.org".to_owned(), "failed".to_owned()),
+        ]
+    );
+    let db = rusqlite::Connection::open(site.path(".gazette/state.db")).unwrap();
+    let suppressed: String = db
+        .query_row("SELECT email FROM suppressions", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(suppressed, "zoe@example.org");
+
+    // The relay is healthy again: the next run after the backoff delivers sam only.
+    let healthy = MailServer::start(&[]);
+    let config = site.read("config.toml").replace(
+        &format!("port = {}", server.port),
+        &format!("port = {}", healthy.port),
+    );
+    site.write("config.toml", config);
+    let next = send(&site, LATER, &[]);
+    assert!(
+        next.status.success(),
+        "{}\n{}",
+        stdout(&next),
+        stderr(&next)
+    );
+    assert!(stdout(&next).contains("sent 1,"), "{}", stdout(&next));
+    let received = healthy.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(recipient(&received[0]), "sam@example.org");
+}
+
+#[test]
+fn a_relay_that_vanishes_mid_run_loses_nothing_and_duplicates_nothing() {
+    let (port, accepted) = start_faulty(Fault::VanishAfter(2));
+    let site = mail_site(port);
+    let output = send(&site, NOW, &[]);
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("sent 2, deferred 2"),
+        "{}",
+        stdout(&output)
+    );
+    let first: Vec<_> = accepted.lock().unwrap().clone();
+    assert_eq!(first.len(), 2);
+
+    let healthy = MailServer::start(&[]);
+    let config = site.read("config.toml").replace(
+        &format!("port = {port}"),
+        &format!("port = {}", healthy.port),
+    );
+    site.write("config.toml", config);
+    let next = send(&site, LATER, &[]);
+    assert!(
+        next.status.success(),
+        "{}\n{}",
+        stdout(&next),
+        stderr(&next)
+    );
+    let second = healthy.received();
+    assert_eq!(second.len(), 2);
+    let mut all: Vec<String> = first
+        .iter()
+        .map(|m| {
+            recipient(&common::smtp::Received {
+                data: m.data.clone(),
+                ..m.clone()
+            })
+        })
+        .chain(second.iter().map(recipient))
+        .collect();
+    all.sort();
+    assert_eq!(
+        all,
+        [
+            "chen@example.org",
+            "li.wei@example.org",
+            "sam@example.org",
+            "zoe@example.org"
+        ]
+    );
+}
+
+#[test]
+fn a_killed_send_is_never_resent_automatically_and_a_second_send_is_refused_while_one_runs() {
+    let (port, accepted) = start_faulty(Fault::HangAfterDot(1));
+    let site = mail_site(port);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["--now", NOW, "send"])
+        .current_dir(site.dir.path())
+        .env("GAZETTE_UNSUBSCRIBE_SECRET", SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first message is accepted and the second hangs after its dot.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while accepted.lock().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay never got a message"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let second = send(&site, NOW, &[]);
+    assert_eq!(second.status.code(), Some(6));
+    assert!(
+        stderr(&second).contains("another `gazette send` is running"),
+        "{}",
+        stderr(&second)
+    );
+
+    child.kill().unwrap(); // SIGKILL: no cleanup runs
+    child.wait().unwrap();
+
+    let healthy = MailServer::start(&[]);
+    let config = site.read("config.toml").replace(
+        &format!("port = {port}"),
+        &format!("port = {}", healthy.port),
+    );
+    site.write("config.toml", config);
+    let rerun = send(&site, LATER, &[]);
+    assert_eq!(rerun.status.code(), Some(5), "{}", stderr(&rerun));
+    let out = stdout(&rerun);
+    assert!(
+        out.contains("sent 2, deferred 0, failed 0, unknown 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("unknown: digest 2026-11-29 to li.wei@example.org"),
+        "{out}"
+    );
+    assert_eq!(count_to(&healthy.received(), "li.wei@example.org"), 0);
+    assert_eq!(healthy.received().len(), 2);
+
+    let retry = send(&site, MUCH_LATER, &["--retry-unknown"]);
+    assert!(
+        retry.status.success(),
+        "{}\n{}",
+        stdout(&retry),
+        stderr(&retry)
+    );
+    assert_eq!(count_to(&healthy.received(), "li.wei@example.org"), 1);
+}
+
+#[test]
+fn dry_run_writes_eml_files_and_changes_no_state() {
+    let site = mail_site(1);
+    let output = send(&site, NOW, &["--dry-run", "preview"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("dry run: 4 messages written to"),
+        "{}",
+        stdout(&output)
+    );
+    let files: Vec<_> = std::fs::read_dir(site.path("preview"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 4);
+    for file in &files {
+        assert_eq!(file.extension().unwrap(), "eml");
+        let bytes = std::fs::read(file).unwrap();
+        assert!(
+            MessageParser::default()
+                .parse(&bytes)
+                .unwrap()
+                .subject()
+                .is_some()
+        );
+    }
+    assert!(!site.path(".gazette/state.db").exists());
+}
+
+#[test]
+fn the_file_outbox_is_the_default_transport() {
+    let site = Site::from_fixture("mail");
+    let config = site.read("config.toml");
+    let without_delivery = &config[..config.find("[delivery]").unwrap()];
+    site.write("config.toml", without_delivery);
+    let output = send(&site, NOW, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read_dir(site.path("outbox")).unwrap().count(), 4);
+}
+
+#[test]
+fn an_unsubscribed_address_never_gets_mail_again() {
+    let server = MailServer::start(&[]);
+    let site = mail_site(server.port);
+    let output = site.run(&["unsubscribe", "Zoe@Example.org"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("is suppressed"));
+    let output = send(&site, NOW, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("sent 3,"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("suppressed 1"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(count_to(&server.received(), "zoe@example.org"), 0);
+}
+
+#[test]
+fn send_without_the_unsubscribe_secret_says_which_variable_to_set() {
+    let site = mail_site(1);
+    let output = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["--now", NOW, "send"])
+        .current_dir(site.dir.path())
+        .env_remove("GAZETTE_UNSUBSCRIBE_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("the environment variable GAZETTE_UNSUBSCRIBE_SECRET is not set"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!site.path(".gazette/state.db").exists());
+}
