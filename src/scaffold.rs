@@ -18,6 +18,10 @@ const SITE_FILES: &[(&str, &str)] = &[
         "articles/welcome.zh.md",
         include_str!("../defaults/site/articles/welcome.zh.md"),
     ),
+    (
+        "subscribers.csv",
+        include_str!("../defaults/site/subscribers.csv"),
+    ),
     (".gitignore", "/feeds/*/\n/.gazette/\n/outbox/\n"),
 ];
 

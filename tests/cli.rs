@@ -59,6 +59,15 @@ fn init_creates_a_site_that_builds_and_refuses_to_overwrite() {
         "欢迎使用 gazette"
     );
 
+    let send = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["--config", "newsite/config.toml", "--now", NOW, "send"])
+        .current_dir(dir.path())
+        .env("GAZETTE_UNSUBSCRIBE_SECRET", "init-test-secret")
+        .output()
+        .unwrap();
+    assert!(send.status.success(), "{}", stderr(&send));
+    assert_eq!(std::fs::read_dir(site.join("outbox")).unwrap().count(), 2);
+
     let again = gazette(&["init", "newsite"], dir.path());
     assert_eq!(again.status.code(), Some(1));
     assert!(

@@ -20,27 +20,27 @@ enum Part {
 const EMBEDDED: &[(&str, &str, Part)] = &[
     (
         "digest.html.hbs",
-        include_str!("../../defaults/templates/digest.html.hbs"),
+        include_str!("../../templates/digest.html.hbs"),
         Part::Html,
     ),
     (
         "story.html.hbs",
-        include_str!("../../defaults/templates/story.html.hbs"),
+        include_str!("../../templates/story.html.hbs"),
         Part::Html,
     ),
     (
         "digest.css",
-        include_str!("../../defaults/templates/digest.css"),
+        include_str!("../../templates/digest.css"),
         Part::Html,
     ),
     (
         "digest.txt.hbs",
-        include_str!("../../defaults/templates/digest.txt.hbs"),
+        include_str!("../../templates/digest.txt.hbs"),
         Part::Text,
     ),
     (
         "story.txt.hbs",
-        include_str!("../../defaults/templates/story.txt.hbs"),
+        include_str!("../../templates/story.txt.hbs"),
         Part::Text,
     ),
 ];
