@@ -22,6 +22,17 @@ fn mail_site(port: u16) -> Site {
     site
 }
 
+/// The relay is healthy again: start a recording server and point the site at it.
+fn switch_to_healthy_relay(site: &Site, old_port: u16) -> MailServer {
+    let healthy = MailServer::start(&[]);
+    let config = site.read("config.toml").replace(
+        &format!("port = {old_port}"),
+        &format!("port = {}", healthy.port),
+    );
+    site.write("config.toml", config);
+    healthy
+}
+
 fn send(site: &Site, now: &str, extra: &[&str]) -> Output {
     let mut args = vec!["--now", now, "send"];
     args.extend_from_slice(extra);
@@ -236,12 +247,7 @@ fn a_refused_address_is_failed_and_suppressed_a_deferred_one_goes_out_next_run()
     assert_eq!(suppressed, "zoe@example.org");
 
     // The relay is healthy again: the next run after the backoff delivers sam only.
-    let healthy = MailServer::start(&[]);
-    let config = site.read("config.toml").replace(
-        &format!("port = {}", server.port),
-        &format!("port = {}", healthy.port),
-    );
-    site.write("config.toml", config);
+    let healthy = switch_to_healthy_relay(&site, server.port);
     let next = send(&site, LATER, &[]);
     assert!(
         next.status.success(),
@@ -269,12 +275,7 @@ fn a_relay_that_vanishes_mid_run_loses_nothing_and_duplicates_nothing() {
     let first: Vec<_> = accepted.lock().unwrap().clone();
     assert_eq!(first.len(), 2);
 
-    let healthy = MailServer::start(&[]);
-    let config = site.read("config.toml").replace(
-        &format!("port = {port}"),
-        &format!("port = {}", healthy.port),
-    );
-    site.write("config.toml", config);
+    let healthy = switch_to_healthy_relay(&site, port);
     let next = send(&site, LATER, &[]);
     assert!(
         next.status.success(),
@@ -340,12 +341,7 @@ fn a_killed_send_is_never_resent_automatically_and_a_second_send_is_refused_whil
     child.kill().unwrap(); // SIGKILL: no cleanup runs
     child.wait().unwrap();
 
-    let healthy = MailServer::start(&[]);
-    let config = site.read("config.toml").replace(
-        &format!("port = {port}"),
-        &format!("port = {}", healthy.port),
-    );
-    site.write("config.toml", config);
+    let healthy = switch_to_healthy_relay(&site, port);
     let rerun = send(&site, LATER, &[]);
     assert_eq!(rerun.status.code(), Some(5), "{}", stderr(&rerun));
     let out = stdout(&rerun);
