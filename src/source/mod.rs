@@ -5,6 +5,8 @@
 //! localise anything; it produces plain `model` values.
 
 mod clean;
+pub mod feed;
+pub mod http;
 pub mod markdown;
 
 use crate::config::{Config, Source};
@@ -66,17 +68,28 @@ impl<'a> LoadContext<'a> {
 }
 
 /// Loads every configured source and pairs translations into stories.
-pub fn load(config: &Config) -> Result<Corpus, ContentError> {
+///
+/// Feed sources do no I/O here: `feed_articles` holds, by index in
+/// `config.sources`, what the caller got from [`feed::items_to_articles`]
+/// (fetched, cached or read); a feed source missing from it contributes
+/// nothing. Articles are taken in configured order, so when two feed items
+/// are one story, the first source's copy is kept.
+pub fn load(
+    config: &Config,
+    mut feed_articles: BTreeMap<usize, Vec<Article>>,
+) -> Result<Corpus, ContentError> {
     let ctx = LoadContext::from_config(config);
     let mut articles = Vec::new();
     let mut problems = Vec::new();
-    for source in &config.sources {
+    for (index, source) in config.sources.iter().enumerate() {
         let (loaded, found) = match source {
             Source::Markdown { path } => markdown::load_dir(path, &ctx),
+            Source::Feed(_) => (feed_articles.remove(&index).unwrap_or_default(), Vec::new()),
         };
         articles.extend(loaded);
         problems.extend(found);
     }
+    let articles = drop_repeated_feed_items(articles);
     let (corpus, pairing_problems) = pair(articles);
     problems.extend(pairing_problems);
     if problems.is_empty() {
@@ -85,6 +98,39 @@ pub fn load(config: &Config) -> Result<Corpus, ContentError> {
         problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
         Err(ContentError { problems })
     }
+}
+
+/// Keeps the first of feed items that are one story in one locale: the
+/// same canonical URL, or the same id in their sources. The site's own
+/// articles are never dropped here (a clash with them is a pairing problem).
+pub fn drop_repeated_feed_items(articles: Vec<Article>) -> Vec<Article> {
+    let mut seen: std::collections::HashMap<(String, String), String> =
+        std::collections::HashMap::new();
+    articles
+        .into_iter()
+        .filter(|article| {
+            let Some(origin) = &article.origin else {
+                return true;
+            };
+            let url_key = (
+                article.locale.clone(),
+                format!("url {}", origin.canonical_url),
+            );
+            let id_key = (article.locale.clone(), format!("id {}", origin.item_id));
+            if let Some(first) = seen.get(&url_key).or_else(|| seen.get(&id_key)) {
+                tracing::info!(
+                    "{} from {} repeats {first}; kept the first source's copy",
+                    origin.canonical_url,
+                    origin.source_name
+                );
+                return false;
+            }
+            let first = format!("{} from {}", origin.item_id, origin.source_name);
+            seen.insert(url_key, first.clone());
+            seen.insert(id_key, first);
+            true
+        })
+        .collect()
 }
 
 /// Groups articles into stories by slug. Two versions of one story in the
