@@ -1069,4 +1069,101 @@ postal_address = "1 Example Road, Chengdu"
         let err = format!("{:#}", parse_str(&text).unwrap_err());
         assert!(err.contains("unknown variant `word`"), "{err}");
     }
+
+    #[test]
+    fn feed_sources_and_fetch_defaults() {
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"feed\"\nurl = \"https://partner.example.com/feed.xml\"\n\
+             [[sources]]\nkind = \"feed\"\npath = \"feeds-in/wire.xml\"\nname = \"Wire\"\nlocale = \"zh\"\nmax_items = 5\n"
+        );
+        let config = parse_str(&text).unwrap();
+        let Source::Feed(first) = &config.sources[1] else {
+            panic!("{:?}", config.sources)
+        };
+        assert_eq!(first.name, "partner.example.com");
+        assert_eq!(first.locale, "en");
+        assert_eq!(first.max_items, None);
+        assert_eq!(
+            first.location.to_string(),
+            "https://partner.example.com/feed.xml"
+        );
+        let Source::Feed(second) = &config.sources[2] else {
+            panic!()
+        };
+        assert_eq!(
+            second.location,
+            FeedLocation::Path(PathBuf::from("/site/feeds-in/wire.xml"))
+        );
+        assert_eq!(
+            (second.name.as_str(), second.locale.as_str()),
+            ("Wire", "zh")
+        );
+        assert_eq!(second.max_items, Some(5));
+        assert_eq!(config.fetch.timeout.as_secs(), 20);
+        assert_eq!(config.fetch.max_bytes, 5 * 1024 * 1024);
+        assert_eq!(config.fetch.host_delay.as_millis(), 1000);
+        assert_eq!(
+            config.fetch.user_agent,
+            "gazette/0.1.0 (+https://github.com/gazette-news/gazette)"
+        );
+    }
+
+    #[test]
+    fn feed_source_needs_exactly_one_of_url_and_path() {
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"feed\"\nurl = \"https://a.example/f\"\npath = \"f.xml\"\n\
+             [[sources]]\nkind = \"feed\"\nname = \"Nowhere\"\n"
+        );
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(
+            err.contains(
+                "[[sources]] #2 (kind = \"feed\") sets both `url` and `path`; keep exactly one"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("[[sources]] #3 (kind = \"feed\") needs `url = \"https://…\"` or `path = \"file.xml\"`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_feed_source_values_are_listed() {
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"feed\"\nurl = \"ftp://a.example/f\"\nlocale = \"fr\"\nmax_items = 0\nname = \" \"\n"
+        );
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        for expected in [
+            "[[sources]] #2 (kind = \"feed\"): url `ftp://a.example/f` must be an absolute http(s) URL",
+            "[[sources]] #2 (kind = \"feed\"): locale `fr` has no [locales.fr] section; configured: en, zh",
+            "[[sources]] #2 (kind = \"feed\"): max_items must be at least 1",
+            "[[sources]] #2 (kind = \"feed\"): name is empty; leave it out to use the host",
+        ] {
+            assert!(err.contains(expected), "{expected}\n{err}");
+        }
+    }
+
+    #[test]
+    fn bad_fetch_settings_are_listed_and_unknown_keys_refused() {
+        let text =
+            format!("{MINIMAL}[fetch]\ntimeout_seconds = 0\nmax_bytes = 0\nuser_agent = \"\"\n");
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(
+            err.contains("fetch.timeout_seconds must be at least 1"),
+            "{err}"
+        );
+        assert!(err.contains("fetch.max_bytes must be at least 1"), "{err}");
+        assert!(
+            err.contains("fetch.user_agent must be one non-empty line"),
+            "{err}"
+        );
+        let text = format!("{MINIMAL}[fetch]\ntimeout = 3\n");
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(err.contains("unknown field `timeout`"), "{err}");
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"feed\"\nurl = \"https://a.example/\"\nlink = \"x\"\n"
+        );
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(err.contains("unknown field `link`"), "{err}");
+    }
 }

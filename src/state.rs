@@ -296,10 +296,27 @@ impl State {
         if !path.exists() {
             return Ok(None);
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        // A read-only connection to a WAL database still creates `-wal` and
+        // `-shm` files beside it (and cannot remove them). Without a `-wal`
+        // file every commit is in the main file, so it is opened as
+        // `immutable`: read without locks or side files. With one (another
+        // gazette is writing, or one crashed) the ordinary read-only way.
+        let conn = if Path::new(&wal).exists() {
+            Connection::open_with_flags(path, flags)
+        } else {
+            let uri = std::path::absolute(path)
+                .ok()
+                .and_then(|p| url::Url::from_file_path(p).ok())
+                .map(|mut u| {
+                    u.set_query(Some("immutable=1"));
+                    u.to_string()
+                })
+                .ok_or_else(|| anyhow!("cannot make a file URI of {}", path.display()))?;
+            Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+        }
         .with_context(|| format!("cannot open the state database {}", path.display()))?;
         let state = State {
             conn,
@@ -1186,6 +1203,12 @@ mod tests {
         );
         drop(state);
         assert_eq!(fs::read(&path).unwrap(), before);
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, vec!["state.db"], "no -wal or -shm left behind");
     }
 
     #[test]

@@ -210,3 +210,70 @@ pub fn pair(articles: Vec<Article>) -> (Corpus, Vec<Problem>) {
     }
     (Corpus { stories }, problems)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Origin;
+    use chrono::DateTime;
+
+    fn item(source: &str, locale: &str, id: &str, link: &str) -> Article {
+        let url = Url::parse(link).unwrap();
+        Article {
+            story_id: format!("{source}:{id}"),
+            slug: format!("{source}-{id}"),
+            locale: locale.to_owned(),
+            title: id.to_owned(),
+            date: DateTime::parse_from_rfc3339("2026-11-27T08:00:00+08:00").unwrap(),
+            updated: None,
+            summary: String::new(),
+            content_html: String::new(),
+            tags: vec![],
+            authors: vec![],
+            image: None,
+            url: url.clone(),
+            draft: false,
+            source_path: PathBuf::from(source),
+            origin: Some(Origin {
+                source_name: source.to_owned(),
+                source_url: None,
+                canonical_url: url,
+                item_id: id.to_owned(),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_same_story_from_two_feeds_is_kept_once_from_the_first_source() {
+        let kept = drop_repeated_feed_items(vec![
+            item("a", "en", "1", "https://x.example/1"),
+            item("b", "en", "other-id", "https://x.example/1"), // same URL
+            item("b", "en", "1", "https://y.example/1"),        // same id
+            item("b", "en", "2", "https://x.example/2"),
+            item("b", "zh", "1", "https://x.example/1"), // another locale
+        ]);
+        let keys: Vec<&str> = kept.iter().map(|a| a.slug.as_str()).collect();
+        assert_eq!(keys, vec!["a-1", "b-2", "b-1"]);
+        assert_eq!(kept[2].locale, "zh");
+    }
+
+    #[test]
+    fn a_feed_item_clashing_with_a_markdown_slug_is_reported_not_merged() {
+        let mut own = item("x", "en", "1", "https://news.example.org/story/");
+        own.origin = None;
+        own.slug = "story".to_owned();
+        own.source_path = PathBuf::from("articles/story.md");
+        let mut partner = item("p", "en", "9", "https://p.example/9");
+        partner.slug = "story".to_owned();
+        let (corpus, problems) = pair(drop_repeated_feed_items(vec![own, partner]));
+        assert!(corpus.stories.is_empty());
+        assert_eq!(problems.len(), 2);
+        assert!(
+            problems[0]
+                .message
+                .starts_with("duplicate slug `story` in locale `en`"),
+            "{}",
+            problems[0].message
+        );
+    }
+}
