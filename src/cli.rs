@@ -45,11 +45,22 @@ pub enum Command {
     ///
     /// Each feed is checked by a feed reader before it is published, and
     /// written atomically; files whose content would not change are not touched.
-    Build,
+    /// A feed source that cannot be fetched or parsed is a warning, and its
+    /// last good copy is used.
+    Build {
+        /// Fail (and publish nothing) when any feed source fails.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Do everything `build` does, in memory, and write nothing.
     ///
     /// Reports problems, messages missing in a locale, and which files a build would change.
-    Check,
+    /// Feed sources are fetched but the fetch cache is not updated.
+    Check {
+        /// Fail when any feed source fails.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Email each subscriber the stories published since their last digest.
     ///
     /// Creates at most one digest per run, records every delivery in the

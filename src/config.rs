@@ -37,6 +37,8 @@ struct RawConfig {
     digest: Option<RawDigest>,
     #[serde(default)]
     delivery: RawDelivery,
+    #[serde(default)]
+    fetch: RawFetch,
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,7 +245,67 @@ struct RawLocale {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
 enum RawSource {
-    Markdown { path: PathBuf },
+    Markdown {
+        path: PathBuf,
+    },
+    Feed {
+        #[serde(default)]
+        url: Option<String>,
+        #[serde(default)]
+        path: Option<PathBuf>,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        locale: Option<String>,
+        #[serde(default)]
+        max_items: Option<usize>,
+    },
+}
+
+/// `[fetch]`: how feed sources are fetched over HTTP.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFetch {
+    #[serde(default = "default_fetch_timeout")]
+    timeout_seconds: u64,
+    #[serde(default = "default_fetch_max_bytes")]
+    max_bytes: u64,
+    #[serde(default = "default_host_delay_ms")]
+    host_delay_ms: u64,
+    #[serde(default)]
+    user_agent: Option<String>,
+}
+
+impl Default for RawFetch {
+    fn default() -> Self {
+        RawFetch {
+            timeout_seconds: default_fetch_timeout(),
+            max_bytes: default_fetch_max_bytes(),
+            host_delay_ms: default_host_delay_ms(),
+            user_agent: None,
+        }
+    }
+}
+
+fn default_fetch_timeout() -> u64 {
+    20
+}
+/// 5 MiB: far above any real feed, far below what could hurt a cron host.
+fn default_fetch_max_bytes() -> u64 {
+    5 * 1024 * 1024
+}
+fn default_host_delay_ms() -> u64 {
+    1000
+}
+
+/// The User-Agent sent when `[fetch] user_agent` is not set: names gazette,
+/// its version and where to read about it, as polite crawlers do.
+pub fn default_user_agent() -> String {
+    format!(
+        "gazette/{} (+{})",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_REPOSITORY")
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,6 +419,50 @@ pub struct Site {
 pub enum Source {
     /// A folder of Markdown files with `+++` TOML front matter.
     Markdown { path: PathBuf },
+    /// Another publication's RSS, Atom or JSON feed.
+    Feed(FeedSource),
+}
+
+/// A `kind = "feed"` source, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSource {
+    pub location: FeedLocation,
+    /// Shown as attribution; default the URL's host (or the file's stem).
+    pub name: String,
+    /// Locale key its items are published in; default the default locale.
+    pub locale: String,
+    /// Keep only the newest this-many items; `None` keeps all.
+    pub max_items: Option<usize>,
+}
+
+/// Where a feed source is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedLocation {
+    /// Fetched over http(s).
+    Url(Url),
+    /// A local file (absolute after validation).
+    Path(PathBuf),
+}
+
+impl fmt::Display for FeedLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FeedLocation::Url(url) => f.write_str(url.as_str()),
+            FeedLocation::Path(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// `[fetch]`, validated: how feed sources are fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchConfig {
+    /// For a whole request, connection to last byte.
+    pub timeout: std::time::Duration,
+    /// A body longer than this is refused.
+    pub max_bytes: u64,
+    /// Minimum time between two requests to one host.
+    pub host_delay: std::time::Duration,
+    pub user_agent: String,
 }
 
 /// Validated feed settings.
@@ -386,6 +492,7 @@ pub struct Config {
     /// `[digest]`; `None` when the site sends no email.
     pub digest: Option<DigestConfig>,
     pub delivery: DeliveryConfig,
+    pub fetch: FetchConfig,
 }
 
 impl Config {
@@ -514,13 +621,33 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
     let sources = raw
         .sources
         .into_iter()
-        .map(|s| match s {
-            RawSource::Markdown { path } => Source::Markdown {
+        .enumerate()
+        .filter_map(|(index, s)| match s {
+            RawSource::Markdown { path } => Some(Source::Markdown {
                 path: root.join(path),
-            },
+            }),
+            RawSource::Feed {
+                url,
+                path,
+                name,
+                locale,
+                max_items,
+            } => validate_feed_source(
+                index + 1,
+                url,
+                path,
+                name,
+                locale,
+                max_items,
+                &raw.site.default_locale,
+                &raw.locales,
+                root,
+                &mut problems,
+            )
+            .map(Source::Feed),
         })
         .collect::<Vec<_>>();
-    if sources.is_empty() {
+    if sources.is_empty() && problems.is_empty() {
         problems.push(
             "no [[sources]]: add one, e.g. [[sources]] kind = \"markdown\" path = \"articles\""
                 .to_owned(),
@@ -554,6 +681,7 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
         .digest
         .and_then(|d| validate_digest(d, root, &mut problems));
     let delivery = validate_delivery(raw.delivery, root, &mut problems);
+    let fetch = validate_fetch(raw.fetch, &mut problems);
 
     match (base_url, feeds_url) {
         (Some(base_url), Some(feeds_url)) if problems.is_empty() => {
@@ -580,6 +708,7 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
                 state_path: root.join(raw.state.path),
                 digest,
                 delivery,
+                fetch,
             })
         }
         _ => Err(ConfigError {
@@ -587,6 +716,102 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
             problems,
         }
         .into()),
+    }
+}
+
+/// Checks one `kind = "feed"` entry; `number` counts `[[sources]]` from 1.
+#[allow(clippy::too_many_arguments)]
+fn validate_feed_source(
+    number: usize,
+    url: Option<String>,
+    path: Option<PathBuf>,
+    name: Option<String>,
+    locale: Option<String>,
+    max_items: Option<usize>,
+    default_locale: &str,
+    locales: &BTreeMap<String, RawLocale>,
+    root: &Path,
+    problems: &mut Vec<String>,
+) -> Option<FeedSource> {
+    let at = format!("[[sources]] #{number} (kind = \"feed\")");
+    let location = match (url, path) {
+        (Some(url), None) => match Url::parse(&url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                Some(FeedLocation::Url(u))
+            }
+            _ => {
+                problems.push(format!(
+                    "{at}: url `{url}` must be an absolute http(s) URL, e.g. \"https://partner.example.com/feed.xml\""
+                ));
+                None
+            }
+        },
+        (None, Some(path)) => Some(FeedLocation::Path(root.join(path))),
+        (Some(_), Some(_)) => {
+            problems.push(format!("{at} sets both `url` and `path`; keep exactly one"));
+            None
+        }
+        (None, None) => {
+            problems.push(format!(
+                "{at} needs `url = \"https://…\"` or `path = \"file.xml\"`"
+            ));
+            None
+        }
+    };
+    let locale = locale.unwrap_or_else(|| default_locale.to_owned());
+    if !locales.contains_key(&locale) {
+        problems.push(format!(
+            "{at}: locale `{locale}` has no [locales.{locale}] section; configured: {}",
+            locales.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if max_items == Some(0) {
+        problems.push(format!("{at}: max_items must be at least 1"));
+    }
+    if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        problems.push(format!("{at}: name is empty; leave it out to use the host"));
+    }
+    let location = location?;
+    let name = name
+        .map(|n| n.trim().to_owned())
+        .unwrap_or_else(|| match &location {
+            FeedLocation::Url(url) => url.host_str().unwrap_or_default().to_owned(),
+            FeedLocation::Path(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        });
+    Some(FeedSource {
+        location,
+        name,
+        locale,
+        max_items,
+    })
+}
+
+fn validate_fetch(raw: RawFetch, problems: &mut Vec<String>) -> FetchConfig {
+    if raw.timeout_seconds == 0 {
+        problems.push("fetch.timeout_seconds must be at least 1".to_owned());
+    }
+    if raw.max_bytes == 0 {
+        problems.push("fetch.max_bytes must be at least 1".to_owned());
+    }
+    let user_agent = match raw.user_agent {
+        Some(agent) if agent.trim().is_empty() || agent.contains(['\r', '\n']) => {
+            problems.push(
+                "fetch.user_agent must be one non-empty line; leave it out for the default"
+                    .to_owned(),
+            );
+            agent
+        }
+        Some(agent) => agent,
+        None => default_user_agent(),
+    };
+    FetchConfig {
+        timeout: std::time::Duration::from_secs(raw.timeout_seconds),
+        max_bytes: raw.max_bytes,
+        host_delay: std::time::Duration::from_millis(raw.host_delay_ms),
+        user_agent,
     }
 }
 
@@ -843,5 +1068,102 @@ postal_address = "1 Example Road, Chengdu"
         let text = MINIMAL.replace("kind = \"markdown\"", "kind = \"word\"");
         let err = format!("{:#}", parse_str(&text).unwrap_err());
         assert!(err.contains("unknown variant `word`"), "{err}");
+    }
+
+    #[test]
+    fn feed_sources_and_fetch_defaults() {
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"feed\"\nurl = \"https://partner.example.com/feed.xml\"\n\
+             [[sources]]\nkind = \"feed\"\npath = \"feeds-in/wire.xml\"\nname = \"Wire\"\nlocale = \"zh\"\nmax_items = 5\n"
+        );
+        let config = parse_str(&text).unwrap();
+        let Source::Feed(first) = &config.sources[1] else {
+            panic!("{:?}", config.sources)
+        };
+        assert_eq!(first.name, "partner.example.com");
+        assert_eq!(first.locale, "en");
+        assert_eq!(first.max_items, None);
+        assert_eq!(
+            first.location.to_string(),
+            "https://partner.example.com/feed.xml"
+        );
+        let Source::Feed(second) = &config.sources[2] else {
+            panic!()
+        };
+        assert_eq!(
+            second.location,
+            FeedLocation::Path(PathBuf::from("/site/feeds-in/wire.xml"))
+        );
+        assert_eq!(
+            (second.name.as_str(), second.locale.as_str()),
+            ("Wire", "zh")
+        );
+        assert_eq!(second.max_items, Some(5));
+        assert_eq!(config.fetch.timeout.as_secs(), 20);
+        assert_eq!(config.fetch.max_bytes, 5 * 1024 * 1024);
+        assert_eq!(config.fetch.host_delay.as_millis(), 1000);
+        assert_eq!(
+            config.fetch.user_agent,
+            "gazette/0.1.0 (+https://github.com/gazette-news/gazette)"
+        );
+    }
+
+    #[test]
+    fn feed_source_needs_exactly_one_of_url_and_path() {
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"feed\"\nurl = \"https://a.example/f\"\npath = \"f.xml\"\n\
+             [[sources]]\nkind = \"feed\"\nname = \"Nowhere\"\n"
+        );
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(
+            err.contains(
+                "[[sources]] #2 (kind = \"feed\") sets both `url` and `path`; keep exactly one"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("[[sources]] #3 (kind = \"feed\") needs `url = \"https://…\"` or `path = \"file.xml\"`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_feed_source_values_are_listed() {
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"feed\"\nurl = \"ftp://a.example/f\"\nlocale = \"fr\"\nmax_items = 0\nname = \" \"\n"
+        );
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        for expected in [
+            "[[sources]] #2 (kind = \"feed\"): url `ftp://a.example/f` must be an absolute http(s) URL",
+            "[[sources]] #2 (kind = \"feed\"): locale `fr` has no [locales.fr] section; configured: en, zh",
+            "[[sources]] #2 (kind = \"feed\"): max_items must be at least 1",
+            "[[sources]] #2 (kind = \"feed\"): name is empty; leave it out to use the host",
+        ] {
+            assert!(err.contains(expected), "{expected}\n{err}");
+        }
+    }
+
+    #[test]
+    fn bad_fetch_settings_are_listed_and_unknown_keys_refused() {
+        let text =
+            format!("{MINIMAL}[fetch]\ntimeout_seconds = 0\nmax_bytes = 0\nuser_agent = \"\"\n");
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(
+            err.contains("fetch.timeout_seconds must be at least 1"),
+            "{err}"
+        );
+        assert!(err.contains("fetch.max_bytes must be at least 1"), "{err}");
+        assert!(
+            err.contains("fetch.user_agent must be one non-empty line"),
+            "{err}"
+        );
+        let text = format!("{MINIMAL}[fetch]\ntimeout = 3\n");
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(err.contains("unknown field `timeout`"), "{err}");
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"feed\"\nurl = \"https://a.example/\"\nlink = \"x\"\n"
+        );
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(err.contains("unknown field `link`"), "{err}");
     }
 }

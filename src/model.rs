@@ -54,6 +54,23 @@ pub struct Article {
     pub draft: bool,
     /// Where it came from, for error messages and attribution.
     pub source_path: PathBuf,
+    /// Set for stories taken from another publication's feed: who published
+    /// it and where the original lives. `None` for the site's own articles.
+    pub origin: Option<Origin>,
+}
+
+/// Where a story taken from a partner's feed comes from: the attribution
+/// shown in our feeds and the keys that recognise the same story twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The source's name from config.toml (default: its host), shown as attribution.
+    pub source_name: String,
+    /// The source feed's own address, or its home page, when it has one.
+    pub source_url: Option<Url>,
+    /// The item's link on the partner's site: the canonical link of the story.
+    pub canonical_url: Url,
+    /// The item's id in its source (RSS guid, Atom id, JSON Feed id), unchanged.
+    pub item_id: String,
 }
 
 impl Article {

@@ -2,7 +2,8 @@
 //!
 //! It owns the database file (`[state] path`, `.gazette/state.db` by
 //! default): the digests and the stories in each, the per-subscriber
-//! delivery ledger, the suppression list, and later the feed fetch cache.
+//! delivery ledger, the suppression list, and the feed fetch cache (the last
+//! good copy of each feed source with its HTTP validators).
 //! It records states and answers questions about them. It must not decide
 //! policy beyond the state transitions written down here (who subscribes,
 //! what goes into a digest, whether to retry an `unknown` delivery are the
@@ -34,7 +35,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, FixedOffset, SecondsFormat, TimeDelta, Utc};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
@@ -62,7 +63,7 @@ const MAX_ATTEMPTS: u32 = 10;
 
 /// Schema migrations in order: entry `i` takes the database from version
 /// `i` to version `i + 1` (`PRAGMA user_version`). Append, never edit.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
 
 /// The schema version this build writes and understands.
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -104,6 +105,33 @@ CREATE TABLE suppressions (
     created_at TEXT NOT NULL
 ) STRICT;
 ";
+
+/// Version 2: the fetch cache of feed sources, keyed by the source's URL.
+/// `body` is the last raw document that parsed as a feed; `etag` and
+/// `last_modified` are the validators the server sent with it, replayed as
+/// `If-None-Match` / `If-Modified-Since`.
+const SCHEMA_V2: &str = "
+CREATE TABLE fetch_cache (
+    url           TEXT PRIMARY KEY NOT NULL,
+    etag          TEXT,
+    last_modified TEXT,
+    body          BLOB NOT NULL,
+    fetched_at    TEXT NOT NULL
+) STRICT;
+";
+
+/// The last good copy of a feed source, from the fetch cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedFetch {
+    /// The `ETag` the server sent with `body`, if any.
+    pub etag: Option<String>,
+    /// The `Last-Modified` the server sent with `body`, if any (as sent).
+    pub last_modified: Option<String>,
+    /// The raw document.
+    pub body: Vec<u8>,
+    /// When `body` was fetched (RFC 3339 UTC).
+    pub fetched_at: String,
+}
 
 /// Where a delivery stands. Stored as lowercase text (`pending`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -257,6 +285,45 @@ impl State {
         state.configure()?;
         state.migrate()?;
         Ok(state)
+    }
+
+    /// Opens an existing database for reading only, for commands that must
+    /// write nothing (`check`, and `send` reading the fetch cache): no
+    /// folder or file is created, nothing is migrated. `None` when the file
+    /// does not exist. An older schema is fine (what it lacks reads as
+    /// empty); a newer one, or a file that is not ours, is an error.
+    pub fn open_read_only(path: &Path) -> Result<Option<State>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        // A read-only connection to a WAL database still creates `-wal` and
+        // `-shm` files beside it (and cannot remove them). Without a `-wal`
+        // file every commit is in the main file, so it is opened as
+        // `immutable`: read without locks or side files. With one (another
+        // gazette is writing, or one crashed) the ordinary read-only way.
+        let conn = if Path::new(&wal).exists() {
+            Connection::open_with_flags(path, flags)
+        } else {
+            let uri = std::path::absolute(path)
+                .ok()
+                .and_then(|p| url::Url::from_file_path(p).ok())
+                .map(|mut u| {
+                    u.set_query(Some("immutable=1"));
+                    u.to_string()
+                })
+                .ok_or_else(|| anyhow!("cannot make a file URI of {}", path.display()))?;
+            Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+        }
+        .with_context(|| format!("cannot open the state database {}", path.display()))?;
+        let state = State {
+            conn,
+            path: path.to_path_buf(),
+        };
+        state.check_identity()?;
+        Ok(Some(state))
     }
 
     /// The database file.
@@ -731,6 +798,73 @@ impl State {
         read().with_context(|| format!("cannot count deliveries in {}", self.path.display()))
     }
 
+    /// The last good copy of the feed at `url`, if one was stored. A
+    /// database from before the fetch cache (opened read-only) has none.
+    pub fn cached_fetch(&self, url: &str) -> Result<Option<CachedFetch>> {
+        let context = || {
+            format!(
+                "cannot read the cached copy of {url} from {}",
+                self.path.display()
+            )
+        };
+        let has_table = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'fetch_cache'",
+                [],
+                |_| Ok(()),
+            )
+            .optional()
+            .with_context(context)?
+            .is_some();
+        if !has_table {
+            return Ok(None);
+        }
+        self.conn
+            .query_row(
+                "SELECT etag, last_modified, body, fetched_at FROM fetch_cache WHERE url = ?1",
+                [url],
+                |row| {
+                    Ok(CachedFetch {
+                        etag: row.get(0)?,
+                        last_modified: row.get(1)?,
+                        body: row.get(2)?,
+                        fetched_at: row.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .with_context(context)
+    }
+
+    /// Records `body` as the last good copy of the feed at `url`, with the
+    /// validators the server sent, replacing the previous copy.
+    pub fn store_fetch(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+        body: &[u8],
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO fetch_cache (url, etag, last_modified, body, fetched_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                     last_modified = excluded.last_modified, body = excluded.body,
+                     fetched_at = excluded.fetched_at",
+                params![url, etag, last_modified, body, timestamp(now)],
+            )
+            .map(|_| ())
+            .with_context(|| {
+                format!(
+                    "cannot store the fetched copy of {url} in {}",
+                    self.path.display()
+                )
+            })
+    }
+
     /// The status of one delivery, if it exists.
     fn delivery_status(&self, digest_id: &str, email: &str) -> Result<Option<Status>> {
         self.conn
@@ -980,6 +1114,101 @@ mod tests {
             .unwrap();
         assert_eq!(created, "2026-04-30T23:00:00Z");
         assert_eq!(state.counts().unwrap().pending, 1);
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated_to_the_fetch_cache_keeping_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO digests (id, created_at) VALUES ('d1', '2026-05-01T00:00:00Z');",
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+        }
+        let read_only = State::open_read_only(&path).unwrap().unwrap();
+        assert_eq!(
+            read_only.cached_fetch("https://a.example/feed").unwrap(),
+            None
+        );
+        drop(read_only);
+        let state = State::open(&path).unwrap();
+        let version: i64 = state
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+        assert!(state.digest_exists("d1").unwrap());
+        assert_eq!(state.cached_fetch("https://a.example/feed").unwrap(), None);
+    }
+
+    #[test]
+    fn fetch_cache_keeps_the_last_stored_copy_per_url() {
+        let (_dir, state) = open_temp();
+        let url = "https://partner.example.com/feed.xml";
+        state
+            .store_fetch(
+                url,
+                Some("\"v1\""),
+                None,
+                b"<rss/>",
+                at("2026-05-01T07:00:00+08:00"),
+            )
+            .unwrap();
+        state
+            .store_fetch(
+                url,
+                None,
+                Some("Fri, 01 May 2026 00:00:00 GMT"),
+                b"<rss>2</rss>",
+                at("2026-05-02T07:00:00+08:00"),
+            )
+            .unwrap();
+        let cached = state.cached_fetch(url).unwrap().unwrap();
+        assert_eq!(cached.etag, None);
+        assert_eq!(
+            cached.last_modified.as_deref(),
+            Some("Fri, 01 May 2026 00:00:00 GMT")
+        );
+        assert_eq!(cached.body, b"<rss>2</rss>");
+        assert_eq!(cached.fetched_at, "2026-05-01T23:00:00Z");
+        assert_eq!(state.cached_fetch("https://other.example/").unwrap(), None);
+    }
+
+    #[test]
+    fn read_only_open_creates_nothing_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none").join("state.db");
+        assert!(State::open_read_only(&missing).unwrap().is_none());
+        assert!(!dir.path().join("none").exists());
+
+        let path = dir.path().join("state.db");
+        State::open(&path)
+            .unwrap()
+            .store_fetch("u", None, None, b"x", at("2026-05-01T07:00:00Z"))
+            .unwrap();
+        let before = fs::read(&path).unwrap();
+        let state = State::open_read_only(&path).unwrap().unwrap();
+        assert_eq!(state.cached_fetch("u").unwrap().unwrap().body, b"x");
+        let message =
+            error_text(state.store_fetch("u", None, None, b"y", at("2026-05-02T07:00:00Z")));
+        assert!(
+            message.contains("cannot store the fetched copy of u"),
+            "{message}"
+        );
+        drop(state);
+        assert_eq!(fs::read(&path).unwrap(), before);
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, vec!["state.db"], "no -wal or -shm left behind");
     }
 
     #[test]

@@ -50,6 +50,16 @@ pub struct ItemView {
     pub image: Option<Url>,
     /// This version first, then every published translation: (BCP 47 tag, URL).
     pub alternates: Vec<(String, Url)>,
+    /// For a story taken from a partner's feed: who published it.
+    pub attribution: Option<Attribution>,
+}
+
+/// The publication a story was taken from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribution {
+    pub name: String,
+    /// Its feed (or home page), when known.
+    pub url: Option<Url>,
 }
 
 /// Builds the feed view of `locale`: its published stories, newest first,
@@ -69,7 +79,12 @@ pub fn feed_view(
         .into_iter()
         .take(config.feeds.max_items)
         .map(|(story, article)| -> Result<ItemView> {
-            let alternates = std::iter::once((locale.tag.clone(), article.url.clone()))
+            // A partner's story links to the original: its canonical URL.
+            let url = article
+                .origin
+                .as_ref()
+                .map_or(&article.url, |o| &o.canonical_url);
+            let alternates = std::iter::once((locale.tag.clone(), url.clone()))
                 .chain(
                     story
                         .translations
@@ -89,7 +104,7 @@ pub fn feed_view(
                         "feed-published-on",
                         &[("date", localizer.long_date(&article.date).into())],
                     )?;
-                    summary_html(&article.summary, &article.url, &published, read_more)
+                    summary_html(&article.summary, url, &published, read_more)
                 }
             };
             Ok(ItemView {
@@ -97,7 +112,7 @@ pub fn feed_view(
                     &config.site.tag_authority,
                     &format!("{}/{}", locale.key, story.id),
                 ),
-                url: article.url.clone(),
+                url: url.clone(),
                 title: article.title.clone(),
                 summary: article.summary.clone(),
                 content_html,
@@ -111,6 +126,10 @@ pub fn feed_view(
                 },
                 image: article.image.clone(),
                 alternates,
+                attribution: article.origin.as_ref().map(|o| Attribution {
+                    name: o.source_name.clone(),
+                    url: o.source_url.clone(),
+                }),
             })
         })
         .collect::<Result<_>>()?;

@@ -2,6 +2,7 @@
 //! each command. It parses no formats itself; it passes `model` values
 //! from one stage to the next and reports what happened.
 
+pub mod feeds;
 pub mod send;
 
 use crate::cli::{Cli, Command};
@@ -20,8 +21,8 @@ use std::path::{Path, PathBuf};
 pub fn run(cli: &Cli) -> Result<()> {
     let now = cli.now.unwrap_or_else(|| Local::now().fixed_offset());
     match &cli.command {
-        Command::Build => build(&cli.config, now, cli.quiet),
-        Command::Check => check(&cli.config, now, cli.quiet),
+        Command::Build { strict } => build(&cli.config, now, cli.quiet, *strict),
+        Command::Check { strict } => check(&cli.config, now, cli.quiet, *strict),
         Command::Init { dir } => init(dir, cli.quiet),
         Command::Send {
             dry_run,
@@ -66,8 +67,13 @@ impl Site {
 }
 
 /// Loads, localises and renders everything `build` publishes, in memory.
-pub fn render_site(config: &Config, now: DateTime<FixedOffset>) -> Result<Site> {
-    let corpus = source::load(config)?.published(now);
+/// `feed_articles` are the feed sources' articles from [`feeds::gather`].
+pub fn render_site(
+    config: &Config,
+    feed_articles: std::collections::BTreeMap<usize, Vec<crate::model::Article>>,
+    now: DateTime<FixedOffset>,
+) -> Result<Site> {
+    let corpus = source::load(config, feed_articles)?.published(now);
     let catalog = i18n::load(config)?;
     let mut feeds = Vec::new();
     for locale in &config.locales {
@@ -85,9 +91,10 @@ pub fn render_site(config: &Config, now: DateTime<FixedOffset>) -> Result<Site> 
     })
 }
 
-fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool) -> Result<()> {
+fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bool) -> Result<()> {
     let config = config::load(config_path)?;
-    let site = render_site(&config, now)?;
+    let feed_articles = feeds::gather(&config, feeds::Mode::FetchAndStore, strict, now)?;
+    let site = render_site(&config, feed_articles, now)?;
     let (mut written, mut unchanged) = (0, 0);
     for (relative_path, bytes) in site.files() {
         let path = config.feeds.dir.join(relative_path);
@@ -111,9 +118,10 @@ fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool) -> Result<
     Ok(())
 }
 
-fn check(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool) -> Result<()> {
+fn check(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bool) -> Result<()> {
     let config = config::load(config_path)?;
-    let site = render_site(&config, now)?;
+    let feed_articles = feeds::gather(&config, feeds::Mode::FetchReadOnly, strict, now)?;
+    let site = render_site(&config, feed_articles, now)?;
     let catalog = i18n::load(&config)?;
     for (locale, ids) in catalog.missing_ids() {
         tracing::warn!(

@@ -300,7 +300,9 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
             row.reason
         );
     }
-    let corpus = source::load(config)?.published(now);
+    // Feed sources: what the last `build` stored; `send` never fetches.
+    let feed_articles = super::feeds::gather(config, super::feeds::Mode::CacheOnly, false, now)?;
+    let corpus = source::load(config, feed_articles)?.published(now);
     let catalog = i18n::load(config)?;
     let templates = digest::load_templates(&digest_config.templates_dir)?;
 
@@ -722,11 +724,8 @@ pub fn browser_copies(
         return Ok(Vec::new());
     };
     let templates = digest::load_templates(&digest_config.templates_dir)?;
-    let state = if config.state_path.exists() {
-        Some(State::open(&config.state_path)?)
-    } else {
-        None
-    };
+    // Read-only: `check` renders these too and must write nothing.
+    let state = State::open_read_only(&config.state_path)?;
     let today = now.format("%Y-%m-%d").to_string();
     let story_ids = match &state {
         Some(state) if state.digest_exists(&today)? => state.digest_story_ids(&today)?,

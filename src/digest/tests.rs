@@ -131,6 +131,7 @@ fn article(
         url: Url::parse(&home).unwrap().join(&format!("{id}/")).unwrap(),
         draft: false,
         source_path: PathBuf::from(format!("articles/{id}.{locale}.md")),
+        origin: None,
     }
 }
 

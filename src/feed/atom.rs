@@ -5,7 +5,7 @@ use super::{GENERATOR, GENERATOR_URI, image_mime_type};
 use crate::config::FeedFormat;
 use crate::view::FeedView;
 use anyhow::Result;
-use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
+use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Source, Text};
 
 fn person(name: &str, email: Option<&String>) -> Person {
     Person {
@@ -70,6 +70,19 @@ pub fn render(view: &FeedView) -> Result<String> {
                     })
                     .collect(),
                 authors: item.authors.iter().map(|name| person(name, None)).collect(),
+                // Atom's `<source>` carries the metadata of the feed an entry
+                // was copied from (RFC 4287 §4.2.11).
+                source: item.attribution.as_ref().map(|a| Source {
+                    title: Text::plain(a.name.clone()),
+                    id: a.url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+                    updated: item.updated,
+                    links: a
+                        .url
+                        .iter()
+                        .map(|u| link(u.as_str(), "self", "application/xml", None))
+                        .collect(),
+                    ..Source::default()
+                }),
                 links,
                 ..Entry::default()
             }

@@ -49,6 +49,22 @@ struct JsonItem<'a> {
     tags: &'a [String],
     authors: Vec<JsonAuthor<'a>>,
     language: &'a str,
+    /// Attribution of a partner's story; JSON Feed has no field for it,
+    /// so it is an extension object (`_` prefix, JSON Feed 1.1).
+    #[serde(rename = "_gazette", skip_serializing_if = "Option::is_none")]
+    gazette: Option<JsonItemExtension<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonItemExtension<'a> {
+    source: JsonSource<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonSource<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
 }
 
 /// Renders `view` as a JSON Feed 1.1 document.
@@ -90,6 +106,12 @@ pub fn render(view: &FeedView) -> Result<String> {
                     .map(|name| JsonAuthor { name })
                     .collect(),
                 language: &view.language,
+                gazette: item.attribution.as_ref().map(|a| JsonItemExtension {
+                    source: JsonSource {
+                        name: &a.name,
+                        url: a.url.as_ref().map(|u| u.as_str()),
+                    },
+                }),
             })
             .collect(),
     };

@@ -7,7 +7,7 @@ use crate::view::FeedView;
 use anyhow::Result;
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
-use rss::{Category, Channel, Enclosure, Guid, Item};
+use rss::{Category, Channel, Enclosure, Guid, Item, Source};
 
 /// Renders `view` as an RSS 2.0 document.
 pub fn render(view: &FeedView) -> Result<String> {
@@ -49,8 +49,17 @@ pub fn render(view: &FeedView) -> Result<String> {
                 length: "0".to_owned(),
                 mime_type: image_mime_type(image).to_owned(),
             }),
+            // RSS 2.0 `<source url>` names the feed a story came from; it
+            // needs a URL, so the name also goes into `dc:publisher`.
+            source: item.attribution.as_ref().and_then(|a| {
+                a.url.as_ref().map(|url| Source {
+                    url: url.to_string(),
+                    title: Some(a.name.clone()),
+                })
+            }),
             dublin_core_ext: Some(DublinCoreExtension {
                 creators: item.authors.clone(),
+                publishers: item.attribution.iter().map(|a| a.name.clone()).collect(),
                 ..DublinCoreExtension::default()
             }),
             ..Item::default()

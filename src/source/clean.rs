@@ -37,6 +37,18 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
         .to_string()
 }
 
+/// The text of an HTML fragment, markup removed (by ammonia, which keeps
+/// only text and escapes `&`, `<`, `>` and no-break spaces; those are
+/// turned back into characters here).
+pub fn html_to_text(html: &str) -> String {
+    let text = ammonia::Builder::empty().clean(html).to_string();
+    text.replace("&nbsp;", "\u{a0}")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
 /// True when most letters are CJK ideographs or kana, so sentences end in
 /// 。！？ and words are not separated by spaces.
 pub fn is_mostly_cjk(text: &str) -> bool {
@@ -145,6 +157,14 @@ mod tests {
         assert!(
             clean.contains(r#"src="https://news.example.org/en/story/pic.jpg""#),
             "{clean}"
+        );
+    }
+
+    #[test]
+    fn html_to_text_drops_markup_and_keeps_characters() {
+        assert_eq!(
+            html_to_text("<p>A &amp; B &lt;3<script>x()</script></p><p>成渝</p>"),
+            "A & B <3成渝"
         );
     }
 

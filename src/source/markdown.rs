@@ -237,6 +237,7 @@ pub fn parse_file(path: &Path, bytes: &[u8], ctx: &LoadContext) -> Result<Articl
         url,
         draft: matter.draft,
         source_path: path.to_path_buf(),
+        origin: None,
     })
 }
 

@@ -5,6 +5,8 @@
 //! localise anything; it produces plain `model` values.
 
 mod clean;
+pub mod feed;
+pub mod http;
 pub mod markdown;
 
 use crate::config::{Config, Source};
@@ -66,17 +68,28 @@ impl<'a> LoadContext<'a> {
 }
 
 /// Loads every configured source and pairs translations into stories.
-pub fn load(config: &Config) -> Result<Corpus, ContentError> {
+///
+/// Feed sources do no I/O here: `feed_articles` holds, by index in
+/// `config.sources`, what the caller got from [`feed::items_to_articles`]
+/// (fetched, cached or read); a feed source missing from it contributes
+/// nothing. Articles are taken in configured order, so when two feed items
+/// are one story, the first source's copy is kept.
+pub fn load(
+    config: &Config,
+    mut feed_articles: BTreeMap<usize, Vec<Article>>,
+) -> Result<Corpus, ContentError> {
     let ctx = LoadContext::from_config(config);
     let mut articles = Vec::new();
     let mut problems = Vec::new();
-    for source in &config.sources {
+    for (index, source) in config.sources.iter().enumerate() {
         let (loaded, found) = match source {
             Source::Markdown { path } => markdown::load_dir(path, &ctx),
+            Source::Feed(_) => (feed_articles.remove(&index).unwrap_or_default(), Vec::new()),
         };
         articles.extend(loaded);
         problems.extend(found);
     }
+    let articles = drop_repeated_feed_items(articles);
     let (corpus, pairing_problems) = pair(articles);
     problems.extend(pairing_problems);
     if problems.is_empty() {
@@ -85,6 +98,39 @@ pub fn load(config: &Config) -> Result<Corpus, ContentError> {
         problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
         Err(ContentError { problems })
     }
+}
+
+/// Keeps the first of feed items that are one story in one locale: the
+/// same canonical URL, or the same id in their sources. The site's own
+/// articles are never dropped here (a clash with them is a pairing problem).
+pub fn drop_repeated_feed_items(articles: Vec<Article>) -> Vec<Article> {
+    let mut seen: std::collections::HashMap<(String, String), String> =
+        std::collections::HashMap::new();
+    articles
+        .into_iter()
+        .filter(|article| {
+            let Some(origin) = &article.origin else {
+                return true;
+            };
+            let url_key = (
+                article.locale.clone(),
+                format!("url {}", origin.canonical_url),
+            );
+            let id_key = (article.locale.clone(), format!("id {}", origin.item_id));
+            if let Some(first) = seen.get(&url_key).or_else(|| seen.get(&id_key)) {
+                tracing::info!(
+                    "{} from {} repeats {first}; kept the first source's copy",
+                    origin.canonical_url,
+                    origin.source_name
+                );
+                return false;
+            }
+            let first = format!("{} from {}", origin.item_id, origin.source_name);
+            seen.insert(url_key, first.clone());
+            seen.insert(id_key, first);
+            true
+        })
+        .collect()
 }
 
 /// Groups articles into stories by slug. Two versions of one story in the
@@ -163,4 +209,71 @@ pub fn pair(articles: Vec<Article>) -> (Corpus, Vec<Problem>) {
         });
     }
     (Corpus { stories }, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Origin;
+    use chrono::DateTime;
+
+    fn item(source: &str, locale: &str, id: &str, link: &str) -> Article {
+        let url = Url::parse(link).unwrap();
+        Article {
+            story_id: format!("{source}:{id}"),
+            slug: format!("{source}-{id}"),
+            locale: locale.to_owned(),
+            title: id.to_owned(),
+            date: DateTime::parse_from_rfc3339("2026-11-27T08:00:00+08:00").unwrap(),
+            updated: None,
+            summary: String::new(),
+            content_html: String::new(),
+            tags: vec![],
+            authors: vec![],
+            image: None,
+            url: url.clone(),
+            draft: false,
+            source_path: PathBuf::from(source),
+            origin: Some(Origin {
+                source_name: source.to_owned(),
+                source_url: None,
+                canonical_url: url,
+                item_id: id.to_owned(),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_same_story_from_two_feeds_is_kept_once_from_the_first_source() {
+        let kept = drop_repeated_feed_items(vec![
+            item("a", "en", "1", "https://x.example/1"),
+            item("b", "en", "other-id", "https://x.example/1"), // same URL
+            item("b", "en", "1", "https://y.example/1"),        // same id
+            item("b", "en", "2", "https://x.example/2"),
+            item("b", "zh", "1", "https://x.example/1"), // another locale
+        ]);
+        let keys: Vec<&str> = kept.iter().map(|a| a.slug.as_str()).collect();
+        assert_eq!(keys, vec!["a-1", "b-2", "b-1"]);
+        assert_eq!(kept[2].locale, "zh");
+    }
+
+    #[test]
+    fn a_feed_item_clashing_with_a_markdown_slug_is_reported_not_merged() {
+        let mut own = item("x", "en", "1", "https://news.example.org/story/");
+        own.origin = None;
+        own.slug = "story".to_owned();
+        own.source_path = PathBuf::from("articles/story.md");
+        let mut partner = item("p", "en", "9", "https://p.example/9");
+        partner.slug = "story".to_owned();
+        let (corpus, problems) = pair(drop_repeated_feed_items(vec![own, partner]));
+        assert!(corpus.stories.is_empty());
+        assert_eq!(problems.len(), 2);
+        assert!(
+            problems[0]
+                .message
+                .starts_with("duplicate slug `story` in locale `en`"),
+            "{}",
+            problems[0].message
+        );
+    }
 }
