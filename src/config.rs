@@ -5,12 +5,14 @@
 //! This module must not know templates, Fluent or feed formats beyond their
 //! names; it only turns text into checked settings.
 
+use crate::deliver::DkimSigner;
 use crate::model::Locale;
 use anyhow::Result;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use url::Url;
 
 /// Raised when config.toml parses but its values do not fit together.
@@ -59,6 +61,21 @@ struct RawDigest {
     postal_address: String,
     #[serde(default = "default_templates_dir")]
     templates_dir: PathBuf,
+    #[serde(default)]
+    dkim: Option<RawDkim>,
+}
+
+/// `[digest.dkim]`: sign every digest with DKIM. Absent: no signature.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDkim {
+    /// `d=`; default: the domain of `digest.from`.
+    #[serde(default)]
+    domain: Option<String>,
+    /// `s=`; the public key is at `<selector>._domainkey.<domain>`.
+    selector: String,
+    /// PEM file with the private key, relative to the config folder.
+    private_key: PathBuf,
 }
 
 fn default_digest_max_items() -> usize {
@@ -181,6 +198,18 @@ pub struct DigestConfig {
     pub unsubscribe_secret_env: String,
     pub postal_address: String,
     pub templates_dir: PathBuf,
+    /// `[digest.dkim]`; `None` sends unsigned mail.
+    pub dkim: Option<DkimSettings>,
+}
+
+/// Validated DKIM settings: the key file has been read and parsed, so a
+/// run never starts with a key it cannot sign with, and reads it only once.
+#[derive(Debug, Clone)]
+pub struct DkimSettings {
+    /// Where the private key came from (for messages; the key itself is in `signer`).
+    pub private_key: PathBuf,
+    /// Domain, selector and parsed key; its `Debug` never shows the key.
+    pub signer: Arc<DkimSigner>,
 }
 
 /// Validated SMTP settings; the password stays in the environment until used.
@@ -871,6 +900,10 @@ fn validate_digest(
                 .to_owned(),
         );
     }
+    let dkim = raw
+        .dkim
+        .zip(from_domain.as_deref())
+        .and_then(|(dkim, from_domain)| validate_dkim(dkim, from_domain, root, problems));
     Some(DigestConfig {
         subscribers: root.join(raw.subscribers),
         max_items: raw.max_items,
@@ -883,7 +916,72 @@ fn validate_digest(
         unsubscribe_secret_env: raw.unsubscribe_secret_env,
         postal_address: raw.postal_address,
         templates_dir: root.join(raw.templates_dir),
+        dkim,
     })
+}
+
+fn validate_dkim(
+    raw: RawDkim,
+    from_domain: &str,
+    root: &Path,
+    problems: &mut Vec<String>,
+) -> Option<DkimSettings> {
+    let domain = raw
+        .domain
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+        .unwrap_or_else(|| from_domain.to_owned());
+    let mut ok = true;
+    if !is_dns_name(&domain) || !domain.contains('.') {
+        problems.push(format!(
+            "digest.dkim.domain `{domain}` is not a domain name; write the domain that publishes the key, e.g. \"news.example.org\" (default: the domain of digest.from)"
+        ));
+        ok = false;
+    }
+    if !is_dns_name(&raw.selector) {
+        problems.push(format!(
+            "digest.dkim.selector `{}` is not a DNS label; write the name the public key is published under (<selector>._domainkey.{domain}), e.g. \"brief2026\"",
+            raw.selector
+        ));
+        ok = false;
+    }
+    let path = root.join(&raw.private_key);
+    let pem = match std::fs::read_to_string(&path) {
+        Ok(pem) => Some(pem),
+        Err(e) => {
+            problems.push(format!(
+                "digest.dkim.private_key: cannot read `{}` ({e}); point it at the PEM file holding the DKIM private key (relative to the config folder), e.g. one made with `openssl genrsa -out dkim.pem 2048`",
+                path.display()
+            ));
+            None
+        }
+    };
+    let signer = match DkimSigner::from_pem(pem.as_deref()?, &domain, &raw.selector) {
+        Ok(signer) => signer,
+        Err(e) => {
+            problems.push(format!(
+                "digest.dkim.private_key `{}`: {e}; gazette signs with an RSA key (PEM, PKCS#1 or PKCS#8) or an Ed25519 key (PEM, PKCS#8)",
+                path.display()
+            ));
+            return None;
+        }
+    };
+    ok.then(|| DkimSettings {
+        private_key: path,
+        signer: Arc::new(signer),
+    })
+}
+
+/// Letters, digits, '-' and '_' in dot-separated non-empty labels.
+fn is_dns_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
 }
 
 fn validate_delivery(raw: RawDelivery, root: &Path, problems: &mut Vec<String>) -> DeliveryConfig {
@@ -1059,6 +1157,122 @@ postal_address = "1 Example Road, Chengdu"
         );
         assert!(
             err.contains("digest.unsubscribe_url `http://x/u` must be an absolute https URL"),
+            "{err}"
+        );
+    }
+
+    /// The mail fixture's folder, which holds test-only DKIM keys in `dkim/`.
+    fn mail_fixture() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail")
+    }
+
+    fn parse_with_dkim(dkim: &str) -> Result<Config> {
+        let text = format!("{MINIMAL}{DIGEST}[digest.dkim]\n{dkim}");
+        parse(&text, Path::new("config.toml"), &mail_fixture())
+    }
+
+    #[test]
+    fn dkim_defaults_to_the_from_domain_and_reads_the_key_relative_to_the_config() {
+        let config =
+            parse_with_dkim("selector = \"brief\"\nprivate_key = \"dkim/rsa.pem\"\n").unwrap();
+        let dkim = config.digest.unwrap().dkim.unwrap();
+        assert_eq!(dkim.signer.domain(), "news.example.org");
+        assert_eq!(dkim.signer.selector(), "brief");
+        assert_eq!(dkim.private_key, mail_fixture().join("dkim/rsa.pem"));
+        assert!(!format!("{dkim:?}").contains("BEGIN"), "{dkim:?}");
+
+        let config = parse_with_dkim(
+            "domain = \"Example.ORG\"\nselector = \"s1\"\nprivate_key = \"dkim/ed25519.pem\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.digest.unwrap().dkim.unwrap().signer.domain(),
+            "example.org"
+        );
+        assert!(
+            parse_str(&format!("{MINIMAL}{DIGEST}"))
+                .unwrap()
+                .digest
+                .unwrap()
+                .dkim
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn dkim_rejects_unknown_keys() {
+        let err = format!(
+            "{:#}",
+            parse_with_dkim("selector = \"brief\"\nprivate_key = \"dkim/rsa.pem\"\nkey = \"x\"\n")
+                .unwrap_err()
+        );
+        assert!(err.contains("unknown field `key`"), "{err}");
+    }
+
+    #[test]
+    fn dkim_key_that_cannot_be_read_is_named_with_what_to_do() {
+        let err = format!(
+            "{:#}",
+            parse_with_dkim("selector = \"brief\"\nprivate_key = \"dkim/missing.pem\"\n")
+                .unwrap_err()
+        );
+        let path = mail_fixture().join("dkim/missing.pem");
+        assert!(
+            err.contains(&format!(
+                "digest.dkim.private_key: cannot read `{}` (",
+                path.display()
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("point it at the PEM file holding the DKIM private key (relative to the config folder)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn dkim_file_that_is_not_a_key_is_named_with_what_to_do() {
+        let err = format!(
+            "{:#}",
+            parse_with_dkim("selector = \"brief\"\nprivate_key = \"dkim/rsa.txt\"\n").unwrap_err()
+        );
+        let path = mail_fixture().join("dkim/rsa.txt");
+        assert!(
+            err.contains(&format!(
+                "digest.dkim.private_key `{}`: it is not a PEM private key",
+                path.display()
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("gazette signs with an RSA key (PEM, PKCS#1 or PKCS#8) or an Ed25519 key (PEM, PKCS#8)"),
+            "{err}"
+        );
+        // The key's bytes never reach the message.
+        assert!(!err.contains("MII"), "{err}");
+        let err = format!(
+            "{:#}",
+            parse_with_dkim("selector = \"brief\"\nprivate_key = \"dkim/rsa-512.pem\"\n")
+                .unwrap_err()
+        );
+        assert!(err.contains("the RSA key has 512 bits"), "{err}");
+    }
+
+    #[test]
+    fn dkim_selector_and_domain_must_be_dns_names() {
+        let err = format!(
+            "{:#}",
+            parse_with_dkim(
+                "domain = \"not a domain\"\nselector = \"my key\"\nprivate_key = \"dkim/rsa.pem\"\n"
+            )
+            .unwrap_err()
+        );
+        assert!(
+            err.contains("digest.dkim.domain `not a domain` is not a domain name"),
+            "{err}"
+        );
+        assert!(
+            err.contains("digest.dkim.selector `my key` is not a DNS label"),
             "{err}"
         );
     }

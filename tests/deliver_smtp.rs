@@ -128,7 +128,7 @@ fn start_mailin() -> (u16, Arc<Mutex<Log>>) {
 }
 
 fn send_email(transport: &mut SmtpTransport, email: &Email) -> DeliveryOutcome {
-    let bytes = build_message(email).unwrap();
+    let bytes = build_message(email, None).unwrap();
     transport.send(SENDER, &email.to_email, &bytes)
 }
 
@@ -487,7 +487,7 @@ fn file_outbox_writes_parseable_eml_atomically() {
     let outbox_dir = dir.path().join("outbox");
     let mut outbox = FileOutbox::new(outbox_dir.clone()).unwrap();
     let message = email("李伟", "li.wei@example.org", "d1.liwei");
-    let bytes = build_message(&message).unwrap();
+    let bytes = build_message(&message, None).unwrap();
     assert_eq!(
         outbox.send(SENDER, &message.to_email, &bytes),
         DeliveryOutcome::Sent

@@ -5,7 +5,7 @@
 mod common;
 
 use common::smtp::{Fault, MailServer, start_faulty};
-use common::{NOW, Site, stderr, stdout};
+use common::{NOW, Site, dkim, stderr, stdout};
 use mail_parser::{MessageParser, MimeHeaders};
 use std::process::{Command, Output, Stdio};
 
@@ -436,6 +436,106 @@ fn send_without_the_unsubscribe_secret_says_which_variable_to_set() {
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("the environment variable GAZETTE_UNSUBSCRIBE_SECRET is not set"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!site.path(".gazette/state.db").exists());
+}
+
+/// Adds `[digest.dkim]` with the fixture's test-only RSA key.
+fn sign_with_dkim(site: &Site, private_key: &str) {
+    let config = site.read("config.toml")
+        + &format!("\n[digest.dkim]\nselector = \"brief2026\"\nprivate_key = \"{private_key}\"\n");
+    site.write("config.toml", config);
+}
+
+#[test]
+fn dkim_signed_digests_verify_with_an_independent_verifier_and_tampering_breaks_them() {
+    let server = MailServer::start(&[]);
+    let site = mail_site(server.port);
+    sign_with_dkim(&site, "dkim/rsa.pem");
+    let txt = site.read("dkim/rsa.txt");
+    let output = send(&site, NOW, &[]);
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let received = server.received();
+    assert_eq!(received.len(), 4);
+    for message in &received {
+        // d= defaults to the From domain.
+        let results = dkim::verify(&message.data, "brief2026", "news.example.org", &txt);
+        assert_eq!(results.len(), 1, "{results:?}");
+        let result = &results[0];
+        assert_eq!(
+            result.result,
+            mail_auth::DkimResult::Pass,
+            "{}: {result:?}\n{}",
+            recipient(message),
+            String::from_utf8_lossy(&message.data)
+        );
+        assert_eq!(
+            result.headers.join(":").to_lowercase(),
+            "from:to:subject:date:message-id:list-unsubscribe:list-unsubscribe-post"
+        );
+        assert_eq!(result.canonicalization, "relaxed/relaxed");
+        assert_eq!(result.domain, "news.example.org");
+
+        let text = String::from_utf8(message.data.clone()).unwrap();
+        let tampered = text.replacen("\r\nSubject: ", "\r\nSubject: Re: ", 1);
+        assert_ne!(tampered, text);
+        let results = dkim::verify(tampered.as_bytes(), "brief2026", "news.example.org", &txt);
+        assert!(
+            matches!(results[0].result, mail_auth::DkimResult::Fail(_)),
+            "{results:?}"
+        );
+    }
+    // The Chinese subscribers' messages (RFC 2047 subject and name) are among them.
+    assert_eq!(count_to(&received, "li.wei@example.org"), 1);
+
+    // A dry run signs what it writes too (here with the PKCS#8 form of the key).
+    let site2 = mail_site(1);
+    sign_with_dkim(&site2, "dkim/rsa-pkcs8.pem");
+    let preview = send(&site2, NOW, &["--dry-run", "preview"]);
+    assert!(preview.status.success(), "{}", stderr(&preview));
+    let files: Vec<_> = std::fs::read_dir(site2.path("preview"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 4);
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        let results = dkim::verify(&bytes, "brief2026", "news.example.org", &txt);
+        assert_eq!(
+            results[0].result,
+            mail_auth::DkimResult::Pass,
+            "{}",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn a_dkim_key_that_is_missing_or_not_a_key_is_a_config_error_naming_it() {
+    let site = mail_site(1);
+    sign_with_dkim(&site, "dkim/nope.pem");
+    let output = send(&site, NOW, &[]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("digest.dkim.private_key: cannot read `")
+            && stderr(&output).contains("dkim/nope.pem` ("),
+        "{}",
+        stderr(&output)
+    );
+
+    let site = mail_site(1);
+    sign_with_dkim(&site, "subscribers.csv");
+    let output = send(&site, NOW, &[]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("subscribers.csv`: it is not a PEM private key"),
         "{}",
         stderr(&output)
     );

@@ -9,7 +9,7 @@
 
 use crate::config::{Config, DigestConfig, SmtpSecurity, TransportKind};
 use crate::deliver::{
-    self, FileOutbox, RateLimiter, Security, SmtpSettings, SmtpTransport, Transport,
+    self, DkimSigner, FileOutbox, RateLimiter, Security, SmtpSettings, SmtpTransport, Transport,
 };
 use crate::digest::{self, DigestSettings, RenderedDigest, Templates, Untranslated};
 use crate::i18n::{self, Catalog};
@@ -219,6 +219,18 @@ fn list_id(digest: &DigestConfig) -> String {
     format!("{name} <digest.{}>", digest.from_domain)
 }
 
+/// The DKIM signer config loaded (once per run), if `[digest.dkim]` is set.
+fn dkim_signer(digest_config: &DigestConfig) -> Option<&DkimSigner> {
+    let settings = digest_config.dkim.as_ref()?;
+    tracing::info!(
+        "signing digests with DKIM: d={} s={} (key from {})",
+        settings.signer.domain(),
+        settings.signer.selector(),
+        settings.private_key.display()
+    );
+    Some(settings.signer.as_ref())
+}
+
 /// The bare address of `Name <addr>`.
 fn envelope_address(from: &str) -> String {
     match (from.rfind('<'), from.rfind('>')) {
@@ -394,6 +406,7 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
         indicatif::ProgressBar::new(due.len() as u64)
     };
     let envelope_from = envelope_address(&digest_config.from);
+    let dkim = dkim_signer(digest_config);
     let (workers, limiter) = transports(config)?;
     // Each worker has its own ledger connection, so a row turns `sending`
     // immediately before its message is handed to the relay, never while it
@@ -485,7 +498,7 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
                 }
                 let message = composer
                     .message(Some(&state), digest_id, subscriber)
-                    .and_then(|email| deliver::build_message(&email));
+                    .and_then(|email| deliver::build_message(&email, dkim));
                 let message = match message {
                     Ok(message) => message,
                     Err(error) => {
@@ -686,6 +699,7 @@ fn dry_run(
     }
     let mut outbox = FileOutbox::new(dir.to_path_buf())?;
     let envelope_from = envelope_address(&digest_config.from);
+    let dkim = dkim_signer(digest_config);
     let mut written = 0;
     for ((digest_id, _), subscriber) in &planned {
         if let Some(state) = &state
@@ -694,7 +708,7 @@ fn dry_run(
             continue;
         }
         let email = composer.message(state.as_ref(), digest_id, subscriber)?;
-        let message = deliver::build_message(&email)?;
+        let message = deliver::build_message(&email, dkim)?;
         match outbox.send(&envelope_from, &subscriber.email, &message) {
             DeliveryOutcome::Sent => written += 1,
             other => bail!(

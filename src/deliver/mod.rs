@@ -9,10 +9,12 @@
 //! touch the database: it receives finished `Email` values and reports
 //! outcomes; `app` records them.
 
+mod dkim;
 mod mime;
 mod outbox;
 mod smtp;
 
+pub use dkim::{DkimKeyError, DkimSigner, SIGNED_HEADERS};
 pub use mime::build_message;
 pub use outbox::FileOutbox;
 pub use smtp::{Security, SmtpSettings, SmtpTransport};
