@@ -37,6 +37,28 @@ struct RawConfig {
     digest: Option<RawDigest>,
     #[serde(default)]
     delivery: RawDelivery,
+    #[serde(default)]
+    import: RawImport,
+}
+
+/// `[import]`: patterns that extend the built-in ones for scraped pages
+/// (`gazette import`, `kind = "text"` sources).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImport {
+    #[serde(default)]
+    chrome: Vec<String>,
+    #[serde(default)]
+    captions: Vec<String>,
+}
+
+/// Validated `[import]` settings: each pattern is a valid regular expression.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportConfig {
+    /// Lines to drop as site chrome, in addition to the built-in patterns.
+    pub chrome: Vec<String>,
+    /// Lines to keep as photo captions, in addition to the built-in patterns.
+    pub captions: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,7 +265,14 @@ struct RawLocale {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
 enum RawSource {
-    Markdown { path: PathBuf },
+    Markdown {
+        path: PathBuf,
+    },
+    Text {
+        path: PathBuf,
+        #[serde(default)]
+        locale: Option<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,6 +386,9 @@ pub struct Site {
 pub enum Source {
     /// A folder of Markdown files with `+++` TOML front matter.
     Markdown { path: PathBuf },
+    /// A folder of news pages saved as plain text (`*.txt`), all in one
+    /// configured locale; read like `gazette import` reads them.
+    Text { path: PathBuf, locale: String },
 }
 
 /// Validated feed settings.
@@ -386,6 +418,8 @@ pub struct Config {
     /// `[digest]`; `None` when the site sends no email.
     pub digest: Option<DigestConfig>,
     pub delivery: DeliveryConfig,
+    /// `[import]`: extra patterns for scraped pages.
+    pub import: ImportConfig,
 }
 
 impl Config {
@@ -518,6 +552,19 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
             RawSource::Markdown { path } => Source::Markdown {
                 path: root.join(path),
             },
+            RawSource::Text { path, locale } => {
+                let locale = locale.unwrap_or_else(|| raw.site.default_locale.clone());
+                if !raw.locales.contains_key(&locale) {
+                    problems.push(format!(
+                        "[[sources]] kind = \"text\" path = \"{}\": locale `{locale}` has no [locales.{locale}] section",
+                        path.display()
+                    ));
+                }
+                Source::Text {
+                    path: root.join(path),
+                    locale,
+                }
+            }
         })
         .collect::<Vec<_>>();
     if sources.is_empty() {
@@ -554,6 +601,16 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
         .digest
         .and_then(|d| validate_digest(d, root, &mut problems));
     let delivery = validate_delivery(raw.delivery, root, &mut problems);
+    for (key, patterns) in [
+        ("chrome", &raw.import.chrome),
+        ("captions", &raw.import.captions),
+    ] {
+        for (index, pattern) in patterns.iter().enumerate() {
+            if let Err(message) = crate::source::text::check_pattern(pattern) {
+                problems.push(format!("import.{key}[{index}]: {message}"));
+            }
+        }
+    }
 
     match (base_url, feeds_url) {
         (Some(base_url), Some(feeds_url)) if problems.is_empty() => {
@@ -580,6 +637,10 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
                 state_path: root.join(raw.state.path),
                 digest,
                 delivery,
+                import: ImportConfig {
+                    chrome: raw.import.chrome,
+                    captions: raw.import.captions,
+                },
             })
         }
         _ => Err(ConfigError {
@@ -836,6 +897,56 @@ postal_address = "1 Example Road, Chengdu"
             err.contains("digest.unsubscribe_url `http://x/u` must be an absolute https URL"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn text_sources_and_import_patterns() {
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"text\"\npath = \"pages\"\n[[sources]]\nkind = \"text\"\npath = \"pages-zh\"\nlocale = \"zh\"\n[import]\nchrome = [\"^Sponsored by\"]\ncaptions = [\"\\\\(Pic: .*\\\\)$\"]\n"
+        );
+        let config = parse_str(&text).unwrap();
+        assert_eq!(
+            config.sources[1..],
+            [
+                Source::Text {
+                    path: PathBuf::from("/site/pages"),
+                    locale: "en".to_owned()
+                },
+                Source::Text {
+                    path: PathBuf::from("/site/pages-zh"),
+                    locale: "zh".to_owned()
+                }
+            ]
+        );
+        assert_eq!(config.import.chrome, ["^Sponsored by"]);
+        assert_eq!(config.import.captions, [r"\(Pic: .*\)$"]);
+        // Defaults: no extra patterns.
+        assert_eq!(parse_str(MINIMAL).unwrap().import, ImportConfig::default());
+    }
+
+    #[test]
+    fn text_source_locale_and_import_patterns_are_checked() {
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"text\"\npath = \"pages\"\nlocale = \"fr\"\n[import]\nchrome = [\"ok\", \"(unclosed\"]\ncaptions = [\"\"]\n"
+        );
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(
+            err.contains("[[sources]] kind = \"text\" path = \"pages\": locale `fr` has no [locales.fr] section"),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "import.chrome[1]: `(unclosed` is not a regular expression (error: unclosed group)"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("import.captions[0]: `` is empty; it would match every line"),
+            "{err}"
+        );
+        let typo = format!("{MINIMAL}[import]\nchrom = []\n");
+        let err = format!("{:#}", parse_str(&typo).unwrap_err());
+        assert!(err.contains("unknown field `chrom`"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod clean;
 pub mod markdown;
+pub mod text;
 
 use crate::config::{Config, Source};
 use crate::model::{Article, Corpus, Locale, Story};
@@ -70,9 +71,22 @@ pub fn load(config: &Config) -> Result<Corpus, ContentError> {
     let ctx = LoadContext::from_config(config);
     let mut articles = Vec::new();
     let mut problems = Vec::new();
+    // Validated with the config; a failure here names the config file.
+    let rules = text::ChromeRules::new(&config.import.chrome, &config.import.captions);
     for source in &config.sources {
         let (loaded, found) = match source {
             Source::Markdown { path } => markdown::load_dir(path, &ctx),
+            Source::Text { path, locale } => match &rules {
+                Ok(rules) => text::load_dir(path, locale, rules, &ctx),
+                Err(message) => (
+                    Vec::new(),
+                    vec![Problem {
+                        path: config.path.clone(),
+                        line: None,
+                        message: format!("[import]: {message}"),
+                    }],
+                ),
+            },
         };
         articles.extend(loaded);
         problems.extend(found);
