@@ -2,7 +2,7 @@
 //!
 //! Parses arguments only; it must not read files or run the pipeline.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -82,11 +82,55 @@ pub enum Command {
         /// The email address to suppress.
         address: String,
     },
+    /// Turn news pages saved as plain text into article files to review and commit.
+    ///
+    /// Keeps the headline, paragraphs, section headings and photo captions,
+    /// drops the site's chrome (navigation, share buttons, bylines, cookie
+    /// notices, hotlines, footers); quotes stay exactly as written. Writes
+    /// <slug>.md (or <slug>.<lang>.md) with the slug taken from the headline
+    /// (pinyin for Chinese). The date is the page's, else --date, else the
+    /// file's modification time (with a warning). Extend the chrome and
+    /// caption patterns under [import] in config.toml.
+    Import {
+        /// The pages: UTF-8 text files, one news page each.
+        #[arg(required = true, value_name = "PAGE.txt")]
+        pages: Vec<PathBuf>,
+        /// Locale key the pages are in; default: site.default_locale.
+        #[arg(long, value_name = "KEY")]
+        lang: Option<String>,
+        /// Folder to write the articles into; default: the first markdown source's folder.
+        #[arg(long, value_name = "DIR")]
+        into: Option<PathBuf>,
+        /// Date for pages that show none: RFC 3339 (2026-11-20T09:30:00+08:00)
+        /// or a day (2026-11-20, midnight in this machine's time zone).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        date: Option<DateArg>,
+        /// Replace article files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// Create a working site (config, sample articles, locales) in DIR.
     Init {
         /// Folder to create the site in; created if missing.
         dir: PathBuf,
     },
+}
+
+/// `--date` of `gazette import`: an instant, or a day whose time zone is the machine's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateArg {
+    Instant(DateTime<FixedOffset>),
+    Day(NaiveDate),
+}
+
+fn parse_date(text: &str) -> Result<DateArg, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(DateArg::Instant)
+        .or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d").map(DateArg::Day))
+        .map_err(|_| {
+            "write an RFC 3339 instant with offset (2026-11-20T09:30:00+08:00) or a day (2026-11-20)"
+                .to_owned()
+        })
 }
 
 fn parse_now(text: &str) -> Result<DateTime<FixedOffset>, String> {

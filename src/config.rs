@@ -41,6 +41,28 @@ struct RawConfig {
     delivery: RawDelivery,
     #[serde(default)]
     fetch: RawFetch,
+    #[serde(default)]
+    import: RawImport,
+}
+
+/// `[import]`: patterns that extend the built-in ones for scraped pages
+/// (`gazette import`, `kind = "text"` sources).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImport {
+    #[serde(default)]
+    chrome: Vec<String>,
+    #[serde(default)]
+    captions: Vec<String>,
+}
+
+/// Validated `[import]` settings: each pattern is a valid regular expression.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportConfig {
+    /// Lines to drop as site chrome, in addition to the built-in patterns.
+    pub chrome: Vec<String>,
+    /// Lines to keep as photo captions, in addition to the built-in patterns.
+    pub captions: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,6 +299,11 @@ enum RawSource {
     Markdown {
         path: PathBuf,
     },
+    Text {
+        path: PathBuf,
+        #[serde(default)]
+        locale: Option<String>,
+    },
     Feed {
         #[serde(default)]
         url: Option<String>,
@@ -448,6 +475,9 @@ pub struct Site {
 pub enum Source {
     /// A folder of Markdown files with `+++` TOML front matter.
     Markdown { path: PathBuf },
+    /// A folder of news pages saved as plain text (`*.txt`), all in one
+    /// configured locale; read like `gazette import` reads them.
+    Text { path: PathBuf, locale: String },
     /// Another publication's RSS, Atom or JSON feed.
     Feed(FeedSource),
 }
@@ -522,6 +552,8 @@ pub struct Config {
     pub digest: Option<DigestConfig>,
     pub delivery: DeliveryConfig,
     pub fetch: FetchConfig,
+    /// `[import]`: extra patterns for scraped pages.
+    pub import: ImportConfig,
 }
 
 impl Config {
@@ -674,6 +706,19 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
                 &mut problems,
             )
             .map(Source::Feed),
+            RawSource::Text { path, locale } => {
+                let locale = locale.unwrap_or_else(|| raw.site.default_locale.clone());
+                if !raw.locales.contains_key(&locale) {
+                    problems.push(format!(
+                        "[[sources]] kind = \"text\" path = \"{}\": locale `{locale}` has no [locales.{locale}] section",
+                        path.display()
+                    ));
+                }
+                Some(Source::Text {
+                    path: root.join(path),
+                    locale,
+                })
+            }
         })
         .collect::<Vec<_>>();
     if sources.is_empty() && problems.is_empty() {
@@ -711,6 +756,16 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
         .and_then(|d| validate_digest(d, root, &mut problems));
     let delivery = validate_delivery(raw.delivery, root, &mut problems);
     let fetch = validate_fetch(raw.fetch, &mut problems);
+    for (key, patterns) in [
+        ("chrome", &raw.import.chrome),
+        ("captions", &raw.import.captions),
+    ] {
+        for (index, pattern) in patterns.iter().enumerate() {
+            if let Err(message) = crate::source::text::check_pattern(pattern) {
+                problems.push(format!("import.{key}[{index}]: {message}"));
+            }
+        }
+    }
 
     match (base_url, feeds_url) {
         (Some(base_url), Some(feeds_url)) if problems.is_empty() => {
@@ -738,6 +793,10 @@ fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Config> {
                 digest,
                 delivery,
                 fetch,
+                import: ImportConfig {
+                    chrome: raw.import.chrome,
+                    captions: raw.import.captions,
+                },
             })
         }
         _ => Err(ConfigError {
@@ -1275,6 +1334,56 @@ postal_address = "1 Example Road, Chengdu"
             err.contains("digest.dkim.selector `my key` is not a DNS label"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn text_sources_and_import_patterns() {
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"text\"\npath = \"pages\"\n[[sources]]\nkind = \"text\"\npath = \"pages-zh\"\nlocale = \"zh\"\n[import]\nchrome = [\"^Sponsored by\"]\ncaptions = [\"\\\\(Pic: .*\\\\)$\"]\n"
+        );
+        let config = parse_str(&text).unwrap();
+        assert_eq!(
+            config.sources[1..],
+            [
+                Source::Text {
+                    path: PathBuf::from("/site/pages"),
+                    locale: "en".to_owned()
+                },
+                Source::Text {
+                    path: PathBuf::from("/site/pages-zh"),
+                    locale: "zh".to_owned()
+                }
+            ]
+        );
+        assert_eq!(config.import.chrome, ["^Sponsored by"]);
+        assert_eq!(config.import.captions, [r"\(Pic: .*\)$"]);
+        // Defaults: no extra patterns.
+        assert_eq!(parse_str(MINIMAL).unwrap().import, ImportConfig::default());
+    }
+
+    #[test]
+    fn text_source_locale_and_import_patterns_are_checked() {
+        let text = format!(
+            "{MINIMAL}[[sources]]\nkind = \"text\"\npath = \"pages\"\nlocale = \"fr\"\n[import]\nchrome = [\"ok\", \"(unclosed\"]\ncaptions = [\"\"]\n"
+        );
+        let err = format!("{:#}", parse_str(&text).unwrap_err());
+        assert!(
+            err.contains("[[sources]] kind = \"text\" path = \"pages\": locale `fr` has no [locales.fr] section"),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "import.chrome[1]: `(unclosed` is not a regular expression (error: unclosed group)"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("import.captions[0]: `` is empty; it would match every line"),
+            "{err}"
+        );
+        let typo = format!("{MINIMAL}[import]\nchrom = []\n");
+        let err = format!("{:#}", parse_str(&typo).unwrap_err());
+        assert!(err.contains("unknown field `chrom`"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! from one stage to the next and reports what happened.
 
 pub mod feeds;
+pub mod import;
 pub mod send;
 
 use crate::cli::{Cli, Command};
@@ -41,6 +42,23 @@ pub fn run(cli: &Cli) -> Result<()> {
             )
         }
         Command::Unsubscribe { address } => unsubscribe(&cli.config, address, now, cli.quiet),
+        Command::Import {
+            pages,
+            lang,
+            into,
+            date,
+            force,
+        } => import::import(
+            &config::load(&cli.config)?,
+            &import::ImportOptions {
+                pages,
+                lang: lang.as_deref(),
+                into: into.as_deref(),
+                date: *date,
+                force: *force,
+                quiet: cli.quiet,
+            },
+        ),
     }
 }
 

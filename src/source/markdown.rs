@@ -58,7 +58,7 @@ impl DateValue {
 /// in parallel; returns the good articles and every problem found.
 pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Article>, Vec<Problem>) {
     let mut files = Vec::new();
-    if let Err(problem) = collect_markdown_files(dir, &mut files) {
+    if let Err(problem) = collect_files(dir, "md", &mut files) {
         return (Vec::new(), vec![problem]);
     }
     let results: Vec<Result<Article, Problem>> = files
@@ -83,7 +83,13 @@ pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Article>, Vec<Problem>) {
     (articles, problems)
 }
 
-fn collect_markdown_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Problem> {
+/// Every `*.<extension>` file under `dir`, recursively and sorted; hidden
+/// entries skipped. Shared with the other file-based sources.
+pub(super) fn collect_files(
+    dir: &Path,
+    extension: &str,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), Problem> {
     let entries = std::fs::read_dir(dir).map_err(|e| Problem {
         path: dir.to_path_buf(),
         line: None,
@@ -102,8 +108,8 @@ fn collect_markdown_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Prob
             continue;
         }
         if path.is_dir() {
-            collect_markdown_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "md") {
+            collect_files(&path, extension, out)?;
+        } else if path.extension().is_some_and(|e| e == extension) {
             out.push(path);
         }
     }
@@ -128,6 +134,25 @@ pub fn parse_file(path: &Path, bytes: &[u8], ctx: &LoadContext) -> Result<Articl
         )
     })?;
     let (file_slug, locale_key) = split_file_name(path, ctx).map_err(|m| problem(None, m))?;
+    parse_document(path, text, file_slug, locale_key, ctx)
+}
+
+/// Parses the text of an article file whose name gave `file_slug` and
+/// `locale_key`; problems name `path`. Other sources that produce article
+/// text (scraped pages) come through here, so every article is rendered
+/// and sanitised the same way.
+pub(super) fn parse_document(
+    path: &Path,
+    text: &str,
+    file_slug: String,
+    locale_key: String,
+    ctx: &LoadContext,
+) -> Result<Article, Problem> {
+    let problem = |line: Option<usize>, message: String| Problem {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let (front, body) = split_front_matter(text).map_err(|(line, m)| problem(line, m))?;
 

@@ -8,6 +8,7 @@ mod clean;
 pub mod feed;
 pub mod http;
 pub mod markdown;
+pub mod text;
 
 use crate::config::{Config, Source};
 use crate::model::{Article, Corpus, Locale, Story};
@@ -81,10 +82,23 @@ pub fn load(
     let ctx = LoadContext::from_config(config);
     let mut articles = Vec::new();
     let mut problems = Vec::new();
+    // Validated with the config; a failure here names the config file.
+    let rules = text::ChromeRules::new(&config.import.chrome, &config.import.captions);
     for (index, source) in config.sources.iter().enumerate() {
         let (loaded, found) = match source {
             Source::Markdown { path } => markdown::load_dir(path, &ctx),
             Source::Feed(_) => (feed_articles.remove(&index).unwrap_or_default(), Vec::new()),
+            Source::Text { path, locale } => match &rules {
+                Ok(rules) => text::load_dir(path, locale, rules, &ctx),
+                Err(message) => (
+                    Vec::new(),
+                    vec![Problem {
+                        path: config.path.clone(),
+                        line: None,
+                        message: format!("[import]: {message}"),
+                    }],
+                ),
+            },
         };
         articles.extend(loaded);
         problems.extend(found);

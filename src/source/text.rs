@@ -1,0 +1,736 @@
+//! Scraped-text source: news pages saved as plain text (copied out of a
+//! browser) become a headline, an optional date and body blocks —
+//! headings, paragraphs and photo captions — with the site's chrome
+//! (navigation, share buttons, bylines, cookie banners, hotlines,
+//! copyright lines) left out.
+//!
+//! [`parse_page`] and [`to_markdown`] are pure: no I/O, no clock. `gazette
+//! import` writes what [`to_markdown`] returns for a person to review; a
+//! `kind = "text"` source ([`load_dir`]) sends the same text through the
+//! Markdown source's parser, so rendering and sanitising happen in one place.
+//! This module never localises or renders feeds.
+//!
+//! One line of the page is one unit: browsers copy a paragraph as one line.
+//! Classification is a handful of small functions over one line; every
+//! pattern is data ([`ChromeRules`]), built in for English and Chinese and
+//! extended by the site's `[import]` lists.
+
+use super::clean::is_mostly_cjk;
+use super::{LoadContext, Problem, markdown};
+use crate::model::Article;
+use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use pinyin::ToPinyin;
+use rayon::prelude::*;
+use regex::{Regex, RegexSet};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+/// A page as the importer understood it: plain data, no markup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScrapedPage {
+    /// The headline, exactly as written.
+    pub title: String,
+    /// The date on the page (a dateline near the headline), if it has one.
+    /// Pages give wall-clock times without an offset; a date alone is midnight.
+    pub date: Option<NaiveDateTime>,
+    /// The story, in page order.
+    pub blocks: Vec<Block>,
+}
+
+/// One piece of the story; text is exactly as on the page (trimmed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    /// A section heading: a short line without final punctuation followed by a paragraph.
+    Heading(String),
+    Paragraph(String),
+    /// A photo caption (the photo itself is not in a text copy).
+    Caption(String),
+}
+
+// --- patterns (data) ---------------------------------------------------------
+//
+// Every pattern is matched case-insensitively anywhere in a trimmed line;
+// anchor with ^…$ for whole lines. They stay specific (anchored, or phrases
+// no story paragraph uses) because a false match deletes story text, while
+// a miss after the story is harmless: everything after the last paragraph
+// is dropped anyway.
+
+/// Lines that are site chrome, wherever they appear.
+pub const CHROME_PATTERNS: &[&str] = &[
+    // Navigation, buttons and share bars (whole lines).
+    r"^(home|menu|search|sign in|sign up|log ?in|log out|register|subscribe|skip to (main )?content|advertisement|advert|sponsored( content)?|share|share this( story| article| page)?|tweet|facebook|twitter|x|whatsapp|linkedin|instagram|weibo|wechat|email|e-mail|print|copy link|comments?|back to top|top stories|most read|trending|accept( all)?( cookies)?|reject( all)?|decline|i agree|agree|got it|ok|close|more|next|previous|loading)[\s:：!.…]*$",
+    r"^(home|首页)\s*[>›»/|]",
+    r"^share (on|via|to|this)\b",
+    r"^follow us\b",
+    r"^(sign up|subscribe)\b.*\b(newsletter|updates|alerts)\b",
+    r"^(download|get) (our|the) app\b",
+    r"^manage (cookies|preferences|settings|consent)",
+    // Bylines and tags.
+    // Names are capitalised: `(?-i:…)` turns case-insensitivity off there.
+    r"^by\s+(?-i:\p{Lu}[\p{L}'’.-]*(\s+(\p{Lu}[\p{L}'’.-]*|and|&|de|van|von|da|del))*)\s*([,|/—–-].*)?$",
+    r"^(written|reported|edited) by\b",
+    r"^(staff|special) (reporter|correspondent|writer)s?$",
+    r"^(tags?|topics?|filed under|categories)\s*[:：]",
+    // Cookie, privacy and legal notices.
+    r"\bwe use cookies\b",
+    r"\bconsent to (our |the use of )?cookies\b",
+    r"\bcookie (policy|notice|settings|preferences)\b",
+    r"\bprivacy (policy|notice|statement|settings)\b",
+    r"\bterms (of (use|service)|and conditions)\b",
+    r"\bby (continuing|using) (to use )?(this|our) (site|website)\b",
+    r"\ball rights reserved\b",
+    r"^(copyright\b|©)|©\s*\d{4}",
+    // Contact, hotlines and comment prompts.
+    r"^(about us|contact us)|about us\s*\|?\s*contact us",
+    r"\b(hotline|tip ?line)\b.*\d",
+    r"^report (harmful|illegal|abusive|inappropriate) content\b",
+    r"^report (an? )?(error|abuse|correction)\b",
+    r"^.{0,80}\b[\w.+-]+@[\w-]+(\.[\w-]+)+\S*$",
+    r"^leave a (message|comment|reply)\b",
+    r"^(add|post|write) a comment\b",
+    r"^\d+ comments?$",
+    // Chinese: share and follow prompts, editors, sources, legal lines.
+    r"^(扫一扫|扫码|扫描二维码|用微信扫)",
+    r"(扫一扫|扫码).{0,10}(分享|关注|下载|阅读)",
+    r"^分享(到|至)?\s*[:：]",
+    r"^(微信|微博|QQ空间|朋友圈|QQ|抖音|今日头条|分享|收藏|点赞|评论|打印|打印本页|关闭|关闭窗口|返回顶部|返回首页|我要留言|留言|发表评论|网友评论|评论区|接受|同意|我同意|拒绝|我知道了|确定)$",
+    r"^【?(责任编辑|责编|编辑|校对|审核|签发|监制|主编|作者|来源|稿源|出处|供稿|通讯员|实习生)\s*[:：]",
+    r"^【?(责任编辑|责编)",
+    r"^(本报)?记者\s*[:：]?\s*[\p{Han}·]{2,4}(\s+[\p{Han}·]{2,4})*$",
+    r"^[（(](记者|通讯员)[\p{Han}\s]{2,12}[）)]$",
+    r"版权所有|版权声明|未经(书面)?(授权|许可).{0,20}(转载|使用)",
+    r"举报(电话|邮箱|中心|专区)|不良信息举报",
+    r"^关注我们|^(欢迎)?关注(我们的)?(微信|公众号|官方)",
+    r"^(联系我们|关于我们|网站地图|广告服务|加入我们|意见反馈|隐私政策|用户协议|法律声明|网站声明|免责声明)",
+    r"ICP(备|证)|公网安备",
+    r"^【?字体\s*[:：]",
+    r"^【(纠错|打印|关闭|收藏)】",
+    r"^(上一篇|下一篇)",
+    r"^(点击|点此)(进入|查看|阅读|下载)",
+    r"(本网站|本站)使用\s*cookies?",
+    r"^[（(]完[）)]$",
+];
+
+/// Lines that start a list of links ("Related stories"): they and the
+/// lines right under them, up to a blank line or a paragraph, are chrome.
+pub const LIST_PATTERNS: &[&str] = &[
+    r"^related( stories| articles| news| coverage| content| links)?\s*[:：]?$",
+    r"^(read more|more (stories|from|on)|see also|recommended( for you)?|you (may|might) also like|editor'?s picks|most popular|popular now)\b",
+    r"^(相关(新闻|阅读|报道|链接|文章)|推荐阅读|延伸阅读|热点推荐|猜你喜欢|更多精彩|热门推荐|往期回顾)",
+];
+
+/// Photo captions: credits in words or in brackets at the end.
+pub const CAPTION_PATTERNS: &[&str] = &[
+    r"[(（][^()（）]*\b(photo|photograph|picture|image|illustration|graphic|file|credit|courtesy)s?\b[^()（）]*[)）]\s*$",
+    r"^(photo|photograph|picture|image|pictured|above|top|below|left|right|main image|illustration)\s*[:：]",
+    r"\b(photo|photograph|picture|image)s?\s*[:：]\s*(?-i:\p{Lu})",
+    r"\b(photo|image|picture)s?\s*(by|credit|courtesy)\b",
+    r"[/|]\s*(getty images|reuters|ap photo|afp|epa|shutterstock|xinhua)\s*[)）]?\s*$",
+    r"[（(][^（）()]*(摄|资料图|供图|图片来源|图源|视觉中国|新华社发)[^（）()]*[）)]\s*$",
+    r"[（(]\s*(图|图片|照片|摄影)\s*[/／:：|丨]",
+    r"^(资料图|图|图片|照片|上图|下图|左图|右图)\s*[为：:|丨]",
+];
+
+/// The built-in patterns plus a site's own, compiled once per run.
+#[derive(Debug, Clone)]
+pub struct ChromeRules {
+    chrome: RegexSet,
+    lists: RegexSet,
+    captions: RegexSet,
+}
+
+impl ChromeRules {
+    /// The built-in patterns extended by `extra_chrome` and `extra_captions`
+    /// (regular expressions, matched case-insensitively anywhere in a line).
+    /// A bad pattern is an error naming it.
+    pub fn new(extra_chrome: &[String], extra_captions: &[String]) -> Result<Self, String> {
+        let set = |builtin: &[&str], extra: &[String]| {
+            for pattern in extra {
+                check_pattern(pattern)?;
+            }
+            let all = builtin
+                .iter()
+                .copied()
+                .chain(extra.iter().map(String::as_str));
+            RegexSet::new(all.map(|p| format!("(?i:{p})"))).map_err(|e| e.to_string())
+        };
+        Ok(ChromeRules {
+            chrome: set(CHROME_PATTERNS, extra_chrome)?,
+            lists: set(LIST_PATTERNS, &[])?,
+            captions: set(CAPTION_PATTERNS, extra_captions)?,
+        })
+    }
+
+    /// Site chrome to drop (matched only on lines shorter than a long paragraph).
+    pub fn is_chrome(&self, line: &str) -> bool {
+        !is_long(line) && self.chrome.is_match(line)
+    }
+
+    /// The head of a list of links ("Related stories", "相关新闻").
+    pub fn is_list_header(&self, line: &str) -> bool {
+        !is_long(line) && self.lists.is_match(line)
+    }
+
+    /// A photo caption.
+    pub fn is_caption(&self, line: &str) -> bool {
+        !is_long(line) && self.captions.is_match(line)
+    }
+}
+
+impl Default for ChromeRules {
+    fn default() -> Self {
+        ChromeRules::new(&[], &[]).expect("the built-in patterns compile")
+    }
+}
+
+/// Checks one user pattern; the message says what is wrong with it.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.trim().is_empty() {
+        return Err("`` is empty; it would match every line".to_owned());
+    }
+    Regex::new(&format!("(?i:{pattern})"))
+        .map(drop)
+        .map_err(|e| {
+            let detail = e.to_string();
+            let last = detail.lines().last().unwrap_or_default().trim();
+            format!("`{pattern}` is not a regular expression ({last})")
+        })
+}
+
+// --- one line ----------------------------------------------------------------
+
+/// Closing quotes and brackets that may follow a sentence's final mark.
+const CLOSERS: &[char] = &['"', '\'', '”', '’', '」', '』', '）', ')', ']', '》', '】'];
+/// Marks that end a sentence.
+const SENTENCE_ENDS: &[char] = &['.', '!', '?', '…', '。', '！', '？'];
+/// Marks after which a line goes on (a lead-in, a list): never a heading.
+const CONTINUATIONS: &[char] = &[':', ';', ',', '：', '；', '，', '、'];
+
+/// Words (space-separated text) or characters (CJK text) in a line.
+fn size(line: &str) -> usize {
+    if is_mostly_cjk(line) {
+        line.chars().filter(|c| !c.is_whitespace()).count()
+    } else {
+        line.split_whitespace().count()
+    }
+}
+
+/// Too long to be a heading, a label or a chrome line.
+fn is_long(line: &str) -> bool {
+    size(line) > if is_mostly_cjk(line) { 150 } else { 60 }
+}
+
+/// The line's last mark, ignoring closing quotes and brackets.
+fn last_mark(line: &str) -> Option<char> {
+    line.trim_end_matches(|c: char| CLOSERS.contains(&c) || c.is_whitespace())
+        .chars()
+        .next_back()
+}
+
+/// Ends like a sentence: `.`, `!`, `?`, `…`, `。`, `！`, `？`, maybe then a
+/// closing quote or bracket.
+pub fn ends_sentence(line: &str) -> bool {
+    last_mark(line).is_some_and(|c| SENTENCE_ENDS.contains(&c))
+}
+
+/// A story paragraph: ends like a sentence, or is too long to be anything else.
+pub fn is_paragraph(line: &str) -> bool {
+    ends_sentence(line) || size(line) > if is_mostly_cjk(line) { 60 } else { 30 }
+}
+
+/// Shaped like a heading: short, has letters or digits, and no final
+/// punctuation. Whether it *is* one depends on what follows.
+pub fn is_heading_shape(line: &str) -> bool {
+    let short = size(line) <= if is_mostly_cjk(line) { 25 } else { 12 };
+    short
+        && line.chars().any(char::is_alphanumeric)
+        && !last_mark(line)
+            .is_some_and(|c| SENTENCE_ENDS.contains(&c) || CONTINUATIONS.contains(&c))
+}
+
+/// Long enough to be a headline rather than a site or section label.
+fn is_headline_sized(line: &str) -> bool {
+    size(line) >= if is_mostly_cjk(line) { 6 } else { 4 }
+}
+
+/// A short question or exclamation can be a headline.
+fn is_headline_question(line: &str) -> bool {
+    let short = size(line) <= if is_mostly_cjk(line) { 30 } else { 14 };
+    short && last_mark(line).is_some_and(|c| matches!(c, '?' | '!' | '？' | '！'))
+}
+
+static ISO_DATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b").expect("valid"));
+static ZH_DATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日").expect("valid"));
+const MONTH: &str = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?";
+static MONTH_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b{MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"
+    ))
+    .expect("valid")
+});
+static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{MONTH},?\s+(\d{{4}})\b"
+    ))
+    .expect("valid")
+});
+static TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?")
+        .expect("valid")
+});
+
+fn month_number(name: &str) -> Option<u32> {
+    let months = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let prefix = name.get(..3)?.to_ascii_lowercase();
+    months
+        .iter()
+        .position(|m| *m == prefix)
+        .map(|i| i as u32 + 1)
+}
+
+/// The date (and time, if the line has one after the date) in a line:
+/// `2026-03-02 14:30`, `2026年3月2日`, `March 2, 2026 10:15 am`, `14 May 2026`.
+pub fn find_date(line: &str) -> Option<NaiveDateTime> {
+    let number = |m: Option<regex::Match>| m.and_then(|m| m.as_str().parse::<u32>().ok());
+    let (date, end) = if let Some(c) = ISO_DATE.captures(line).or_else(|| ZH_DATE.captures(line)) {
+        let year = number(c.get(1))? as i32;
+        let date = NaiveDate::from_ymd_opt(year, number(c.get(2))?, number(c.get(3))?)?;
+        (date, c.get(0)?.end())
+    } else if let Some(c) = MONTH_FIRST.captures(line) {
+        let month = month_number(c.get(1)?.as_str())?;
+        let date = NaiveDate::from_ymd_opt(number(c.get(3))? as i32, month, number(c.get(2))?)?;
+        (date, c.get(0)?.end())
+    } else if let Some(c) = DAY_FIRST.captures(line) {
+        let month = month_number(c.get(2)?.as_str())?;
+        let date = NaiveDate::from_ymd_opt(number(c.get(3))? as i32, month, number(c.get(1))?)?;
+        (date, c.get(0)?.end())
+    } else {
+        return None;
+    };
+    let time = TIME.captures(&line[end..]).and_then(|c| {
+        let mut hour = number(c.get(1))?;
+        let pm = c
+            .get(4)
+            .map(|m| m.as_str().to_ascii_lowercase().starts_with('p'));
+        match pm {
+            Some(true) if hour < 12 => hour += 12,
+            Some(false) if hour == 12 => hour = 0,
+            _ => {}
+        }
+        NaiveTime::from_hms_opt(hour, number(c.get(2))?, number(c.get(3)).unwrap_or(0))
+    });
+    Some(date.and_time(time.unwrap_or(NaiveTime::MIN)))
+}
+
+/// A dateline: a short line with a date that is not a sentence (a sentence
+/// that mentions a date is story text).
+fn dateline(line: &str) -> Option<NaiveDateTime> {
+    let short = size(line) <= if is_mostly_cjk(line) { 50 } else { 16 };
+    if short && !ends_sentence(line) {
+        find_date(line)
+    } else {
+        None
+    }
+}
+
+// --- the page ----------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Chrome,
+    Dateline(NaiveDateTime),
+    Caption,
+    Text,
+}
+
+struct Unit<'a> {
+    text: &'a str,
+    class: Class,
+}
+
+fn classify<'a>(text: &'a str, rules: &ChromeRules) -> Vec<Unit<'a>> {
+    let mut units = Vec::new();
+    let mut after_gap = true;
+    let mut in_list = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            after_gap = true;
+            continue;
+        }
+        if in_list && (after_gap || is_paragraph(line)) {
+            in_list = false;
+        }
+        let class = if in_list {
+            Class::Chrome
+        } else if let Some(date) = dateline(line) {
+            Class::Dateline(date)
+        } else if rules.is_list_header(line) {
+            in_list = true;
+            Class::Chrome
+        } else if rules.is_chrome(line) {
+            Class::Chrome
+        } else if rules.is_caption(line) {
+            Class::Caption
+        } else {
+            Class::Text
+        };
+        units.push(Unit { text: line, class });
+        after_gap = false;
+    }
+    units
+}
+
+/// Parses a page saved as plain text. The headline is the last
+/// headline-sized line above the first paragraph (site and section labels
+/// come before it); the story runs from the first paragraph to the last;
+/// what follows (taglines, footers) is dropped, except captions right after
+/// the last paragraph. The error says what the page lacks.
+pub fn parse_page(text: &str, rules: &ChromeRules) -> Result<ScrapedPage, String> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let units = classify(text, rules);
+    if units.is_empty() {
+        return Err("the page is empty".to_owned());
+    }
+    let texts: Vec<usize> = (0..units.len())
+        .filter(|&i| units[i].class == Class::Text)
+        .collect();
+
+    // The lead: text above the first paragraph.
+    let mut candidates = Vec::new();
+    let mut first = None;
+    for &i in &texts {
+        let line = units[i].text;
+        let has_headline = candidates
+            .iter()
+            .any(|&c: &usize| is_headline_sized(units[c].text));
+        // A short question is the headline when no headline came before it.
+        let question_headline = is_headline_question(line) && !has_headline;
+        if is_paragraph(line) && !question_headline {
+            first = Some(i);
+            break;
+        }
+        candidates.push(i);
+    }
+    let Some(first) = first else {
+        return Err(
+            "no story paragraphs found: no line ends like a sentence (. ! ? 。！？); is this a news page?"
+                .to_owned(),
+        );
+    };
+    let title = candidates
+        .iter()
+        .rev()
+        .find(|&&i| is_headline_sized(units[i].text))
+        .or_else(|| candidates.iter().max_by_key(|&&i| size(units[i].text)))
+        .copied()
+        .ok_or_else(|| {
+            "no headline found: the page needs the headline on a line of its own above the first paragraph"
+                .to_owned()
+        })?;
+    let last = texts
+        .iter()
+        .rev()
+        .copied()
+        .find(|&i| is_paragraph(units[i].text))
+        .unwrap_or(first);
+
+    let datelines: Vec<(usize, NaiveDateTime)> = units
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| match u.class {
+            Class::Dateline(date) => Some((i, date)),
+            _ => None,
+        })
+        .collect();
+    let date = datelines
+        .iter()
+        .find(|(i, _)| *i > title)
+        .or(datelines.first())
+        .map(|(_, date)| *date);
+
+    let mut blocks = Vec::new();
+    for (i, unit) in units.iter().enumerate() {
+        let in_story = (first..=last).contains(&i);
+        match unit.class {
+            // Captions of a lead photo, inside the story, or right under it.
+            Class::Caption
+                if in_story
+                    || i < first
+                    || units[last + 1..i].iter().all(|u| u.class != Class::Text) =>
+            {
+                blocks.push(Block::Caption(unit.text.to_owned()))
+            }
+            Class::Text if in_story => {
+                let next_text = units[i + 1..]
+                    .iter()
+                    .find(|u| u.class == Class::Text)
+                    .map(|u| u.text);
+                if is_heading_shape(unit.text) && next_text.is_some_and(is_paragraph) {
+                    blocks.push(Block::Heading(unit.text.to_owned()));
+                } else {
+                    blocks.push(Block::Paragraph(unit.text.to_owned()));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(ScrapedPage {
+        title: units[title].text.to_owned(),
+        date,
+        blocks,
+    })
+}
+
+// --- the article file --------------------------------------------------------
+
+/// Longest slug, in bytes; cut at a word.
+const MAX_SLUG: usize = 60;
+
+/// A URL slug from a headline, the same every time: ASCII letters and
+/// digits lowercased, Chinese characters as toneless pinyin, one word per
+/// syllable, joined by '-' and cut at a word within 60 characters.
+/// Apostrophes vanish (`city’s` → `citys`). A headline with neither
+/// (emoji, other scripts) gets `page-` and 8 hex digits of its SHA-256.
+pub fn slugify(title: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            word.push(c.to_ascii_lowercase());
+        } else if matches!(c, '\'' | '’') {
+            // Part of the word it sits in.
+        } else {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            if let Some(pinyin) = c.to_pinyin() {
+                // `ü` is written `v`, as on pinyin keyboards, to keep slugs ASCII.
+                words.push(pinyin.plain().replace('ü', "v"));
+            }
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let mut slug = String::new();
+    for word in words {
+        let extra = if slug.is_empty() { 0 } else { 1 } + word.len();
+        if slug.len() + extra > MAX_SLUG {
+            if slug.is_empty() {
+                slug = word[..MAX_SLUG].to_owned();
+            }
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(&word);
+    }
+    if slug.is_empty() {
+        let hash = Sha256::digest(title.as_bytes());
+        slug = format!(
+            "page-{}",
+            hash[..4]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+    }
+    slug
+}
+
+#[derive(serde::Serialize)]
+struct FrontMatter<'a> {
+    title: &'a str,
+    date: toml::value::Datetime,
+}
+
+/// The article file for `page`: `+++` TOML front matter (title, date;
+/// written by the `toml` crate, so any title is escaped right), then the
+/// story as Markdown. Text is escaped so it renders exactly as written;
+/// headings are `##`; captions are `<figure><figcaption>`, which the
+/// sanitiser keeps.
+pub fn to_markdown(page: &ScrapedPage, date: DateTime<FixedOffset>) -> String {
+    let date = date
+        .to_rfc3339()
+        .parse()
+        .expect("an RFC 3339 date is a TOML datetime");
+    let front = toml::to_string(&FrontMatter {
+        title: &page.title,
+        date,
+    })
+    .expect("two plain fields serialise");
+    let mut out = format!("+++\n{front}+++\n");
+    for block in &page.blocks {
+        out.push('\n');
+        match block {
+            Block::Heading(text) => {
+                out.push_str("## ");
+                out.push_str(&escape_markdown(text));
+            }
+            Block::Paragraph(text) => out.push_str(&escape_markdown(text)),
+            Block::Caption(text) => {
+                out.push_str("<figure><figcaption>");
+                pulldown_cmark_escape::escape_html_body_text(&mut out, text)
+                    .expect("writing to a String cannot fail");
+                out.push_str("</figcaption></figure>");
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Escapes what Markdown would read as markup, so a line of text renders as
+/// exactly that text. Quotes and apostrophes are never touched.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let chars: Vec<char> = text.chars().collect();
+    // An ordered-list marker (`1.` / `1)`) or a bullet at the start.
+    let digits = chars.iter().take_while(|c| c.is_ascii_digit()).count();
+    let list_mark = (1..=9).contains(&digits)
+        && matches!(chars.get(digits), Some('.' | ')'))
+        && chars.get(digits + 1).is_none_or(|c| c.is_whitespace());
+    for (i, &c) in chars.iter().enumerate() {
+        let escape = match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '~' | '#' => true,
+            '-' | '+' | '=' => i == 0,
+            '.' | ')' => list_mark && i == digits,
+            '&' => looks_like_entity(&chars[i + 1..]),
+            _ => false,
+        };
+        if escape {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `&amp;`, `&#38;`, `&#x26;`: text Markdown would turn into a character.
+fn looks_like_entity(after: &[char]) -> bool {
+    let name: Vec<char> = after
+        .iter()
+        .copied()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '#')
+        .collect();
+    !name.is_empty() && after.get(name.len()) == Some(&';')
+}
+
+// --- the `kind = "text"` source ------------------------------------------------
+
+/// A page date (wall-clock time, no offset) in this machine's time zone.
+pub fn local_date(date: NaiveDateTime) -> DateTime<FixedOffset> {
+    Local
+        .from_local_datetime(&date)
+        .earliest()
+        .unwrap_or_else(|| Local.from_utc_datetime(&date))
+        .fixed_offset()
+}
+
+/// Loads every `.txt` page under `dir` (recursively, hidden entries
+/// skipped) as an article in `locale`: parsed, turned into the article file
+/// [`to_markdown`] writes, and read by the Markdown source. The slug comes
+/// from the headline; the date from the page, else the file's modification
+/// time, with a warning.
+pub fn load_dir(
+    dir: &Path,
+    locale: &str,
+    rules: &ChromeRules,
+    ctx: &LoadContext,
+) -> (Vec<Article>, Vec<Problem>) {
+    let mut files = Vec::new();
+    if let Err(problem) = markdown::collect_files(dir, "txt", &mut files) {
+        return (Vec::new(), vec![problem]);
+    }
+    let results: Vec<Result<Article, Problem>> = files
+        .par_iter()
+        .map(|path| load_page(path, locale, rules, ctx))
+        .collect();
+    let mut articles = Vec::new();
+    let mut problems = Vec::new();
+    for result in results {
+        match result {
+            Ok(article) => articles.push(article),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    (articles, problems)
+}
+
+fn load_page(
+    path: &Path,
+    locale: &str,
+    rules: &ChromeRules,
+    ctx: &LoadContext,
+) -> Result<Article, Problem> {
+    let problem = |line: Option<usize>, message: String| Problem {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| problem(None, format!("cannot read file: {e}")))?;
+    let text = decode(&bytes).map_err(|(line, m)| problem(Some(line), m))?;
+    let page = parse_page(text, rules).map_err(|m| problem(None, m))?;
+    let date = match page.date {
+        Some(date) => local_date(date),
+        None => {
+            let date = modified(path).map_err(|m| problem(None, m))?;
+            tracing::warn!(
+                "{}: the page has no date; using the file's modification time {}",
+                path.display(),
+                date.to_rfc3339()
+            );
+            date
+        }
+    };
+    let markdown = to_markdown(&page, date);
+    markdown::parse_document(
+        path,
+        &markdown,
+        slugify(&page.title),
+        locale.to_owned(),
+        ctx,
+    )
+}
+
+/// The page as UTF-8, or the line of the first bad byte and what to do.
+pub fn decode(bytes: &[u8]) -> Result<&str, (usize, String)> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        (
+            line,
+            "invalid UTF-8; save the page as UTF-8 text".to_owned(),
+        )
+    })
+}
+
+/// The file's modification time, in this machine's time zone.
+pub fn modified(path: &Path) -> Result<DateTime<FixedOffset>, String> {
+    let time = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map_err(|e| format!("cannot read the file's modification time: {e}"))?;
+    Ok(DateTime::<Local>::from(time).fixed_offset())
+}
+
+/// The article file name for a page: `<slug>.md` in the default locale,
+/// `<slug>.<locale>.md` otherwise.
+pub fn file_name(slug: &str, locale: &str, default_locale: &str) -> PathBuf {
+    if locale == default_locale {
+        PathBuf::from(format!("{slug}.md"))
+    } else {
+        PathBuf::from(format!("{slug}.{locale}.md"))
+    }
+}
+
+#[cfg(test)]
+mod tests;
