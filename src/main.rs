@@ -19,6 +19,8 @@ fn main() -> std::process::ExitCode {
             EnvFilter::try_from_env("GAZETTE_LOG").unwrap_or_else(|_| EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: cron mails and log files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .without_time()
         .init();
