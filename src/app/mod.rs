@@ -91,7 +91,21 @@ pub fn render_site(
     feed_articles: std::collections::BTreeMap<usize, Vec<crate::model::Article>>,
     now: DateTime<FixedOffset>,
 ) -> Result<Site> {
-    let corpus = source::load(config, feed_articles)?.published(now);
+    let mut corpus = source::load(config, feed_articles)?.into_published(now);
+    // Render only the bodies that reach a feed: the newest `max_items` of
+    // each locale (the digest pages render theirs in `browser_copies`).
+    let selection: source::Selection = config
+        .locales
+        .iter()
+        .flat_map(|locale| {
+            corpus
+                .newest_first(&locale.key)
+                .into_iter()
+                .take(config.feeds.max_items)
+                .map(|(story, _)| (story.id.clone(), locale.key.clone()))
+        })
+        .collect();
+    source::render_selected(&mut corpus, &selection)?;
     let catalog = i18n::load(config)?;
     let mut feeds = Vec::new();
     for locale in &config.locales {
@@ -102,7 +116,7 @@ pub fn render_site(
             feeds.push(feed::render(&view, format)?);
         }
     }
-    let digest_pages = send::browser_copies(config, &corpus, &catalog, now)?;
+    let digest_pages = send::browser_copies(config, &mut corpus, &catalog, now)?;
     Ok(Site {
         feeds,
         digest_pages,
