@@ -463,22 +463,64 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
             let limiter = &limiter;
             let envelope_from = &envelope_from;
             scope.spawn(move || {
+                // The outcome of the message this worker sent last, not yet
+                // committed: it goes into the same transaction as the claim
+                // of the next message (one fsync per message instead of
+                // two), or alone when no message is ready. Either way it is
+                // committed before anything else leaves this worker.
+                let mut unrecorded: Option<(String, String, DeliveryOutcome)> = None;
+                let record_alone =
+                    |unrecorded: &mut Option<(String, String, DeliveryOutcome)>| match unrecorded
+                        .take()
+                    {
+                        Some((digest_id, email, outcome)) => ledger
+                            .record_outcome(&digest_id, &email, &outcome, now)
+                            .map(|_| ()),
+                        None => Ok(()),
+                    };
                 loop {
-                    let job = match job_rx.lock() {
-                        Ok(rx) => rx.recv(),
+                    let ready = match job_rx.lock() {
+                        Ok(rx) => rx.try_recv(),
                         Err(_) => break,
                     };
-                    let Ok(job) = job else { break };
+                    let job = match ready {
+                        Ok(job) => Some(job),
+                        Err(mpsc::TryRecvError::Disconnected) => None,
+                        Err(mpsc::TryRecvError::Empty) => {
+                            if let Err(error) = record_alone(&mut unrecorded) {
+                                let _ = result_tx.send(Err(error));
+                                break;
+                            }
+                            match job_rx.lock() {
+                                Ok(rx) => rx.recv().ok(),
+                                Err(_) => break,
+                            }
+                        }
+                    };
+                    let Some(job) = job else { break };
                     limiter.wait();
-                    let result = deliver_one(&ledger, transport.as_mut(), envelope_from, &job, now);
-                    let stop = result.is_err();
-                    if result_tx
-                        .send(result.map(|outcome| (job.ledger_email, outcome)))
-                        .is_err()
-                        || stop
-                    {
+                    let claimed = match unrecorded.take() {
+                        Some((digest_id, email, outcome)) => ledger
+                            .record_and_claim(
+                                (&digest_id, &email, &outcome),
+                                (&job.digest_id, &job.ledger_email),
+                                now,
+                            )
+                            .map(|_| ()),
+                        None => ledger.mark_sending(&job.digest_id, &job.ledger_email, now),
+                    };
+                    if let Err(error) = claimed {
+                        let _ = result_tx.send(Err(error));
                         break;
                     }
+                    let outcome = transport.send(envelope_from, &job.recipient, &job.message);
+                    unrecorded = Some((job.digest_id, job.ledger_email.clone(), outcome.clone()));
+                    if result_tx.send(Ok((job.ledger_email, outcome))).is_err() {
+                        break;
+                    }
+                }
+                if let Err(error) = record_alone(&mut unrecorded) {
+                    let _ = result_tx.send(Err(error));
                 }
             });
         }
@@ -574,21 +616,6 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
     outcome?;
     let unknown = state.unknown_deliveries()?;
     finish(tally, &unknown, options.quiet)
-}
-
-/// Claims a ledger row, hands its message to the transport, and records the
-/// answer. The claim is durable before the first byte leaves.
-fn deliver_one(
-    ledger: &State,
-    transport: &mut dyn Transport,
-    envelope_from: &str,
-    job: &Job,
-    now: DateTime<FixedOffset>,
-) -> Result<DeliveryOutcome> {
-    ledger.mark_sending(&job.digest_id, &job.ledger_email, now)?;
-    let outcome = transport.send(envelope_from, &job.recipient, &job.message);
-    ledger.record_outcome(&job.digest_id, &job.ledger_email, &outcome, now)?;
-    Ok(outcome)
 }
 
 /// Closes a ledger row as failed without handing anything to a transport

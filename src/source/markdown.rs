@@ -102,17 +102,27 @@ pub(super) fn collect_files(
             "cannot read the article folder: {e}; check [[sources]] path in config.toml"
         ),
     })?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_none_or(|n| n.starts_with('.'));
+    // Sorted by name (what sorting the paths of one folder amounts to,
+    // without comparing them component by component); the entry's file type
+    // usually comes with the listing, so no `stat` per file.
+    let mut paths: Vec<(std::ffi::OsString, PathBuf, bool)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let is_dir = match e.file_type() {
+                Ok(t) if t.is_symlink() => e.path().is_dir(),
+                Ok(t) => t.is_dir(),
+                Err(_) => e.path().is_dir(),
+            };
+            (e.file_name(), e.path(), is_dir)
+        })
+        .collect();
+    paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (name, path, is_dir) in paths {
+        let hidden = name.to_str().is_none_or(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
-        if path.is_dir() {
+        if is_dir {
             collect_files(&path, extension, out)?;
         } else if path.extension().is_some_and(|e| e == extension) {
             out.push(path);
