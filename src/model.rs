@@ -41,9 +41,10 @@ pub struct Article {
     pub title: String,
     pub date: DateTime<FixedOffset>,
     pub updated: Option<DateTime<FixedOffset>>,
-    /// Plain-text summary: the front matter's, else an excerpt of the body.
+    /// Plain-text summary: the front matter's, else an excerpt of the body
+    /// (empty until the body is rendered, see [`Article::body_offset`]).
     pub summary: String,
-    /// Sanitised HTML body with absolute links.
+    /// Sanitised HTML body with absolute links (empty until rendered).
     pub content_html: String,
     pub tags: Vec<String>,
     pub authors: Vec<String>,
@@ -57,6 +58,11 @@ pub struct Article {
     /// Set for stories taken from another publication's feed: who published
     /// it and where the original lives. `None` for the site's own articles.
     pub origin: Option<Origin>,
+    /// `Some(offset)` while the body is not rendered yet: it starts at this
+    /// byte of `source_path`. Loading indexes front matter only; the
+    /// orchestrator renders just the versions that reach an output, so
+    /// `content_html` (and a summary that is an excerpt) stay empty until then.
+    pub body_offset: Option<usize>,
 }
 
 /// Where a story taken from a partner's feed comes from: the attribution
@@ -118,6 +124,21 @@ impl Corpus {
                     slug: story.slug.clone(),
                     translations,
                 })
+            })
+            .collect();
+        Corpus { stories }
+    }
+
+    /// [`Corpus::published`] without copying: consumes the corpus.
+    pub fn into_published(self, now: DateTime<FixedOffset>) -> Corpus {
+        let stories = self
+            .stories
+            .into_iter()
+            .filter_map(|mut story| {
+                story
+                    .translations
+                    .retain(|_, article| article.is_published(now));
+                (!story.translations.is_empty()).then_some(story)
             })
             .collect();
         Corpus { stories }

@@ -91,7 +91,11 @@ pub fn render_site(
     feed_articles: std::collections::BTreeMap<usize, Vec<crate::model::Article>>,
     now: DateTime<FixedOffset>,
 ) -> Result<Site> {
-    let corpus = source::load(config, feed_articles)?.published(now);
+    let mut corpus = source::load(config, feed_articles)?.into_published(now);
+    // Render only the bodies that reach a feed: the newest `max_items` of
+    // each locale (the digest pages render theirs in `browser_copies`).
+    let selection = feed_selection(&corpus, &config.locales, config.feeds.max_items);
+    source::render_selected(&mut corpus, &selection)?;
     let catalog = i18n::load(config)?;
     let mut feeds = Vec::new();
     for locale in &config.locales {
@@ -102,11 +106,29 @@ pub fn render_site(
             feeds.push(feed::render(&view, format)?);
         }
     }
-    let digest_pages = send::browser_copies(config, &corpus, &catalog, now)?;
+    let digest_pages = send::browser_copies(config, &mut corpus, &catalog, now)?;
     Ok(Site {
         feeds,
         digest_pages,
     })
+}
+
+/// The versions that reach a feed: the newest `max_items` of each locale.
+fn feed_selection(
+    corpus: &crate::model::Corpus,
+    locales: &[crate::model::Locale],
+    max_items: usize,
+) -> source::Selection {
+    locales
+        .iter()
+        .flat_map(|locale| {
+            corpus
+                .newest_first(&locale.key)
+                .into_iter()
+                .take(max_items)
+                .map(|(story, _)| (story.id.clone(), locale.key.clone()))
+        })
+        .collect()
 }
 
 fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bool) -> Result<()> {
@@ -198,4 +220,73 @@ fn init(dir: &Path, quiet: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{LoadContext, markdown};
+
+    fn locales() -> Vec<crate::model::Locale> {
+        vec![crate::model::Locale {
+            key: "en".into(),
+            tag: "en".into(),
+            fallback: vec![],
+            home_url: url::Url::parse("https://news.example.org/").unwrap(),
+        }]
+    }
+
+    #[test]
+    fn only_the_newest_max_items_are_rendered_and_bad_utf8_is_reported_unrendered() {
+        let dir = tempfile::tempdir().unwrap();
+        let locales = locales();
+        let base = url::Url::parse("https://news.example.org/").unwrap();
+        let ctx = LoadContext {
+            locales: &locales,
+            default_locale: "en",
+            base_url: &base,
+        };
+        let mut articles = Vec::new();
+        for n in 1..=51u32 {
+            let path = dir.path().join(format!("s{n:02}.md"));
+            // Smaller n is newer, so s51 is position 51 of 51.
+            let day = 60 - n;
+            let text = format!(
+                "+++\ntitle = \"S{n}\"\ndate = 2026-{:02}-{:02}T00:00:00Z\n+++\nBody **{n}**.\n",
+                1 + day / 28,
+                1 + day % 28
+            );
+            std::fs::write(&path, &text).unwrap();
+            articles.push(markdown::index_file(&path, text.as_bytes(), &ctx).unwrap());
+        }
+        assert!(
+            articles
+                .iter()
+                .all(|a| a.content_html.is_empty() && a.summary.is_empty())
+        );
+        let (mut corpus, problems) = source::pair(articles);
+        assert!(problems.is_empty(), "{problems:?}");
+        let selection = feed_selection(&corpus, &locales, 50);
+        assert_eq!(selection.len(), 50);
+        source::render_selected(&mut corpus, &selection).unwrap();
+        let newest = corpus.newest_first("en");
+        assert_eq!(newest[49].0.id, "s50");
+        assert_eq!(newest[50].0.id, "s51");
+        assert!(newest[49].1.content_html.contains("<strong>50</strong>"));
+        assert_eq!(newest[49].1.summary, "Body 50.");
+        assert!(
+            newest[50].1.content_html.is_empty(),
+            "position 51 is not rendered"
+        );
+        assert!(newest[50].1.body_offset.is_some());
+
+        // A body that is not UTF-8 is reported when indexing, rendered or not.
+        let bad = dir.path().join("bad.md");
+        let mut bytes = b"+++\ntitle = \"B\"\ndate = 2026-01-01T00:00:00Z\n+++\nok\n".to_vec();
+        bytes.extend_from_slice(b"\xff\xfe broken\n");
+        std::fs::write(&bad, &bytes).unwrap();
+        let problem = markdown::index_file(&bad, &bytes, &ctx).unwrap_err();
+        assert_eq!(problem.line, Some(6));
+        assert!(problem.message.contains("invalid UTF-8"), "{problem}");
+    }
 }

@@ -73,7 +73,7 @@ struct Job {
 struct Composer<'a> {
     config: &'a Config,
     digest: &'a DigestConfig,
-    corpus: &'a Corpus,
+    corpus: &'a mut Corpus,
     catalog: &'a Catalog,
     templates: &'a Templates,
     secret: Vec<u8>,
@@ -91,37 +91,60 @@ impl Composer<'_> {
         digest_id: &str,
         subscriber: &Subscriber,
     ) -> Result<Email> {
+        self.prepare(state, digest_id, subscriber)?;
+        self.compose(digest_id, subscriber)
+    }
+
+    /// Renders the digest `subscriber` gets from `digest_id`, unless done.
+    fn prepare(
+        &mut self,
+        state: Option<&State>,
+        digest_id: &str,
+        subscriber: &Subscriber,
+    ) -> Result<()> {
         let key = (
             digest_id.to_owned(),
             subscriber.locale.clone(),
             subscriber.topics.clone(),
         );
-        if !self.rendered.contains_key(&key) {
-            let ids = match self.story_ids.get(digest_id) {
-                Some(ids) => ids.clone(),
-                None => {
-                    let ids = match state {
-                        Some(state) => state.digest_story_ids(digest_id)?,
-                        None => Vec::new(),
-                    };
-                    self.story_ids.insert(digest_id.to_owned(), ids.clone());
-                    ids
-                }
-            };
-            let rendered = render_digest(
-                self.config,
-                self.digest,
-                self.corpus,
-                self.catalog,
-                self.templates,
-                digest_id,
-                &ids,
-                &subscriber.locale,
-                &subscriber.topics,
-                self.now,
-            )?;
-            self.rendered.insert(key.clone(), rendered);
+        if self.rendered.contains_key(&key) {
+            return Ok(());
         }
+        let ids = match self.story_ids.get(digest_id) {
+            Some(ids) => ids.clone(),
+            None => {
+                let ids = match state {
+                    Some(state) => state.digest_story_ids(digest_id)?,
+                    None => Vec::new(),
+                };
+                self.story_ids.insert(digest_id.to_owned(), ids.clone());
+                ids
+            }
+        };
+        let rendered = render_digest(
+            self.config,
+            self.digest,
+            self.corpus,
+            self.catalog,
+            self.templates,
+            digest_id,
+            &ids,
+            &subscriber.locale,
+            &subscriber.topics,
+            self.now,
+        )?;
+        self.rendered.insert(key, rendered);
+        Ok(())
+    }
+
+    /// The message for `subscriber`, from the digest [`Composer::prepare`]
+    /// rendered: only substitution, so it can run on many threads at once.
+    fn compose(&self, digest_id: &str, subscriber: &Subscriber) -> Result<Email> {
+        let key = (
+            digest_id.to_owned(),
+            subscriber.locale.clone(),
+            subscriber.topics.clone(),
+        );
         let rendered = self
             .rendered
             .get(&key)
@@ -158,7 +181,7 @@ impl Composer<'_> {
 fn render_digest(
     config: &Config,
     digest_config: &DigestConfig,
-    corpus: &Corpus,
+    corpus: &mut Corpus,
     catalog: &Catalog,
     templates: &Templates,
     digest_id: &str,
@@ -184,6 +207,20 @@ fn render_digest(
         words_per_minute: 230,
         cjk_chars_per_minute: 400,
     };
+    // Only the stories this digest shows need their bodies rendered.
+    let shown: source::Selection = digest::shown_versions(
+        corpus,
+        story_ids,
+        locale,
+        topics,
+        settings.untranslated,
+        settings.max_items,
+        now,
+    )
+    .into_iter()
+    .collect();
+    source::render_selected(corpus, &shown)?;
+    let corpus = &*corpus;
     let view = digest::digest_view(corpus, story_ids, locale, topics, localizer, &settings, now)
         .with_context(|| format!("cannot prepare digest {digest_id} for locale `{locale_key}`"))?;
     digest::render(templates, &view, localizer)
@@ -314,7 +351,7 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
     }
     // Feed sources: what the last `build` stored; `send` never fetches.
     let feed_articles = super::feeds::gather(config, super::feeds::Mode::CacheOnly, false, now)?;
-    let corpus = source::load(config, feed_articles)?.published(now);
+    let mut corpus = source::load(config, feed_articles)?.into_published(now);
     let catalog = i18n::load(config)?;
     let templates = digest::load_templates(&digest_config.templates_dir)?;
 
@@ -332,7 +369,7 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
         return dry_run(
             config,
             digest_config,
-            &corpus,
+            &mut corpus,
             &catalog,
             &templates,
             secret,
@@ -392,7 +429,7 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
     let mut composer = Composer {
         config,
         digest: digest_config,
-        corpus: &corpus,
+        corpus: &mut corpus,
         catalog: &catalog,
         templates: &templates,
         secret,
@@ -426,22 +463,64 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
             let limiter = &limiter;
             let envelope_from = &envelope_from;
             scope.spawn(move || {
+                // The outcome of the message this worker sent last, not yet
+                // committed: it goes into the same transaction as the claim
+                // of the next message (one fsync per message instead of
+                // two), or alone when no message is ready. Either way it is
+                // committed before anything else leaves this worker.
+                let mut unrecorded: Option<(String, String, DeliveryOutcome)> = None;
+                let record_alone =
+                    |unrecorded: &mut Option<(String, String, DeliveryOutcome)>| match unrecorded
+                        .take()
+                    {
+                        Some((digest_id, email, outcome)) => ledger
+                            .record_outcome(&digest_id, &email, &outcome, now)
+                            .map(|_| ()),
+                        None => Ok(()),
+                    };
                 loop {
-                    let job = match job_rx.lock() {
-                        Ok(rx) => rx.recv(),
+                    let ready = match job_rx.lock() {
+                        Ok(rx) => rx.try_recv(),
                         Err(_) => break,
                     };
-                    let Ok(job) = job else { break };
+                    let job = match ready {
+                        Ok(job) => Some(job),
+                        Err(mpsc::TryRecvError::Disconnected) => None,
+                        Err(mpsc::TryRecvError::Empty) => {
+                            if let Err(error) = record_alone(&mut unrecorded) {
+                                let _ = result_tx.send(Err(error));
+                                break;
+                            }
+                            match job_rx.lock() {
+                                Ok(rx) => rx.recv().ok(),
+                                Err(_) => break,
+                            }
+                        }
+                    };
+                    let Some(job) = job else { break };
                     limiter.wait();
-                    let result = deliver_one(&ledger, transport.as_mut(), envelope_from, &job, now);
-                    let stop = result.is_err();
-                    if result_tx
-                        .send(result.map(|outcome| (job.ledger_email, outcome)))
-                        .is_err()
-                        || stop
-                    {
+                    let claimed = match unrecorded.take() {
+                        Some((digest_id, email, outcome)) => ledger
+                            .record_and_claim(
+                                (&digest_id, &email, &outcome),
+                                (&job.digest_id, &job.ledger_email),
+                                now,
+                            )
+                            .map(|_| ()),
+                        None => ledger.mark_sending(&job.digest_id, &job.ledger_email, now),
+                    };
+                    if let Err(error) = claimed {
+                        let _ = result_tx.send(Err(error));
                         break;
                     }
+                    let outcome = transport.send(envelope_from, &job.recipient, &job.message);
+                    unrecorded = Some((job.digest_id, job.ledger_email.clone(), outcome.clone()));
+                    if result_tx.send(Ok((job.ledger_email, outcome))).is_err() {
+                        break;
+                    }
+                }
+                if let Err(error) = record_alone(&mut unrecorded) {
+                    let _ = result_tx.send(Err(error));
                 }
             });
         }
@@ -539,21 +618,6 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
     finish(tally, &unknown, options.quiet)
 }
 
-/// Claims a ledger row, hands its message to the transport, and records the
-/// answer. The claim is durable before the first byte leaves.
-fn deliver_one(
-    ledger: &State,
-    transport: &mut dyn Transport,
-    envelope_from: &str,
-    job: &Job,
-    now: DateTime<FixedOffset>,
-) -> Result<DeliveryOutcome> {
-    ledger.mark_sending(&job.digest_id, &job.ledger_email, now)?;
-    let outcome = transport.send(envelope_from, &job.recipient, &job.message);
-    ledger.record_outcome(&job.digest_id, &job.ledger_email, &outcome, now)?;
-    Ok(outcome)
-}
-
 /// Closes a ledger row as failed without handing anything to a transport
 /// (the ledger only records outcomes of rows it has seen claimed).
 fn close_unsent(
@@ -648,7 +712,7 @@ fn transports(config: &Config) -> Result<(Vec<Box<dyn Transport>>, RateLimiter)>
 fn dry_run(
     config: &Config,
     digest_config: &DigestConfig,
-    corpus: &Corpus,
+    corpus: &mut Corpus,
     catalog: &Catalog,
     templates: &Templates,
     secret: Vec<u8>,
@@ -657,6 +721,7 @@ fn dry_run(
     dir: &Path,
     quiet: bool,
 ) -> Result<()> {
+    use rayon::prelude::*;
     let state = if config.state_path.exists() {
         Some(State::open(&config.state_path)?)
     } else {
@@ -665,17 +730,6 @@ fn dry_run(
     let included = match &state {
         Some(state) => state.included_story_ids()?,
         None => BTreeSet::new(),
-    };
-    let mut composer = Composer {
-        config,
-        digest: digest_config,
-        corpus,
-        catalog,
-        templates,
-        secret,
-        now,
-        rendered: HashMap::new(),
-        story_ids: HashMap::new(),
     };
     let mut planned: BTreeMap<(String, String), &Subscriber> = BTreeMap::new();
     let by_email: HashMap<String, &Subscriber> = subscribers
@@ -690,33 +744,63 @@ fn dry_run(
         }
     }
     let fresh = new_story_ids(corpus, &included);
-    if !fresh.is_empty() {
+    let fresh_id = if fresh.is_empty() {
+        None
+    } else {
         let id = next_digest_id(state.as_ref(), now)?;
-        composer.story_ids.insert(id.clone(), fresh.clone());
         for subscriber in subscribers.iter().filter(|s| wants_any(s, corpus, &fresh)) {
             planned.insert((id.clone(), subscriber.email.to_lowercase()), subscriber);
         }
+        Some(id)
+    };
+    if let Some(state) = &state {
+        let mut kept = BTreeMap::new();
+        for (key, subscriber) in planned {
+            if !state.is_suppressed(&subscriber.email)? {
+                kept.insert(key, subscriber);
+            }
+        }
+        planned = kept;
     }
-    let mut outbox = FileOutbox::new(dir.to_path_buf())?;
+    let mut composer = Composer {
+        config,
+        digest: digest_config,
+        corpus,
+        catalog,
+        templates,
+        secret,
+        now,
+        rendered: HashMap::new(),
+        story_ids: HashMap::new(),
+    };
+    if let Some(id) = fresh_id {
+        composer.story_ids.insert(id, fresh);
+    }
+    // Render each (digest, locale, topics) once, then personalise, build
+    // and write the messages in parallel.
+    for ((digest_id, _), subscriber) in &planned {
+        composer.prepare(state.as_ref(), digest_id, subscriber)?;
+    }
+    // A preview, not an outbox: no fsync per file.
+    let outbox = FileOutbox::preview(dir.to_path_buf())?;
     let envelope_from = envelope_address(&digest_config.from);
     let dkim = dkim_signer(digest_config);
-    let mut written = 0;
-    for ((digest_id, _), subscriber) in &planned {
-        if let Some(state) = &state
-            && state.is_suppressed(&subscriber.email)?
-        {
-            continue;
-        }
-        let email = composer.message(state.as_ref(), digest_id, subscriber)?;
-        let message = deliver::build_message(&email, dkim)?;
-        match outbox.send(&envelope_from, &subscriber.email, &message) {
-            DeliveryOutcome::Sent => written += 1,
-            other => bail!(
-                "cannot write the dry-run message for {}: {other:?}",
-                subscriber.email
-            ),
-        }
-    }
+    let composer = &composer;
+    let written = planned
+        .par_iter()
+        .map(|((digest_id, _), subscriber)| -> Result<()> {
+            let email = composer.compose(digest_id, subscriber)?;
+            let message = deliver::build_message(&email, dkim)?;
+            match outbox.store(&envelope_from, &subscriber.email, &message) {
+                DeliveryOutcome::Sent => Ok(()),
+                other => bail!(
+                    "cannot write the dry-run message for {}: {other:?}",
+                    subscriber.email
+                ),
+            }
+        })
+        .collect::<Result<Vec<()>>>()?
+        .len();
     if !quiet {
         println!(
             "dry run: {written} messages written to {}; nothing was sent or recorded",
@@ -730,7 +814,7 @@ fn dry_run(
 /// the next `send` would include (or today's digest if one went out).
 pub fn browser_copies(
     config: &Config,
-    corpus: &Corpus,
+    corpus: &mut Corpus,
     catalog: &Catalog,
     now: DateTime<FixedOffset>,
 ) -> Result<Vec<(PathBuf, String)>> {

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct FileOutbox {
     dir: PathBuf,
+    /// fsync each file and the folder (an outbox); off for previews.
+    durable: bool,
 }
 
 impl FileOutbox {
@@ -25,7 +27,17 @@ impl FileOutbox {
     pub fn new(dir: PathBuf) -> Result<Self> {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create outbox folder {}", dir.display()))?;
-        Ok(FileOutbox { dir })
+        Ok(FileOutbox { dir, durable: true })
+    }
+
+    /// Like [`FileOutbox::new`], for previews (`send --dry-run`): files are
+    /// still written atomically (temp file, rename) but not fsynced, since
+    /// nothing depends on them surviving a power loss.
+    pub fn preview(dir: PathBuf) -> Result<Self> {
+        Ok(FileOutbox {
+            durable: false,
+            ..FileOutbox::new(dir)?
+        })
     }
 
     /// The folder messages are written into.
@@ -39,17 +51,21 @@ impl FileOutbox {
             .suffix(".eml")
             .tempfile_in(&self.dir)?;
         file.write_all(message)?;
-        file.as_file().sync_all()?;
+        if self.durable {
+            file.as_file().sync_all()?;
+        }
         file.persist(self.dir.join(name)).map_err(|e| e.error)?;
         // Make the rename itself durable; not possible to open a folder on Windows.
         #[cfg(unix)]
-        std::fs::File::open(&self.dir)?.sync_all()?;
+        if self.durable {
+            std::fs::File::open(&self.dir)?.sync_all()?;
+        }
         Ok(())
     }
-}
 
-impl Transport for FileOutbox {
-    fn send(&mut self, _envelope_from: &str, to: &str, message: &[u8]) -> DeliveryOutcome {
+    /// Writes one message; what [`Transport::send`] does, callable from
+    /// many threads at once.
+    pub fn store(&self, _envelope_from: &str, to: &str, message: &[u8]) -> DeliveryOutcome {
         let Some(id) = message_id(message) else {
             return DeliveryOutcome::Failed {
                 reason: format!("message to {to} has no Message-ID header to name its file"),
@@ -65,6 +81,12 @@ impl Transport for FileOutbox {
                 self.dir.join(&name).display()
             )),
         }
+    }
+}
+
+impl Transport for FileOutbox {
+    fn send(&mut self, envelope_from: &str, to: &str, message: &[u8]) -> DeliveryOutcome {
+        self.store(envelope_from, to, message)
     }
 }
 

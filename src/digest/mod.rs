@@ -158,27 +158,14 @@ pub fn digest_view(
     settings: &DigestSettings,
     now: DateTime<FixedOffset>,
 ) -> Result<DigestView> {
-    let by_id: HashMap<&str, &Story> = corpus.stories.iter().map(|s| (s.id.as_str(), s)).collect();
-    let topics: BTreeSet<String> = topics.iter().map(|t| t.to_lowercase()).collect();
-    let mut seen = BTreeSet::new();
-    let mut chosen: Vec<(&Story, &Article)> = Vec::new();
-    for id in story_ids {
-        let Some(story) = by_id.get(id.as_str()).copied() else {
-            tracing::debug!(story = %id, "not in the corpus; left out of the digest");
-            continue;
-        };
-        if !seen.insert(id.as_str()) {
-            continue;
-        }
-        let Some(article) = version_for(story, locale, settings.untranslated, now) else {
-            continue;
-        };
-        if !topics.is_empty() && !has_topic(story, &topics, now) {
-            continue;
-        }
-        chosen.push((story, article));
-    }
-
+    let chosen = choose(
+        corpus,
+        story_ids,
+        locale,
+        topics,
+        settings.untranslated,
+        now,
+    );
     let total = chosen.len();
     let stories = chosen
         .into_iter()
@@ -233,6 +220,59 @@ pub fn digest_view(
         more,
         footer,
     })
+}
+
+/// The versions a digest of `story_ids` in `locale` for `topics` may show,
+/// as (story id, locale key of the version): the first `max_items` that
+/// [`digest_view`] picks. Only their bodies need rendering (reading time and
+/// excerpt); rendering may drop some from the end to fit, never add one.
+pub fn shown_versions(
+    corpus: &Corpus,
+    story_ids: &[String],
+    locale: &Locale,
+    topics: &[String],
+    untranslated: Untranslated,
+    max_items: usize,
+    now: DateTime<FixedOffset>,
+) -> Vec<(String, String)> {
+    choose(corpus, story_ids, locale, topics, untranslated, now)
+        .into_iter()
+        .take(max_items)
+        .map(|(story, article)| (story.id.clone(), article.locale.clone()))
+        .collect()
+}
+
+/// Every story of `story_ids` a digest in `locale` for `topics` includes,
+/// in order, with the version it shows.
+fn choose<'c>(
+    corpus: &'c Corpus,
+    story_ids: &[String],
+    locale: &Locale,
+    topics: &[String],
+    untranslated: Untranslated,
+    now: DateTime<FixedOffset>,
+) -> Vec<(&'c Story, &'c Article)> {
+    let by_id: HashMap<&str, &Story> = corpus.stories.iter().map(|s| (s.id.as_str(), s)).collect();
+    let topics: BTreeSet<String> = topics.iter().map(|t| t.to_lowercase()).collect();
+    let mut seen = BTreeSet::new();
+    let mut chosen: Vec<(&Story, &Article)> = Vec::new();
+    for id in story_ids {
+        let Some(story) = by_id.get(id.as_str()).copied() else {
+            tracing::debug!(story = %id, "not in the corpus; left out of the digest");
+            continue;
+        };
+        if !seen.insert(id.as_str()) {
+            continue;
+        }
+        let Some(article) = version_for(story, locale, untranslated, now) else {
+            continue;
+        };
+        if !topics.is_empty() && !has_topic(story, &topics, now) {
+            continue;
+        }
+        chosen.push((story, article));
+    }
+    chosen
 }
 
 /// The version of `story` a digest in `locale` shows, if any.

@@ -132,6 +132,7 @@ fn article(
         draft: false,
         source_path: PathBuf::from(format!("articles/{id}.{locale}.md")),
         origin: None,
+        body_offset: None,
     }
 }
 

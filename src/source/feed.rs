@@ -176,6 +176,7 @@ fn entry_to_article(
             canonical_url: link,
             item_id,
         }),
+        body_offset: None,
     })
 }
 

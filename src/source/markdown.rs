@@ -54,8 +54,10 @@ impl DateValue {
     }
 }
 
-/// Loads every `.md` file under `dir` (recursively, hidden entries skipped),
-/// in parallel; returns the good articles and every problem found.
+/// Indexes every `.md` file under `dir` (recursively, hidden entries
+/// skipped), in parallel: front matter parsed and checked, the body checked
+/// as UTF-8 but not rendered (see [`render_file`]); returns the good
+/// articles and every problem found.
 pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Article>, Vec<Problem>) {
     let mut files = Vec::new();
     if let Err(problem) = collect_files(dir, "md", &mut files) {
@@ -64,12 +66,15 @@ pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Article>, Vec<Problem>) {
     let results: Vec<Result<Article, Problem>> = files
         .par_iter()
         .map(|path| {
+            // The whole file is read (they are small) but only the front
+            // matter is kept: the body is rendered later, if it reaches an
+            // output (`render_file`), so the corpus is never held in memory.
             let bytes = std::fs::read(path).map_err(|e| Problem {
                 path: path.clone(),
                 line: None,
                 message: format!("cannot read file: {e}"),
             })?;
-            parse_file(path, &bytes, ctx)
+            index_file(path, &bytes, ctx)
         })
         .collect();
     let mut articles = Vec::new();
@@ -97,17 +102,27 @@ pub(super) fn collect_files(
             "cannot read the article folder: {e}; check [[sources]] path in config.toml"
         ),
     })?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_none_or(|n| n.starts_with('.'));
+    // Sorted by name (what sorting the paths of one folder amounts to,
+    // without comparing them component by component); the entry's file type
+    // usually comes with the listing, so no `stat` per file.
+    let mut paths: Vec<(std::ffi::OsString, PathBuf, bool)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let is_dir = match e.file_type() {
+                Ok(t) if t.is_symlink() => e.path().is_dir(),
+                Ok(t) => t.is_dir(),
+                Err(_) => e.path().is_dir(),
+            };
+            (e.file_name(), e.path(), is_dir)
+        })
+        .collect();
+    paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (name, path, is_dir) in paths {
+        let hidden = name.to_str().is_none_or(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
-        if path.is_dir() {
+        if is_dir {
             collect_files(&path, extension, out)?;
         } else if path.extension().is_some_and(|e| e == extension) {
             out.push(path);
@@ -116,8 +131,46 @@ pub(super) fn collect_files(
     Ok(())
 }
 
-/// Parses one article file. `bytes` are the file's contents.
+/// Parses and renders one article file. `bytes` are the file's contents.
 pub fn parse_file(path: &Path, bytes: &[u8], ctx: &LoadContext) -> Result<Article, Problem> {
+    let mut article = index_file(path, bytes, ctx)?;
+    let offset = article.body_offset.take().unwrap_or(bytes.len());
+    // `index_file` checked the whole file as UTF-8 and `offset` is the end
+    // of the front matter's closing line, so this cannot fail.
+    let body = std::str::from_utf8(&bytes[offset..]).unwrap_or_default();
+    render_body(&mut article, body);
+    Ok(article)
+}
+
+/// Renders the body of an article indexed by [`index_file`], reading it
+/// again from its file; afterwards `content_html` and `summary` are final.
+/// A file changed since it was indexed (so its body no longer starts where
+/// it did, or is no longer UTF-8) is a problem: run the command again.
+pub fn render_file(article: &mut Article) -> Result<(), Problem> {
+    let Some(offset) = article.body_offset else {
+        return Ok(());
+    };
+    let path = article.source_path.clone();
+    let problem = |message: String| Problem {
+        path: path.clone(),
+        line: None,
+        message,
+    };
+    let bytes = std::fs::read(&path).map_err(|e| problem(format!("cannot read file: {e}")))?;
+    let body = bytes
+        .get(offset..)
+        .and_then(|body| std::str::from_utf8(body).ok())
+        .ok_or_else(|| {
+            problem("the file changed while gazette was reading it; run the command again".into())
+        })?;
+    render_body(article, body);
+    article.body_offset = None;
+    Ok(())
+}
+
+/// Checks and indexes one article file: everything but rendering its body.
+/// The article's `body_offset` says where the body starts.
+pub fn index_file(path: &Path, bytes: &[u8], ctx: &LoadContext) -> Result<Article, Problem> {
     let problem = |line: Option<usize>, message: String| Problem {
         path: path.to_path_buf(),
         line,
@@ -134,7 +187,9 @@ pub fn parse_file(path: &Path, bytes: &[u8], ctx: &LoadContext) -> Result<Articl
         )
     })?;
     let (file_slug, locale_key) = split_file_name(path, ctx).map_err(|m| problem(None, m))?;
-    parse_document(path, text, file_slug, locale_key, ctx)
+    let (mut article, body) = index_document(path, text, file_slug, locale_key, ctx)?;
+    article.body_offset = Some(text.len() - body.len());
+    Ok(article)
 }
 
 /// Parses the text of an article file whose name gave `file_slug` and
@@ -148,6 +203,20 @@ pub(super) fn parse_document(
     locale_key: String,
     ctx: &LoadContext,
 ) -> Result<Article, Problem> {
+    let (mut article, body) = index_document(path, text, file_slug, locale_key, ctx)?;
+    render_body(&mut article, body);
+    Ok(article)
+}
+
+/// The article of `text` with its body not rendered, and the body (a
+/// suffix of `text`).
+fn index_document<'t>(
+    path: &Path,
+    text: &'t str,
+    file_slug: String,
+    locale_key: String,
+    ctx: &LoadContext,
+) -> Result<(Article, &'t str), Problem> {
     let problem = |line: Option<usize>, message: String| Problem {
         path: path.to_path_buf(),
         line,
@@ -239,15 +308,13 @@ pub(super) fn parse_document(
         .transpose()
         .map_err(|e| problem(key_line("image"), format!("invalid `image`: {e}")))?;
 
-    let body = strip_xml_illegal(body);
-    let (html, plain) = render_markdown(&body);
-    let content_html = sanitize_html(&html, &url);
+    // Empty means "an excerpt of the body", filled in by `render_body`.
     let summary = match matter.summary.as_deref().map(str::trim) {
         Some(summary) if !summary.is_empty() => strip_xml_illegal(summary).into_owned(),
-        _ => excerpt(&plain),
+        _ => String::new(),
     };
 
-    Ok(Article {
+    let article = Article {
         story_id,
         slug,
         locale: locale_key,
@@ -255,7 +322,7 @@ pub(super) fn parse_document(
         date,
         updated,
         summary,
-        content_html,
+        content_html: String::new(),
         tags: clean_list(&matter.tags),
         authors: clean_list(&matter.authors),
         image,
@@ -263,7 +330,20 @@ pub(super) fn parse_document(
         draft: matter.draft,
         source_path: path.to_path_buf(),
         origin: None,
-    })
+        body_offset: None,
+    };
+    Ok((article, body))
+}
+
+/// Renders `body` into the article: sanitised HTML with links absolute
+/// against the article's URL, and an excerpt when it has no summary.
+fn render_body(article: &mut Article, body: &str) {
+    let body = strip_xml_illegal(body);
+    let (html, plain) = render_markdown(&body);
+    article.content_html = sanitize_html(&html, &article.url);
+    if article.summary.is_empty() {
+        article.summary = excerpt(&plain);
+    }
 }
 
 fn clean_list(items: &[String]) -> Vec<String> {

@@ -114,6 +114,43 @@ pub fn load(
     }
 }
 
+/// The versions to render: (story id, locale key).
+pub type Selection = std::collections::BTreeSet<(String, String)>;
+
+/// Renders the bodies of the selected versions that loading only indexed
+/// (see [`markdown::render_file`]), in parallel; other versions keep an
+/// empty `content_html` and, without a front matter summary, an empty
+/// `summary`. Loading already reported every bad file; a problem here means
+/// a file changed or vanished since, and every such file is reported.
+pub fn render_selected(corpus: &mut Corpus, selection: &Selection) -> Result<(), ContentError> {
+    use rayon::prelude::*;
+    let mut targets: Vec<&mut Article> = corpus
+        .stories
+        .iter_mut()
+        .flat_map(|story| {
+            let id = &story.id;
+            story
+                .translations
+                .iter_mut()
+                .filter(move |(locale, article)| {
+                    article.body_offset.is_some()
+                        && selection.contains(&(id.clone(), (*locale).clone()))
+                })
+                .map(|(_, article)| article)
+        })
+        .collect();
+    let mut problems: Vec<Problem> = targets
+        .par_iter_mut()
+        .filter_map(|article| markdown::render_file(article).err())
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        problems.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        Err(ContentError { problems })
+    }
+}
+
 /// Keeps the first of feed items that are one story in one locale: the
 /// same canonical URL, or the same id in their sources. The site's own
 /// articles are never dropped here (a clash with them is a pairing problem).
@@ -254,6 +291,7 @@ mod tests {
                 canonical_url: url,
                 item_id: id.to_owned(),
             }),
+            body_offset: None,
         }
     }
 
