@@ -541,3 +541,47 @@ fn a_dkim_key_that_is_missing_or_not_a_key_is_a_config_error_naming_it() {
     );
     assert!(!site.path(".gazette/state.db").exists());
 }
+
+#[test]
+fn a_relay_that_refuses_every_connection_stops_the_run_and_loses_nothing() {
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let site = mail_site(free_port);
+    let mut csv = String::from("email,name,locale,topics\n");
+    for n in 0..15 {
+        csv.push_str(&format!("reader{n:02}@example.org,Reader {n},en,\n"));
+    }
+    site.write("subscribers.csv", csv);
+
+    let output = send(&site, NOW, &[]);
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("left for the next run"), "{out}");
+    assert!(
+        stderr(&output).contains("messages in a row; stopping"),
+        "{}",
+        stderr(&output)
+    );
+    let statuses = ledger(&site);
+    let pending = statuses.iter().filter(|(_, s)| s == "pending").count();
+    let deferred = statuses.iter().filter(|(_, s)| s == "deferred").count();
+    assert!(pending >= 3, "{statuses:?}");
+    assert_eq!(pending + deferred, 15, "{statuses:?}");
+
+    let healthy = switch_to_healthy_relay(&site, free_port);
+    let next = send(&site, LATER, &[]);
+    assert!(
+        next.status.success(),
+        "{}\n{}",
+        stdout(&next),
+        stderr(&next)
+    );
+    let received = healthy.received();
+    assert_eq!(received.len(), 15);
+    for n in 0..15 {
+        assert_eq!(count_to(&received, &format!("reader{n:02}@example.org")), 1);
+    }
+}

@@ -49,7 +49,14 @@ pub struct Tally {
     pub unknown: u64,
     pub skipped: u64,
     pub suppressed: u64,
+    /// Due deliveries not attempted because the run stopped early; still pending.
+    pub left: u64,
 }
+
+/// Stop a run after this many deferrals in a row (relay down or refusing all).
+const STOP_AFTER_DEFERRALS_IN_A_ROW: u64 = 10;
+/// Problems logged one by one before the log only counts them.
+const WARNINGS_LISTED: u64 = 20;
 
 impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,7 +64,11 @@ impl std::fmt::Display for Tally {
             f,
             "sent {}, deferred {}, failed {}, unknown {}, skipped {}, suppressed {}",
             self.sent, self.deferred, self.failed, self.unknown, self.skipped, self.suppressed
-        )
+        )?;
+        if self.left > 0 {
+            write!(f, ", left for the next run {}", self.left)?;
+        }
+        Ok(())
     }
 }
 
@@ -525,20 +536,37 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
             });
         }
         drop(result_tx);
+        // Deferrals in a row since the last message that went out.
+        let streak = std::cell::Cell::new(0u64);
         let count = |tally: &mut Tally, result: Result<(String, DeliveryOutcome)>| -> Result<()> {
             let (email, outcome) = result?;
+            let problems = tally.deferred + tally.failed + tally.unknown;
+            let noisy = problems < WARNINGS_LISTED;
+            if problems == WARNINGS_LISTED && !matches!(outcome, DeliveryOutcome::Sent) {
+                tracing::warn!("further problems are not listed one by one; see the summary");
+            }
             match &outcome {
-                DeliveryOutcome::Sent => tally.sent += 1,
+                DeliveryOutcome::Sent => {
+                    tally.sent += 1;
+                    streak.set(0);
+                }
                 DeliveryOutcome::Deferred(reason) => {
-                    tracing::warn!("{email}: deferred: {reason}");
-                    tally.deferred += 1
+                    if noisy {
+                        tracing::warn!("{email}: deferred: {reason}");
+                    }
+                    tally.deferred += 1;
+                    streak.set(streak.get() + 1);
                 }
                 DeliveryOutcome::Failed { reason, .. } => {
-                    tracing::warn!("{email}: failed: {reason}");
+                    if noisy {
+                        tracing::warn!("{email}: failed: {reason}");
+                    }
                     tally.failed += 1
                 }
                 DeliveryOutcome::Unknown(reason) => {
-                    tracing::warn!("{email}: fate unknown: {reason}");
+                    if noisy {
+                        tracing::warn!("{email}: fate unknown: {reason}");
+                    }
                     tally.unknown += 1
                 }
             }
@@ -547,7 +575,7 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
         };
 
         let result = (|| -> Result<()> {
-            for delivery in &due {
+            for (position, delivery) in due.iter().enumerate() {
                 let Delivery {
                     digest_id, email, ..
                 } = delivery;
@@ -599,6 +627,18 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
                     .map_err(|_| anyhow!("every delivery worker stopped"))?;
                 while let Ok(result) = result_rx.try_recv() {
                     count(&mut tally, result)?;
+                }
+                if streak.get() >= STOP_AFTER_DEFERRALS_IN_A_ROW {
+                    // The relay is down or refusing everyone: hammering it
+                    // with the rest helps nobody. Untouched rows stay
+                    // pending and go out with the next run.
+                    tally.left = (due.len() - position - 1) as u64;
+                    tracing::warn!(
+                        "the relay deferred {} messages in a row; stopping, {} left for the next run",
+                        streak.get(),
+                        tally.left
+                    );
+                    break;
                 }
             }
             Ok(())
