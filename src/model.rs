@@ -106,6 +106,31 @@ pub struct Corpus {
 }
 
 impl Corpus {
+    /// The span around `now` in which the same versions are published: the
+    /// newest publication time at or before `now`, and the first after it
+    /// (drafts never count).
+    pub fn publication_window(
+        &self,
+        now: DateTime<FixedOffset>,
+    ) -> (Option<DateTime<FixedOffset>>, Option<DateTime<FixedOffset>>) {
+        let dates = self
+            .stories
+            .iter()
+            .flat_map(|s| s.translations.values())
+            .filter(|a| !a.draft)
+            .map(|a| a.date);
+        dates.fold((None, None), |(from, until), date| {
+            if date <= now {
+                (from.max(Some(date)), until)
+            } else {
+                (
+                    from,
+                    until.map_or(Some(date), |u: DateTime<FixedOffset>| Some(u.min(date))),
+                )
+            }
+        })
+    }
+
     /// The corpus as readers see it at `now`: drafts and future versions
     /// removed, stories left without any version dropped.
     pub fn published(&self, now: DateTime<FixedOffset>) -> Corpus {

@@ -63,7 +63,7 @@ const MAX_ATTEMPTS: u32 = 10;
 
 /// Schema migrations in order: entry `i` takes the database from version
 /// `i` to version `i + 1` (`PRAGMA user_version`). Append, never edit.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /// The schema version this build writes and understands.
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -119,6 +119,32 @@ CREATE TABLE fetch_cache (
     fetched_at    TEXT NOT NULL
 ) STRICT;
 ";
+
+/// Version 3: what the last build read and wrote, so an unchanged build can stop early.
+const SCHEMA_V3: &str = "
+CREATE TABLE build_record (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    inputs      TEXT NOT NULL,
+    valid_from  TEXT,
+    valid_until TEXT,
+    outputs     TEXT NOT NULL
+) STRICT;
+";
+
+/// What the last `build` read and wrote: a digest of every input, the span
+/// of `now` in which the same stories are published, and each output file
+/// with its size and modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildRecord {
+    /// Hex digest of every input (see `app::incremental`).
+    pub inputs: String,
+    /// The newest publication time at or before the build's `now`.
+    pub valid_from: Option<DateTime<FixedOffset>>,
+    /// The first scheduled publication after the build's `now`.
+    pub valid_until: Option<DateTime<FixedOffset>>,
+    /// (path under the feeds folder, size in bytes, mtime in ns since the epoch).
+    pub outputs: Vec<(String, u64, i128)>,
+}
 
 /// The last good copy of a feed source, from the fetch cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -852,6 +878,88 @@ impl State {
 
     /// The last good copy of the feed at `url`, if one was stored. A
     /// database from before the fetch cache (opened read-only) has none.
+    /// The record of the last build, if one was stored (none in a database
+    /// written by an older gazette that has no such table).
+    pub fn build_record(&self) -> Result<Option<BuildRecord>> {
+        let context = || {
+            format!(
+                "cannot read the last build's record from {}",
+                self.path.display()
+            )
+        };
+        let has_table = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'build_record'",
+                [],
+                |_| Ok(()),
+            )
+            .optional()
+            .with_context(context)?
+            .is_some();
+        if !has_table {
+            return Ok(None);
+        }
+        let row: Option<(String, Option<String>, Option<String>, String)> = self
+            .conn
+            .query_row(
+                "SELECT inputs, valid_from, valid_until, outputs FROM build_record WHERE id = 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .optional()
+            .with_context(context)?;
+        let Some((inputs, valid_from, valid_until, outputs)) = row else {
+            return Ok(None);
+        };
+        let time = |text: Option<String>| -> Result<Option<DateTime<FixedOffset>>> {
+            text.map(|t| DateTime::parse_from_rfc3339(&t).with_context(context))
+                .transpose()
+        };
+        Ok(Some(BuildRecord {
+            inputs,
+            valid_from: time(valid_from)?,
+            valid_until: time(valid_until)?,
+            outputs: serde_json::from_str(&outputs).with_context(context)?,
+        }))
+    }
+
+    /// Replaces the record of the last build.
+    pub fn store_build_record(&self, record: &BuildRecord) -> Result<()> {
+        let outputs = serde_json::to_string(&record.outputs)?;
+        self.conn
+            .execute(
+                "INSERT INTO build_record (id, inputs, valid_from, valid_until, outputs)
+                 VALUES (1, ?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET inputs = excluded.inputs,
+                   valid_from = excluded.valid_from, valid_until = excluded.valid_until,
+                   outputs = excluded.outputs",
+                rusqlite::params![
+                    record.inputs,
+                    record.valid_from.map(|t| t.to_rfc3339()),
+                    record.valid_until.map(|t| t.to_rfc3339()),
+                    outputs
+                ],
+            )
+            .with_context(|| format!("cannot record the build in {}", self.path.display()))?;
+        Ok(())
+    }
+
+    /// Ids of every digest, oldest first.
+    pub fn digest_ids(&self) -> Result<Vec<String>> {
+        let context = || format!("cannot list digests in {}", self.path.display());
+        let mut statement = self
+            .conn
+            .prepare("SELECT id FROM digests ORDER BY created_at, id")
+            .with_context(context)?;
+        let ids = statement
+            .query_map([], |row| row.get(0))
+            .with_context(context)?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .with_context(context)?;
+        Ok(ids)
+    }
+
     pub fn cached_fetch(&self, url: &str) -> Result<Option<CachedFetch>> {
         let context = || {
             format!(

@@ -353,3 +353,86 @@ fn a_third_language_needs_only_config_and_ftl_files() {
         );
     }
 }
+
+/// Sets every file of the site an hour into the past, as files are on a
+/// server where cron builds (a file changed within seconds of a build is
+/// never trusted to be unchanged).
+fn age_inputs(site: &Site) {
+    fn walk(dir: &std::path::Path) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if !path.ends_with("feeds") && !path.ends_with(".gazette") {
+                    walk(&path);
+                }
+            } else {
+                let file = std::fs::File::options().write(true).open(&path).unwrap();
+                let an_hour_ago =
+                    std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+                file.set_modified(an_hour_ago).unwrap();
+            }
+        }
+    }
+    walk(site.dir.path());
+}
+
+#[test]
+fn an_unchanged_build_stops_early_and_every_kind_of_change_rebuilds() {
+    let site = Site::from_fixture("site");
+    site.write(
+        "articles/soon.md",
+        "+++\ntitle = \"Soon\"\ndate = 2026-11-29T07:00:00+08:00\n+++\n\nScheduled.\n",
+    );
+    age_inputs(&site);
+    assert!(stdout(&site.build()).contains("6 written"));
+    let before = site.snapshot_feeds();
+    let again = stdout(&site.build_at("2026-11-29T06:30:00+08:00"));
+    assert!(
+        again.contains("nothing changed since the last build"),
+        "{again}"
+    );
+    assert_eq!(before, site.snapshot_feeds());
+
+    // A scheduled story falling due on the same day.
+    let due = stdout(&site.build_at("2026-11-29T07:30:00+08:00"));
+    assert!(due.contains("written"), "{due}");
+    assert_eq!(titles(&site.feed("en", "rss.xml"))[0], "Soon");
+
+    // An edited article.
+    age_inputs(&site);
+    site.build_at("2026-11-29T07:30:00+08:00");
+    let edited = site
+        .read("articles/english-only.md")
+        .replace("Only in English.", "Only in English, edited.");
+    site.write("articles/english-only.md", edited);
+    let rebuilt = stdout(&site.build_at("2026-11-29T07:30:00+08:00"));
+    assert!(
+        rebuilt.contains("1 written")
+            || rebuilt.contains("2 written")
+            || rebuilt.contains("3 written"),
+        "{rebuilt}"
+    );
+    let en = site.feed("en", "atom.xml");
+    let body = entry(&en, "English only story")
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .unwrap();
+    assert!(body.contains("edited"), "{body}");
+
+    // A deleted output, and a config change.
+    age_inputs(&site);
+    site.build_at("2026-11-29T07:30:00+08:00");
+    std::fs::remove_file(site.path("feeds/zh/feed.json")).unwrap();
+    let restored = stdout(&site.build_at("2026-11-29T07:30:00+08:00"));
+    assert!(restored.contains("1 written"), "{restored}");
+    assert!(site.path("feeds/zh/feed.json").exists());
+    age_inputs(&site);
+    site.build_at("2026-11-29T07:30:00+08:00");
+    let config = site
+        .read("config.toml")
+        .replace("max_items = 50", "max_items = 1");
+    site.write("config.toml", config);
+    site.build_at("2026-11-29T07:30:00+08:00");
+    assert_eq!(site.feed("en", "rss.xml").entries.len(), 1);
+}

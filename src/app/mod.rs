@@ -4,6 +4,7 @@
 
 pub mod feeds;
 pub mod import;
+pub mod incremental;
 pub mod send;
 
 use crate::cli::{Cli, Command};
@@ -68,6 +69,8 @@ pub struct Site {
     pub feeds: Vec<RenderedFeed>,
     /// (path under the feeds folder, HTML)
     pub digest_pages: Vec<(PathBuf, String)>,
+    /// The span of `now` in which the same stories are published.
+    pub window: (Option<DateTime<FixedOffset>>, Option<DateTime<FixedOffset>>),
 }
 
 impl Site {
@@ -91,7 +94,9 @@ pub fn render_site(
     feed_articles: std::collections::BTreeMap<usize, Vec<crate::model::Article>>,
     now: DateTime<FixedOffset>,
 ) -> Result<Site> {
-    let mut corpus = source::load(config, feed_articles)?.into_published(now);
+    let corpus = source::load(config, feed_articles)?;
+    let window = corpus.publication_window(now);
+    let mut corpus = corpus.into_published(now);
     // Render only the bodies that reach a feed: the newest `max_items` of
     // each locale (the digest pages render theirs in `browser_copies`).
     let selection = feed_selection(&corpus, &config.locales, config.feeds.max_items);
@@ -110,6 +115,7 @@ pub fn render_site(
     Ok(Site {
         feeds,
         digest_pages,
+        window,
     })
 }
 
@@ -133,6 +139,18 @@ fn feed_selection(
 
 fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bool) -> Result<()> {
     let config = config::load(config_path)?;
+    let fingerprint = incremental::fingerprint(&config, now)?;
+    if let Some(fingerprint) = &fingerprint
+        && incremental::up_to_date(&config, fingerprint, now)?
+    {
+        if !quiet {
+            println!(
+                "nothing changed since the last build; {} is up to date",
+                config.feeds.dir.display()
+            );
+        }
+        return Ok(());
+    }
     let feed_articles = feeds::gather(&config, feeds::Mode::FetchAndStore, strict, now)?;
     let site = render_site(&config, feed_articles, now)?;
     let (mut written, mut unchanged) = (0, 0);
@@ -145,6 +163,10 @@ fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bo
             }
             Outcome::Unchanged => unchanged += 1,
         }
+    }
+    if let Some(fingerprint) = &fingerprint {
+        let outputs: Vec<PathBuf> = site.files().map(|(path, _)| path.to_path_buf()).collect();
+        incremental::record(&config, fingerprint, site.window, &outputs)?;
     }
     if !quiet {
         println!(
