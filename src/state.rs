@@ -1297,7 +1297,7 @@ mod tests {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 2);
+        assert_eq!(version, SCHEMA_VERSION);
         assert!(state.digest_exists("d1").unwrap());
         assert_eq!(state.cached_fetch("https://a.example/feed").unwrap(), None);
     }
