@@ -15,6 +15,8 @@ pub mod scaffold;
 pub mod source;
 pub mod state;
 pub mod subscribers;
+#[cfg(test)]
+mod test_support;
 pub mod unsubscribe;
 pub mod view;
 

@@ -878,6 +878,18 @@ impl State {
 
     /// The last good copy of the feed at `url`, if one was stored. A
     /// database from before the fetch cache (opened read-only) has none.
+    /// Whether table `name` exists: a database opened read-only may predate it.
+    fn has_table(&self, name: &str) -> rusqlite::Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                [name],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|row| row.is_some())
+    }
+
     /// The record of the last build, if one was stored (none in a database
     /// written by an older gazette that has no such table).
     pub fn build_record(&self) -> Result<Option<BuildRecord>> {
@@ -887,17 +899,7 @@ impl State {
                 self.path.display()
             )
         };
-        let has_table = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'build_record'",
-                [],
-                |_| Ok(()),
-            )
-            .optional()
-            .with_context(context)?
-            .is_some();
-        if !has_table {
+        if !self.has_table("build_record").with_context(context)? {
             return Ok(None);
         }
         let row: Option<(String, Option<String>, Option<String>, String)> = self
@@ -967,17 +969,7 @@ impl State {
                 self.path.display()
             )
         };
-        let has_table = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'fetch_cache'",
-                [],
-                |_| Ok(()),
-            )
-            .optional()
-            .with_context(context)?
-            .is_some();
-        if !has_table {
+        if !self.has_table("fetch_cache").with_context(context)? {
             return Ok(None);
         }
         self.conn

@@ -5,20 +5,7 @@ use crate::model::{Article, Corpus, Story};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const CONFIG: &str = r#"
-[site]
-base_url = "https://news.example.org/"
-default_locale = "en"
-author = { name = "Desk" }
-[locales.en]
-tag = "en-GB"
-[locales.zh]
-tag = "zh-CN"
-fallback = ["en"]
-[[sources]]
-kind = "markdown"
-path = "articles"
-"#;
+use crate::test_support::BILINGUAL_CONFIG as CONFIG;
 
 const ADDRESS: &str = "Gazette Ltd, 1 Fleet Street, London EC4Y 1AA";
 

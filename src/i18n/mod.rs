@@ -491,20 +491,7 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    const CONFIG: &str = r#"
-[site]
-base_url = "https://news.example.org/"
-default_locale = "en"
-author = { name = "Desk" }
-[locales.en]
-tag = "en-GB"
-[locales.zh]
-tag = "zh-CN"
-fallback = ["en"]
-[[sources]]
-kind = "markdown"
-path = "articles"
-"#;
+    use crate::test_support::BILINGUAL_CONFIG as CONFIG;
 
     const STORIES_EN: &str =
         "stories = { $count ->\n    [one] { $count } story\n   *[other] { $count } stories\n}\n";
