@@ -77,15 +77,7 @@ pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Article>, Vec<Problem>) {
             index_file(path, &bytes, ctx)
         })
         .collect();
-    let mut articles = Vec::new();
-    let mut problems = Vec::new();
-    for result in results {
-        match result {
-            Ok(article) => articles.push(article),
-            Err(problem) => problems.push(problem),
-        }
-    }
-    (articles, problems)
+    super::split_results(results)
 }
 
 /// Every `*.<extension>` file under `dir`, recursively and sorted; hidden

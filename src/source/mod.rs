@@ -34,6 +34,22 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Splits per-file results into the articles and the problems, keeping
+/// their order, so a loader reports every bad file, not just the first.
+pub(crate) fn split_results(
+    results: Vec<Result<Article, Problem>>,
+) -> (Vec<Article>, Vec<Problem>) {
+    let mut articles = Vec::new();
+    let mut problems = Vec::new();
+    for result in results {
+        match result {
+            Ok(article) => articles.push(article),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    (articles, problems)
+}
+
 /// Every problem found in the sources; nothing is published when this is raised.
 #[derive(Debug, thiserror::Error)]
 #[error("{} problem{} in the articles; nothing was published:\n{}",

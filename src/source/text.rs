@@ -653,15 +653,7 @@ pub fn load_dir(
         .par_iter()
         .map(|path| load_page(path, locale, rules, ctx))
         .collect();
-    let mut articles = Vec::new();
-    let mut problems = Vec::new();
-    for result in results {
-        match result {
-            Ok(article) => articles.push(article),
-            Err(problem) => problems.push(problem),
-        }
-    }
-    (articles, problems)
+    super::split_results(results)
 }
 
 fn load_page(
