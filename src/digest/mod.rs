@@ -282,7 +282,13 @@ fn version_for<'s>(
     untranslated: Untranslated,
     now: DateTime<FixedOffset>,
 ) -> Option<&'s Article> {
-    let published = |key: &str| story.translations.get(key).filter(|a| a.is_published(now));
+    let published = |key: &str| {
+        story
+            .translations
+            .get(key)
+            .map(|a| &**a)
+            .filter(|a| a.is_published(now))
+    };
     if let Some(article) = published(&locale.key) {
         return Some(article);
     }
@@ -292,7 +298,13 @@ fn version_for<'s>(
             .fallback
             .iter()
             .find_map(|key| published(key))
-            .or_else(|| story.translations.values().find(|a| a.is_published(now))),
+            .or_else(|| {
+                story
+                    .translations
+                    .values()
+                    .map(|a| &**a)
+                    .find(|a| a.is_published(now))
+            }),
     }
 }
 

@@ -134,7 +134,7 @@ fn corpus(articles: Vec<Article>) -> Corpus {
                 translations: BTreeMap::new(),
             })
             .translations
-            .insert(a.locale.clone(), a);
+            .insert(a.locale.clone(), Box::new(a));
     }
     Corpus {
         stories: stories.into_values().collect(),

@@ -152,7 +152,7 @@ pub fn render_selected(corpus: &mut Corpus, selection: &Selection) -> Result<(),
                     article.body_offset.is_some()
                         && selection.contains(&(id.clone(), (*locale).clone()))
                 })
-                .map(|(_, article)| article)
+                .map(|(_, article)| &mut **article)
         })
         .collect();
     let mut problems: Vec<Problem> = targets
@@ -271,7 +271,7 @@ pub fn pair(articles: Vec<Article>) -> (Corpus, Vec<Problem>) {
             slug,
             translations: translations
                 .into_iter()
-                .map(|a| (a.locale.clone(), a))
+                .map(|a| (a.locale.clone(), Box::new(a)))
                 .collect(),
         });
     }
