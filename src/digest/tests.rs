@@ -1,3 +1,7 @@
+//! Unit tests of the digest stage: views, plurals, dates, labels, HTML for
+//! mail clients, escaping, personalisation, size guard and template errors,
+//! against the real embedded templates and Fluent files.
+
 use super::*;
 use crate::config::Config;
 use crate::i18n::Catalog;
