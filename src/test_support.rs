@@ -16,3 +16,23 @@ fallback = ["en"]
 kind = "markdown"
 path = "articles"
 "#;
+
+/// `en` (at the site root) and `zh` (under `zh/`, falling back to `en`), as
+/// the config above would make them.
+pub fn locales() -> Vec<crate::model::Locale> {
+    let home = |path: &str| url::Url::parse(&format!("https://news.example.org/{path}")).unwrap();
+    vec![
+        crate::model::Locale {
+            key: "en".to_owned(),
+            tag: "en".to_owned(),
+            fallback: Vec::new(),
+            home_url: home(""),
+        },
+        crate::model::Locale {
+            key: "zh".to_owned(),
+            tag: "zh-CN".to_owned(),
+            fallback: vec!["en".to_owned()],
+            home_url: home("zh/"),
+        },
+    ]
+}

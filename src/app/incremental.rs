@@ -30,7 +30,12 @@ pub struct Fingerprint {
 
 /// The inputs of a build at `now`, or `None` when a source is fetched over
 /// the network (its content is unknown until fetched, so always build).
-pub fn fingerprint(config: &Config, now: DateTime<FixedOffset>) -> Result<Option<Fingerprint>> {
+/// `previous` is the state database as the last run left it, if any.
+pub fn fingerprint(
+    config: &Config,
+    previous: Option<&State>,
+    now: DateTime<FixedOffset>,
+) -> Result<Option<Fingerprint>> {
     let mut files = Vec::new();
     files.push(config.path.clone());
     collect(&config.site.locales_dir, &mut files);
@@ -57,7 +62,7 @@ pub fn fingerprint(config: &Config, now: DateTime<FixedOffset>) -> Result<Option
     // Digest pages are named by the day; a new day is a new build.
     hasher.update(now.format("\n%Y-%m-%d\n").to_string().as_bytes());
     if config.digest.is_some()
-        && let Some(state) = State::open_read_only(&config.state_path)?
+        && let Some(state) = previous
     {
         for id in state.digest_ids()? {
             hasher.update(format!("digest\t{id}\n").as_bytes());
@@ -86,10 +91,11 @@ pub fn fingerprint(config: &Config, now: DateTime<FixedOffset>) -> Result<Option
 /// is still as that build left it.
 pub fn up_to_date(
     config: &Config,
+    previous: Option<&State>,
     fingerprint: &Fingerprint,
     now: DateTime<FixedOffset>,
 ) -> Result<bool> {
-    let Some(state) = State::open_read_only(&config.state_path)? else {
+    let Some(state) = previous else {
         return Ok(false);
     };
     let Some(record) = state.build_record()? else {

@@ -71,6 +71,8 @@ pub struct Site {
     pub digest_pages: Vec<(PathBuf, String)>,
     /// The span of `now` in which the same stories are published.
     pub window: (Option<DateTime<FixedOffset>>, Option<DateTime<FixedOffset>>),
+    /// Per locale, the message ids it leaves to its fallback chain.
+    pub missing_ids: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Site {
@@ -116,6 +118,7 @@ pub fn render_site(
         feeds,
         digest_pages,
         window,
+        missing_ids: catalog.missing_ids(),
     })
 }
 
@@ -139,18 +142,24 @@ fn feed_selection(
 
 fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bool) -> Result<()> {
     let config = config::load(config_path)?;
-    let fingerprint = incremental::fingerprint(&config, now)?;
-    if let Some(fingerprint) = &fingerprint
-        && incremental::up_to_date(&config, fingerprint, now)?
-    {
-        if !quiet {
-            println!(
-                "nothing changed since the last build; {} is up to date",
-                config.feeds.dir.display()
-            );
+    let fingerprint = {
+        // One read-only look at what the last run recorded; closed before
+        // this build writes to the database.
+        let previous = crate::state::State::open_read_only(&config.state_path)?;
+        let fingerprint = incremental::fingerprint(&config, previous.as_ref(), now)?;
+        if let Some(fingerprint) = &fingerprint
+            && incremental::up_to_date(&config, previous.as_ref(), fingerprint, now)?
+        {
+            if !quiet {
+                println!(
+                    "nothing changed since the last build; {} is up to date",
+                    config.feeds.dir.display()
+                );
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
+        fingerprint
+    };
     let feed_articles = feeds::gather(&config, feeds::Mode::FetchAndStore, strict, now)?;
     let site = render_site(&config, feed_articles, now)?;
     let (mut written, mut unchanged) = (0, 0);
@@ -184,8 +193,7 @@ fn check(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bo
     let config = config::load(config_path)?;
     let feed_articles = feeds::gather(&config, feeds::Mode::FetchReadOnly, strict, now)?;
     let site = render_site(&config, feed_articles, now)?;
-    let catalog = i18n::load(&config)?;
-    for (locale, ids) in catalog.missing_ids() {
+    for (locale, ids) in &site.missing_ids {
         tracing::warn!(
             "locale `{locale}` does not define {} (they fall back): add them to locales/{locale}/*.ftl",
             ids.join(", ")

@@ -473,28 +473,12 @@ fn render_markdown(body: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Locale;
     use crate::source::pair;
     use url::Url;
 
     const DATE_LINE: &str = "date = 2026-11-20T09:30:00+08:00\n";
 
-    fn locales() -> Vec<Locale> {
-        vec![
-            Locale {
-                key: "en".to_owned(),
-                tag: "en".to_owned(),
-                fallback: Vec::new(),
-                home_url: Url::parse("https://news.example.org/").unwrap(),
-            },
-            Locale {
-                key: "zh".to_owned(),
-                tag: "zh-CN".to_owned(),
-                fallback: vec!["en".to_owned()],
-                home_url: Url::parse("https://news.example.org/zh/").unwrap(),
-            },
-        ]
-    }
+    use crate::test_support::locales;
 
     /// Parses `bytes` as the file `name`, with en (default) and zh configured.
     fn parse_bytes(name: &str, bytes: &[u8]) -> Result<Article, Problem> {

@@ -2,7 +2,6 @@
 //! `tests/fixtures/pages/`, plus slugs, Markdown escaping and the article file.
 
 use super::*;
-use crate::model::Locale;
 use url::Url;
 
 fn fixture(name: &str) -> String {
@@ -570,22 +569,7 @@ fn article_file_has_toml_front_matter_headings_and_figure_captions() {
     assert!(markdown.contains("We finished four months early,” said the city’s"));
 }
 
-fn locales() -> Vec<Locale> {
-    vec![
-        Locale {
-            key: "en".to_owned(),
-            tag: "en".to_owned(),
-            fallback: Vec::new(),
-            home_url: Url::parse("https://news.example.org/").unwrap(),
-        },
-        Locale {
-            key: "zh".to_owned(),
-            tag: "zh-CN".to_owned(),
-            fallback: vec!["en".to_owned()],
-            home_url: Url::parse("https://news.example.org/zh/").unwrap(),
-        },
-    ]
-}
+use crate::test_support::locales;
 
 /// The article the Markdown source makes of `page`'s article file.
 fn load_article(name: &str, locale: &str) -> Article {
