@@ -646,6 +646,32 @@ impl State {
         claimed.map(|()| status)
     }
 
+    /// Closes a due delivery as `Failed` with `reason` without it ever
+    /// reaching a transport (the address left the list, was suppressed, or
+    /// its message could not be built): the claim and the outcome in one
+    /// transaction, through the same transitions as a real attempt.
+    pub fn fail_unsent(
+        &self,
+        digest_id: &str,
+        email: &str,
+        reason: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        let tx = self.write_transaction()?;
+        self.mark_sending_on(&tx, digest_id, email, now)?;
+        let outcome = DeliveryOutcome::Failed {
+            reason: reason.to_owned(),
+            suppress: false,
+        };
+        self.record_outcome_on(&tx, digest_id, email, &outcome, now)?;
+        tx.commit().with_context(|| {
+            format!(
+                "cannot close digest `{digest_id}` to {email} in {}",
+                self.path.display()
+            )
+        })
+    }
+
     fn mark_sending_on(
         &self,
         conn: &Connection,

@@ -580,20 +580,13 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
                     digest_id, email, ..
                 } = delivery;
                 let Some(subscriber) = by_email.get(email) else {
-                    close_unsent(
-                        &state,
-                        digest_id,
-                        email,
-                        "no longer in the subscriber list",
-                        now,
-                    )?;
+                    state.fail_unsent(digest_id, email, "no longer in the subscriber list", now)?;
                     tally.skipped += 1;
                     progress.inc(1);
                     continue;
                 };
                 if state.is_suppressed(email)? {
-                    close_unsent(
-                        &state,
+                    state.fail_unsent(
                         digest_id,
                         email,
                         "address is on the suppression list",
@@ -611,7 +604,7 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
                     Err(error) => {
                         tracing::warn!("{email}: cannot build the message: {error:#}");
                         let reason = format!("cannot build the message: {error:#}");
-                        close_unsent(&state, digest_id, email, &reason, now)?;
+                        state.fail_unsent(digest_id, email, &reason, now)?;
                         tally.failed += 1;
                         progress.inc(1);
                         continue;
@@ -656,28 +649,6 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
     outcome?;
     let unknown = state.unknown_deliveries()?;
     finish(tally, &unknown, options.quiet)
-}
-
-/// Closes a ledger row as failed without handing anything to a transport
-/// (the ledger only records outcomes of rows it has seen claimed).
-fn close_unsent(
-    state: &State,
-    digest_id: &str,
-    email: &str,
-    reason: &str,
-    now: DateTime<FixedOffset>,
-) -> Result<()> {
-    state.mark_sending(digest_id, email, now)?;
-    state.record_outcome(
-        digest_id,
-        email,
-        &DeliveryOutcome::Failed {
-            reason: reason.to_owned(),
-            suppress: false,
-        },
-        now,
-    )?;
-    Ok(())
 }
 
 /// Prints the summary line; an error when anything was not delivered.
