@@ -68,16 +68,18 @@ pub fn gather(
     let mut fetcher = (mode != Mode::CacheOnly).then(|| Fetcher::new(&config.fetch));
     let mut failures = Vec::new();
     for (index, source) in feeds {
+        // The last good copy: its validators make the fetch conditional,
+        // and it is the fallback when the fetch or the parse fails.
+        let cached = match (&source.location, &state) {
+            (FeedLocation::Url(url), Some(state)) => state.cached_fetch(url.as_str())?,
+            _ => None,
+        };
         let result = match &source.location {
             FeedLocation::Path(path) => match std::fs::read(path) {
                 Ok(bytes) => parse(&bytes, source).map(Some),
                 Err(e) => Err(format!("cannot read the file: {e}")),
             },
             FeedLocation::Url(url) => {
-                let cached = match &state {
-                    Some(state) => state.cached_fetch(url.as_str())?,
-                    None => None,
-                };
                 let write = match mode {
                     Mode::FetchAndStore => state.as_ref(),
                     _ => None,
@@ -100,12 +102,9 @@ pub fn gather(
                     continue;
                 }
                 // Fall back to the last good copy, if there is one.
-                let fallback = match (&source.location, &state) {
-                    (FeedLocation::Url(url), Some(state)) => state
-                        .cached_fetch(url.as_str())?
-                        .and_then(|c| parse(&c.body, source).ok().map(|items| (c, items))),
-                    _ => None,
-                };
+                let fallback = cached
+                    .as_ref()
+                    .and_then(|c| parse(&c.body, source).ok().map(|items| (c, items)));
                 match fallback {
                     Some((cached, items)) => {
                         tracing::warn!(
