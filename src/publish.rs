@@ -26,20 +26,11 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<Outcome> {
         .with_context(|| format!("{} has no parent folder", path.display()))?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create folder {}", dir.display()))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".gazette-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    temp.write_all(bytes)
-        .and_then(|()| temp.as_file().sync_all())
+    let temp = staged(dir, bytes)
         .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
     temp.persist(path)
         .with_context(|| format!("cannot replace {}", path.display()))?;
-    // Make the rename itself durable; not every platform can open a folder.
-    if let Ok(folder) = std::fs::File::open(dir) {
-        let _ = folder.sync_all();
-    }
+    sync_folder(dir);
     Ok(Outcome::Written)
 }
 
@@ -48,17 +39,29 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<Outcome> {
 pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
+    staged(dir, bytes)?
+        .persist_noclobber(path)
+        .map_err(|e| e.error)?;
+    sync_folder(dir);
+    Ok(())
+}
+
+/// `bytes` in a fsynced temporary file in `dir`, ready to be renamed into place.
+fn staged(dir: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
     let mut temp = tempfile::Builder::new()
         .prefix(".gazette-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
-    temp.persist_noclobber(path).map_err(|e| e.error)?;
+    Ok(temp)
+}
+
+/// Makes a rename in `dir` durable; not every platform can open a folder.
+fn sync_folder(dir: &Path) {
     if let Ok(folder) = std::fs::File::open(dir) {
         let _ = folder.sync_all();
     }
-    Ok(())
 }
 
 #[cfg(test)]
