@@ -513,3 +513,43 @@ fn file_outbox_writes_parseable_eml_atomically() {
     assert_eq!(parsed.subject(), Some(SUBJECT));
     assert_eq!(parsed.message_id(), Some("d1.liwei@news.example.org"));
 }
+
+#[test]
+fn go_ahead_is_asked_after_data_and_a_no_delivers_nothing() {
+    let (port, log) = start_mailin();
+    let mut transport = SmtpTransport::new(settings(port, Duration::from_secs(10))).unwrap();
+    let held = email("李伟", "li.wei@example.com", "d1.held");
+    let bytes = build_message(&held, None).unwrap();
+
+    // The claim failed: nothing may reach the relay's mailbox.
+    let mut asked = 0;
+    let outcome = transport.send_when(SENDER, &held.to_email, &bytes, &mut || {
+        asked += 1;
+        false
+    });
+    assert_eq!(outcome, None);
+    assert_eq!(asked, 1);
+    assert!(log.lock().unwrap().messages.is_empty());
+
+    // A refusal at RCPT ends the attempt before the point of no return.
+    let refused = email("", UNKNOWN_USER, "d1.refused");
+    let bytes = build_message(&refused, None).unwrap();
+    let mut asked = 0;
+    let outcome = transport.send_when(SENDER, UNKNOWN_USER, &bytes, &mut || {
+        asked += 1;
+        true
+    });
+    assert!(
+        matches!(outcome, Some(DeliveryOutcome::Failed { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(asked, 0, "asked after the relay refused the recipient");
+
+    // The abandoned session was closed; the next message opens a new one.
+    let next = email("Zoë", "zoe@example.com", "d1.next");
+    assert_eq!(send_email(&mut transport, &next), DeliveryOutcome::Sent);
+    let log = log.lock().unwrap();
+    assert_eq!(log.messages.len(), 1);
+    assert_eq!(log.messages[0].to, vec!["zoe@example.com".to_owned()]);
+    assert_eq!(log.connections, 2);
+}

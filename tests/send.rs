@@ -585,3 +585,36 @@ fn a_relay_that_refuses_every_connection_stops_the_run_and_loses_nothing() {
         assert_eq!(count_to(&received, &format!("reader{n:02}@example.org")), 1);
     }
 }
+
+#[test]
+fn four_connections_share_the_ledger_and_each_reader_gets_exactly_one_message() {
+    let server = MailServer::start(&[]);
+    let site = mail_site(server.port);
+    let config = site
+        .read("config.toml")
+        .replace("connections = 1", "connections = 4");
+    site.write("config.toml", config);
+    let mut list = String::from("email,name,locale,topics\n");
+    for i in 0..60 {
+        let locale = if i % 2 == 0 { "en" } else { "zh" };
+        list.push_str(&format!("reader{i:02}@example.org,Reader {i},{locale},\n"));
+    }
+    site.write("subscribers.csv", list);
+
+    let output = send(&site, NOW, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("sent 60"), "{}", stdout(&output));
+    let received = server.received();
+    let mut recipients: Vec<String> = received.iter().map(recipient).collect();
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(recipients.len(), 60, "someone got two messages or none");
+    assert_eq!(received.len(), 60);
+    let rows = ledger(&site);
+    assert_eq!(rows.len(), 60);
+    assert!(rows.iter().all(|(_, status)| status == "sent"), "{rows:?}");
+
+    let again = send(&site, LATER, &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(server.received().len(), 60, "a rerun sent again");
+}

@@ -1,8 +1,9 @@
 //! `gazette send`: the order of stages for delivering digests. Creates at
 //! most one new digest per run (the stories no earlier digest held),
 //! records a ledger row per recipient before anything leaves, marks each
-//! row `sending` just before its message is handed to a transport, and
-//! records the relay's answer as it comes back.
+//! row `sending` (durably, through the ledger's group commit) before its
+//! message passes the transport's point of no return, and records the
+//! relay's answer as it comes back.
 //!
 //! Policy lives here; the ledger (`state`), rendering (`digest`) and
 //! transports (`deliver`) only do what they are told.
@@ -21,8 +22,8 @@ use chrono::{DateTime, FixedOffset};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 /// Raised when some digests were not delivered in this run (failed,
 /// deferred or of unknown fate); the summary has already been printed.
@@ -456,85 +457,78 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
     let envelope_from = envelope_address(&digest_config.from);
     let dkim = dkim_signer(digest_config);
     let (workers, limiter) = transports(config)?;
-    // Each worker has its own ledger connection, so a row turns `sending`
-    // immediately before its message is handed to the relay, never while it
-    // waits in a queue (a kill then would wrongly leave it "unknown").
-    let mut worker_ledgers = Vec::with_capacity(workers.len());
-    for _ in 0..workers.len() {
-        worker_ledgers.push(State::open(&config.state_path)?);
-    }
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(0);
-    let job_rx = Mutex::new(job_rx);
+    // All ledger writes of the workers go through one writer thread that
+    // commits whatever arrives together in one transaction (group commit):
+    // with N connections, N claims share an fsync. A worker claims its row
+    // when it takes the message, and sends the message only once the claim
+    // is durable; the relay's answers to MAIL, RCPT and DATA arrive
+    // meanwhile. So a row is `sending` just before its message leaves,
+    // never while it waits in a queue (a kill then would wrongly leave it
+    // "unknown").
+    let (ledger, ledger_writer) = state::ledger_writer(State::open(&config.state_path)?, now);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers.len());
+    // Shared by the workers only: when the last one stops, the queue
+    // closes and the loop below ends instead of waiting for a taker.
+    let job_rx = Arc::new(Mutex::new(job_rx));
     let (result_tx, result_rx) = mpsc::channel::<Result<(String, DeliveryOutcome)>>();
 
     let outcome: Result<()> = std::thread::scope(|scope| {
-        for (mut transport, ledger) in workers.into_iter().zip(worker_ledgers) {
-            let job_rx = &job_rx;
+        let writer = scope.spawn(move || ledger_writer.run());
+        for mut transport in workers {
+            let job_rx = Arc::clone(&job_rx);
             let result_tx = result_tx.clone();
             let limiter = &limiter;
             let envelope_from = &envelope_from;
+            let ledger = ledger.clone();
             scope.spawn(move || {
-                // The outcome of the message this worker sent last, not yet
-                // committed: it goes into the same transaction as the claim
-                // of the next message (one fsync per message instead of
-                // two), or alone when no message is ready. Either way it is
-                // committed before anything else leaves this worker.
-                let mut unrecorded: Option<(String, String, DeliveryOutcome)> = None;
-                let record_alone =
-                    |unrecorded: &mut Option<(String, String, DeliveryOutcome)>| match unrecorded
-                        .take()
-                    {
-                        Some((digest_id, email, outcome)) => ledger
-                            .record_outcome(&digest_id, &email, &outcome, now)
-                            .map(|_| ()),
-                        None => Ok(()),
-                    };
                 loop {
-                    let ready = match job_rx.lock() {
-                        Ok(rx) => rx.try_recv(),
-                        Err(_) => break,
-                    };
-                    let job = match ready {
-                        Ok(job) => Some(job),
-                        Err(mpsc::TryRecvError::Disconnected) => None,
-                        Err(mpsc::TryRecvError::Empty) => {
-                            if let Err(error) = record_alone(&mut unrecorded) {
-                                let _ = result_tx.send(Err(error));
-                                break;
-                            }
-                            match job_rx.lock() {
-                                Ok(rx) => rx.recv().ok(),
-                                Err(_) => break,
-                            }
-                        }
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv().ok(),
+                        Err(_) => None,
                     };
                     let Some(job) = job else { break };
                     limiter.wait();
-                    let claimed = match unrecorded.take() {
-                        Some((digest_id, email, outcome)) => ledger
-                            .record_and_claim(
-                                (&digest_id, &email, &outcome),
-                                (&job.digest_id, &job.ledger_email),
-                                now,
-                            )
-                            .map(|_| ()),
-                        None => ledger.mark_sending(&job.digest_id, &job.ledger_email, now),
+                    let mut claim = Some(ledger.claim(&job.digest_id, &job.ledger_email));
+                    let mut claimed: Option<Result<()>> = None;
+                    let mut wait_for_claim = || {
+                        if let Some(claim) = claim.take() {
+                            claimed = Some(claim.wait());
+                        }
+                        matches!(claimed, Some(Ok(())))
                     };
-                    if let Err(error) = claimed {
-                        let _ = result_tx.send(Err(error));
-                        break;
-                    }
-                    let outcome = transport.send(envelope_from, &job.recipient, &job.message);
-                    unrecorded = Some((job.digest_id, job.ledger_email.clone(), outcome.clone()));
+                    let outcome = transport.send_when(
+                        envelope_from,
+                        &job.recipient,
+                        &job.message,
+                        &mut wait_for_claim,
+                    );
+                    // A transport that failed before its point of no return
+                    // never asked; the row is ours only if the claim held.
+                    wait_for_claim();
+                    let outcome = match (claimed, outcome) {
+                        (Some(Ok(())), Some(outcome)) => outcome,
+                        (Some(Err(error)), _) => {
+                            let _ = result_tx.send(Err(error));
+                            break;
+                        }
+                        _ => {
+                            let _ = result_tx.send(Err(anyhow!(
+                                "the delivery of digest `{}` to {} was abandoned without a reason",
+                                job.digest_id,
+                                job.ledger_email
+                            )));
+                            break;
+                        }
+                    };
+                    ledger.record(job.digest_id, job.ledger_email.clone(), outcome.clone());
                     if result_tx.send(Ok((job.ledger_email, outcome))).is_err() {
                         break;
                     }
                 }
-                if let Err(error) = record_alone(&mut unrecorded) {
-                    let _ = result_tx.send(Err(error));
-                }
             });
         }
+        drop(ledger);
+        drop(job_rx);
         drop(result_tx);
         // Deferrals in a row since the last message that went out.
         let streak = std::cell::Cell::new(0u64);
@@ -642,6 +636,15 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
             if let Err(error) = count(&mut tally, received) {
                 first_error.get_or_insert(error);
             }
+        }
+        // The writer ends once every worker is gone, having committed
+        // every outcome they queued.
+        let recorded = match writer.join() {
+            Ok(recorded) => recorded,
+            Err(_) => Err(anyhow!("the ledger writer panicked")),
+        };
+        if let Err(error) = recorded {
+            first_error.get_or_insert(error);
         }
         first_error.map_or(Ok(()), Err)
     });

@@ -30,8 +30,27 @@ use std::time::{Duration, Instant};
 /// on to the next subscriber.
 pub trait Transport: Send {
     /// Delivers `message` (the bytes from [`build_message`]) from the
-    /// envelope sender `envelope_from` to the single recipient `to`.
-    fn send(&mut self, envelope_from: &str, to: &str, message: &[u8]) -> DeliveryOutcome;
+    /// envelope sender `envelope_from` to the single recipient `to`, asking
+    /// `go_ahead` at the point of no return: after everything the transport
+    /// can still take back (for SMTP: the session, `MAIL`, `RCPT`, `DATA`),
+    /// before the first byte that could deliver the message. The caller
+    /// uses that window to make its claim on the delivery durable while the
+    /// relay answers. When `go_ahead` returns `false` the message is
+    /// abandoned undelivered and `None` is returned. A transport that fails
+    /// earlier returns the outcome without asking.
+    fn send_when(
+        &mut self,
+        envelope_from: &str,
+        to: &str,
+        message: &[u8],
+        go_ahead: &mut dyn FnMut() -> bool,
+    ) -> Option<DeliveryOutcome>;
+
+    /// Delivers `message` at once: [`Transport::send_when`] with nothing to wait for.
+    fn send(&mut self, envelope_from: &str, to: &str, message: &[u8]) -> DeliveryOutcome {
+        self.send_when(envelope_from, to, message, &mut || true)
+            .unwrap_or_else(|| DeliveryOutcome::Deferred("abandoned before sending".to_owned()))
+    }
 }
 
 /// Spaces messages evenly so that at most `max_per_second` start each

@@ -211,8 +211,17 @@ impl SmtpTransport {
         }
     }
 
-    /// Runs one transaction; `Err` carries where and how it stopped.
-    fn transaction(&mut self, from: Address, to: Address, message: &[u8]) -> Result<(), Step> {
+    /// Runs one transaction, asking `go_ahead` once the relay has accepted
+    /// `DATA` and before any of the message is written. `Ok(false)`: it said
+    /// no, and the connection was dropped so the relay discards the
+    /// transaction. `Err` carries where and how it stopped.
+    fn transaction(
+        &mut self,
+        from: Address,
+        to: Address,
+        message: &[u8],
+        go_ahead: &mut dyn FnMut() -> bool,
+    ) -> Result<bool, Step> {
         let conn = self.ready()?;
         let mut options = Vec::new();
         if !message.is_ascii() {
@@ -231,6 +240,16 @@ impl SmtpTransport {
         conn.command(Rcpt::new(to.clone(), Vec::new()))
             .map_err(|e| Step::new(format!("RCPT TO:<{to}>"), e).rcpt())?;
         conn.command(Data).map_err(|e| Step::new("DATA", e))?;
+        if !go_ahead() {
+            // Mid-DATA there is no RSET: closing without the final dot is
+            // the one way to make sure the relay delivers nothing. Not
+            // `abort()`: its QUIT would be read as message text, and its
+            // wait for a reply would last the whole timeout.
+            self.connection = None;
+            self.needs_reset = false;
+            return Ok(false);
+        }
+        let conn = self.ready_conn()?;
         // The body and the final dot go out in ONE write. lettre's
         // `message_iter` writes the dot separately; behind the body's last
         // partial segment, Nagle's algorithm holds that 5-byte write until the
@@ -257,7 +276,7 @@ impl SmtpTransport {
         match result {
             Ok(_) => {
                 self.needs_reset = false;
-                Ok(())
+                Ok(true)
             }
             Err(step) => {
                 // A reply to the final dot ends the transaction either way.
@@ -277,42 +296,50 @@ impl SmtpTransport {
 }
 
 impl Transport for SmtpTransport {
-    fn send(&mut self, envelope_from: &str, to: &str, message: &[u8]) -> DeliveryOutcome {
+    fn send_when(
+        &mut self,
+        envelope_from: &str,
+        to: &str,
+        message: &[u8],
+        go_ahead: &mut dyn FnMut() -> bool,
+    ) -> Option<DeliveryOutcome> {
         let from: Address = match envelope_from.parse() {
             Ok(a) => a,
             Err(e) => {
-                return DeliveryOutcome::Failed {
+                return Some(DeliveryOutcome::Failed {
                     reason: format!("invalid envelope sender {envelope_from:?}: {e}"),
                     suppress: false,
-                };
+                });
             }
         };
         let to: Address = match to.parse() {
             Ok(a) => a,
             Err(e) => {
-                return DeliveryOutcome::Failed {
+                return Some(DeliveryOutcome::Failed {
                     reason: format!("invalid recipient address {to:?}: {e}"),
                     suppress: true,
-                };
+                });
             }
         };
-        match self.transaction(from, to, message) {
-            Ok(()) => DeliveryOutcome::Sent,
+        Some(match self.transaction(from, to, message, go_ahead) {
+            Ok(true) => DeliveryOutcome::Sent,
+            Ok(false) => return None,
             Err(step) => {
                 let outcome = step.outcome();
                 // A broken or closing connection is reopened on the next send.
                 let drop_it = step.code.is_none_or(|c| c == 421)
                     || self.connection.as_ref().is_some_and(|c| c.has_broken());
                 if drop_it {
-                    if let Some(mut conn) = self.connection.take() {
-                        conn.abort();
-                    }
+                    // Closed without QUIT: the connection is gone, closing,
+                    // or stuck mid-DATA, where QUIT would be read as text
+                    // and its reply awaited for the whole timeout.
+                    self.connection = None;
                     self.needs_reset = false;
                 }
                 tracing::debug!(?outcome, "smtp delivery");
                 outcome
             }
-        }
+        })
     }
 }
 

@@ -20,7 +20,7 @@
 //!
 //! Exactly-once rests on three rules:
 //! - a delivery is moved to `sending`, durably (WAL with `synchronous =
-//!   FULL`), *before* its message is handed to a transport, and only from
+//!   FULL`), *before* its message can reach the relay, and only from
 //!   `pending` or a due `deferred`, so nothing is claimed twice;
 //! - a row still in `sending` after a crash may have been transmitted: it
 //!   becomes `unknown`, which is never resent unless the user asks;
@@ -29,6 +29,10 @@
 //!
 //! Times are stored as RFC 3339 UTC text with whole seconds
 //! (`2026-05-01T07:00:00Z`): fixed width, so text order is time order.
+
+mod group_commit;
+
+pub use group_commit::{Claim, Ledger, LedgerChange, LedgerWriter, ledger_writer};
 
 use crate::model::DeliveryOutcome;
 use anyhow::{Context, Result, anyhow, bail};
@@ -620,30 +624,62 @@ impl State {
         self.mark_sending_on(&self.conn, digest_id, email, now)
     }
 
-    /// Records the outcome of one delivery and claims the next in a single
-    /// transaction (one fsync instead of two), for a worker that sends
-    /// messages one after another: what [`State::record_outcome`] then
-    /// [`State::mark_sending`] do, with the same guarantees, since the
-    /// outcome is committed before the next message leaves, just as it
-    /// would be alone. When the claim fails the outcome is still recorded.
-    pub fn record_and_claim(
+    /// Applies `changes` in order in one transaction (one fsync for all of
+    /// them, see [`group_commit`]) and returns each change's own result:
+    /// a claim that is not due, or an outcome for a row that is not
+    /// `sending`, fails alone and leaves the others standing, since each
+    /// change runs in its own savepoint; but once an outcome fails, the
+    /// claims after it are refused, since a ledger that cannot record what
+    /// happened must not let more messages leave. `Err` (nothing applied)
+    /// when the transaction itself fails.
+    pub fn apply(
         &self,
-        previous: (&str, &str, &DeliveryOutcome),
-        next: (&str, &str),
+        changes: &[&LedgerChange],
         now: DateTime<FixedOffset>,
-    ) -> Result<Status> {
+    ) -> Result<Vec<Result<()>>> {
         let tx = self.write_transaction()?;
-        let status = self.record_outcome_on(&tx, previous.0, previous.1, previous.2, now)?;
-        let claimed = self.mark_sending_on(&tx, next.0, next.1, now);
+        let mut results = Vec::with_capacity(changes.len());
+        let mut outcome_failed = false;
+        for change in changes {
+            if outcome_failed && matches!(change, LedgerChange::Claim { .. }) {
+                results.push(Err(anyhow!(
+                    "not claimed: an earlier outcome could not be recorded in {}",
+                    self.path.display()
+                )));
+                continue;
+            }
+            tx.execute_batch("SAVEPOINT change")
+                .with_context(|| format!("cannot begin a savepoint on {}", self.path.display()))?;
+            let result = match change {
+                LedgerChange::Claim { digest_id, email } => {
+                    self.mark_sending_on(&tx, digest_id, email, now)
+                }
+                LedgerChange::Outcome {
+                    digest_id,
+                    email,
+                    outcome,
+                } => self
+                    .record_outcome_on(&tx, digest_id, email, outcome, now)
+                    .map(|_| ()),
+            };
+            let end = if result.is_ok() {
+                "RELEASE change"
+            } else {
+                "ROLLBACK TO change; RELEASE change"
+            };
+            tx.execute_batch(end)
+                .with_context(|| format!("cannot end a savepoint on {}", self.path.display()))?;
+            outcome_failed |= result.is_err() && matches!(change, LedgerChange::Outcome { .. });
+            results.push(result);
+        }
         tx.commit().with_context(|| {
             format!(
-                "cannot record the outcome of digest `{}` to {} in {}",
-                previous.0,
-                previous.1,
+                "cannot commit {} ledger changes to {}",
+                changes.len(),
                 self.path.display()
             )
         })?;
-        claimed.map(|()| status)
+        Ok(results)
     }
 
     /// Closes a due delivery as `Failed` with `reason` without it ever
