@@ -32,7 +32,7 @@ pub enum ExitCode {
     Usage = 2,
     /// config.toml is missing, unreadable or invalid.
     Config = 3,
-    /// Articles or Fluent files are invalid; nothing was published.
+    /// Articles, Fluent files or digest templates are invalid; nothing was published.
     Content = 4,
     /// `send` finished, but some digests failed, were deferred, or have an unknown fate.
     Delivery = 5,
@@ -45,10 +45,11 @@ impl ExitCode {
     pub fn for_error(error: &anyhow::Error) -> ExitCode {
         if error.chain().any(|e| e.is::<config::ConfigError>()) {
             ExitCode::Config
-        } else if error
-            .chain()
-            .any(|e| e.is::<source::ContentError>() || e.is::<i18n::CatalogError>())
-        {
+        } else if error.chain().any(|e| {
+            e.is::<source::ContentError>()
+                || e.is::<i18n::CatalogError>()
+                || e.is::<digest::TemplateError>()
+        }) {
             ExitCode::Content
         } else if error
             .chain()

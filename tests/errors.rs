@@ -169,3 +169,19 @@ fn bad_now_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("write an RFC 3339 instant with offset"));
 }
+
+#[test]
+fn a_broken_digest_template_names_file_and_line_and_is_a_content_error() {
+    let site = Site::from_fixture("mail");
+    site.write(
+        "templates/story.txt.hbs",
+        "{{title}}\n{{#if summary}}\n{{summary}}\n",
+    );
+    let output = site.run(&["--now", NOW, "build"]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("1 template could not be parsed"), "{err}");
+    assert!(err.contains("templates/story.txt.hbs:"), "{err}");
+    assert!(err.contains("delete the file to use the default"), "{err}");
+    assert!(!site.path("feeds").exists());
+}

@@ -15,7 +15,7 @@ mod templates;
 mod tests;
 
 pub use render::{RenderedDigest, personalise, render};
-pub use templates::{Templates, load_templates};
+pub use templates::{TemplateError, Templates, load_templates};
 
 use crate::i18n::Localizer;
 use crate::model::{Article, Corpus, Locale, Story};

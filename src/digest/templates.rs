@@ -1,7 +1,7 @@
 //! The digest's template registry: embedded defaults replaced file by file
 //! by the site's `templates/`, strict mode, HTML escaping only for HTML.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use handlebars::Handlebars;
 use std::path::Path;
 
@@ -77,6 +77,17 @@ impl std::fmt::Debug for Templates {
     }
 }
 
+/// Templates that do not parse, each as `file:line:column: reason`; like a
+/// bad article, it is the user's content to fix (exit code 4).
+#[derive(Debug, thiserror::Error)]
+#[error("{} template{} could not be parsed; fix the syntax or delete the file to use the default:\n{}",
+    .problems.len(),
+    if .problems.len() == 1 { "" } else { "s" },
+    .problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct TemplateError {
+    pub problems: Vec<String>,
+}
+
 /// Embedded defaults (`digest.html.hbs`, `digest.txt.hbs`, the partials
 /// `story.html.hbs` and `story.txt.hbs`, and `digest.css`) replaced file by
 /// file by `<dir>/<same name>` if present; handlebars strict mode; the text
@@ -121,16 +132,7 @@ pub fn load_templates(dir: &Path) -> Result<Templates> {
         origins.push((name.to_owned(), origin));
     }
     if !problems.is_empty() {
-        bail!(
-            "{} template{} could not be parsed; fix the syntax or delete the file to use the default:\n{}",
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" },
-            problems
-                .iter()
-                .map(|p| format!("  {p}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        return Err(TemplateError { problems }.into());
     }
     warn_about_unknown_files(dir);
     Ok(Templates {
