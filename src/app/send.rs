@@ -90,7 +90,7 @@ struct Composer<'a> {
     templates: &'a Templates,
     secret: Vec<u8>,
     now: DateTime<FixedOffset>,
-    rendered: HashMap<(String, String, Vec<String>), Prepared>,
+    prepared: HashMap<(String, String, Vec<String>), Prepared>,
     story_ids: HashMap<String, Vec<String>>,
 }
 
@@ -129,7 +129,7 @@ impl Composer<'_> {
             subscriber.locale.clone(),
             subscriber.topics.clone(),
         );
-        if self.rendered.contains_key(&key) {
+        if self.prepared.contains_key(&key) {
             return Ok(());
         }
         let ids = match self.story_ids.get(digest_id) {
@@ -159,7 +159,7 @@ impl Composer<'_> {
             body: EncodedBody::new(&digest::body_template(&rendered)),
             subject: rendered.subject,
         };
-        self.rendered.insert(key, prepared);
+        self.prepared.insert(key, prepared);
         Ok(())
     }
 
@@ -172,7 +172,7 @@ impl Composer<'_> {
             subscriber.topics.clone(),
         );
         let prepared = self
-            .rendered
+            .prepared
             .get(&key)
             .ok_or_else(|| anyhow!("digest {digest_id} was not rendered"))?;
         let unsubscribe_url = unsubscribe::url(
@@ -458,7 +458,7 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
         templates: &templates,
         secret,
         now,
-        rendered: HashMap::new(),
+        prepared: HashMap::new(),
         story_ids: HashMap::new(),
     };
     let progress = if options.quiet {
@@ -792,7 +792,7 @@ fn dry_run(
         templates,
         secret,
         now,
-        rendered: HashMap::new(),
+        prepared: HashMap::new(),
         story_ids: HashMap::new(),
     };
     if let Some(id) = fresh_id {
@@ -936,7 +936,7 @@ mod tests {
             templates: &templates,
             secret: b"secret".to_vec(),
             now,
-            rendered: HashMap::new(),
+            prepared: HashMap::new(),
             story_ids: HashMap::from([(digest_id.to_owned(), story_ids.clone())]),
         };
         let long = "Zoë Ö'Brien-李 ".repeat(14);
