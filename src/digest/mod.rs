@@ -1,6 +1,7 @@
 //! Digest stage: the email digest of one locale, as plain views, rendered
 //! once to HTML and plain text from handlebars templates and Fluent strings,
-//! then personalised per subscriber by cheap substitution.
+//! then cut into a template whose slots take each subscriber's name and
+//! unsubscribe URL.
 //!
 //! This module owns the template registry (embedded defaults, the site's
 //! `templates/` replacing them file by file, strict mode), the digest views,
@@ -14,7 +15,7 @@ mod templates;
 #[cfg(test)]
 mod tests;
 
-pub use render::{RenderedDigest, personalise, render};
+pub use render::{RenderedDigest, body_template, personal, personalise, render};
 pub use templates::{TemplateError, Templates, load_templates};
 
 use crate::i18n::Localizer;
@@ -26,11 +27,11 @@ use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use url::Url;
 
-/// Stands for the subscriber's name until [`personalise`] replaces it.
+/// Stands for the subscriber's name: [`body_template`] cuts the text there.
 /// Private-use characters: never in Fluent output, untouched by HTML
 /// escaping and by the CSS inliner, stripped from article text.
 pub(crate) const NAME_TOKEN: &str = "\u{E000}name\u{E000}";
-/// Stands for the subscriber's unsubscribe URL until [`personalise`].
+/// Stands for the subscriber's unsubscribe URL, like [`NAME_TOKEN`].
 pub(crate) const UNSUBSCRIBE_TOKEN: &str = "\u{E000}unsubscribe\u{E000}";
 /// Opens the greeting: the greeting with a name follows, up to [`GREETING_OR`].
 pub(crate) const GREETING_START: char = '\u{E001}';

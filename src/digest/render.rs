@@ -7,6 +7,7 @@ use super::{
     more_link, plain,
 };
 use crate::i18n::Localizer;
+use crate::model::{BodyTemplate, Parts, Personal, Slot, Template};
 use anyhow::{Context, Result, anyhow};
 
 /// Largest HTML part we send. Gmail clips messages over about 102 KB; this
@@ -16,7 +17,7 @@ pub(crate) const MAX_HTML_BYTES: usize = 100_000;
 /// A digest rendered once per (locale, story set): subject, HTML (CSS
 /// inlined with css-inline, `@media` rules kept, nothing fetched) and text,
 /// containing placeholder tokens for the subscriber's name and unsubscribe
-/// URL that [`personalise`] fills in.
+/// URL that [`body_template`] cuts at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedDigest {
     pub subject: String,
@@ -87,32 +88,80 @@ fn render_html(templates: &Templates, view: &DigestView) -> Result<String> {
         .map_err(|e| anyhow!("cannot inline the CSS of {}: {e}", templates.origin(HTML)))
 }
 
-/// Cheap per-subscriber substitution: the greeting with the name
-/// (HTML-escaped in html, raw in text; if the name is empty, the Fluent
-/// greeting without a name) and the unsubscribe URL. Returns (subject, html,
-/// text).
+/// The body of `rendered` for all its subscribers, made once per rendered
+/// digest: each greeting region resolved both ways (with a name, and the
+/// Fluent greeting without one), then cut at the name and unsubscribe
+/// tokens into a [`Template`] per part.
+pub fn body_template(rendered: &RenderedDigest) -> BodyTemplate {
+    let parts = |anonymous| Parts {
+        text: cut(&resolve_greetings(&rendered.text, anonymous)),
+        html: cut(&resolve_greetings(&rendered.html, anonymous)),
+    };
+    BodyTemplate {
+        named: parts(false),
+        anonymous: parts(true),
+    }
+}
+
+/// One subscriber's values for the slots of a [`body_template`]: the name
+/// trimmed (empty means the greeting without a name), both values with
+/// placeholder characters removed and HTML-escaped for the HTML part.
+pub fn personal(name: &str, unsubscribe_url: &str) -> Personal {
+    let name = plain(name.trim());
+    let unsubscribe_url = plain(unsubscribe_url);
+    Personal {
+        name_html: escape_html(&name),
+        unsubscribe_url_html: escape_html(&unsubscribe_url),
+        name,
+        unsubscribe_url,
+    }
+}
+
+/// The digest one subscriber reads, as strings: [`body_template`] filled
+/// with [`personal`] values. Returns (subject, html, text). Mail goes
+/// through `deliver`, which encodes the template once instead; this is for
+/// the browser copy and for checking what a message says.
 pub fn personalise(
     rendered: &RenderedDigest,
     name: &str,
     unsubscribe_url: &str,
 ) -> (String, String, String) {
-    let name = plain(name.trim());
-    let unsubscribe_url = plain(unsubscribe_url);
-    let html = fill(
-        &rendered.html,
-        &escape_html(&name),
-        &escape_html(&unsubscribe_url),
-        name.is_empty(),
-    );
-    let text = fill(&rendered.text, &name, &unsubscribe_url, name.is_empty());
-    (rendered.subject.clone(), html, text)
+    let personal = personal(name, unsubscribe_url);
+    let body = body_template(rendered);
+    let parts = if personal.anonymous() {
+        &body.anonymous
+    } else {
+        &body.named
+    };
+    (
+        rendered.subject.clone(),
+        fill(&parts.html, &personal, true),
+        fill(&parts.text, &personal, false),
+    )
 }
 
-/// Resolves each greeting region to one of its two forms, then replaces the
-/// tokens. One pass per token over already-cleaned values, so a name cannot
-/// inject a token.
-fn fill(body: &str, name: &str, unsubscribe_url: &str, anonymous: bool) -> String {
-    let mut out = String::with_capacity(body.len() + name.len() + unsubscribe_url.len());
+/// `template` with `personal`'s values (their HTML form when `html`) in its slots.
+fn fill(template: &Template, personal: &Personal, html: bool) -> String {
+    let values: Vec<&str> = template
+        .slots
+        .iter()
+        .map(|&slot| personal.value(slot, html))
+        .collect();
+    let size = template.fixed.iter().map(String::len).sum::<usize>()
+        + values.iter().map(|v| v.len()).sum::<usize>();
+    let mut out = String::with_capacity(size);
+    for (i, fixed) in template.fixed.iter().enumerate() {
+        if i > 0 {
+            out.push_str(values[i - 1]);
+        }
+        out.push_str(fixed);
+    }
+    out
+}
+
+/// Resolves each greeting region of `body` to one of its two forms.
+fn resolve_greetings(body: &str, anonymous: bool) -> String {
+    let mut out = String::with_capacity(body.len());
     let mut rest = body;
     while let Some(start) = rest.find(GREETING_START) {
         out.push_str(&rest[..start]);
@@ -130,8 +179,26 @@ fn fill(body: &str, name: &str, unsubscribe_url: &str, anonymous: bool) -> Strin
         rest = &region[end + GREETING_END.len_utf8()..];
     }
     out.push_str(rest);
-    out.replace(NAME_TOKEN, name)
-        .replace(UNSUBSCRIBE_TOKEN, unsubscribe_url)
+    out
+}
+
+/// Cuts `body` at the tokens. The values that go in between are never
+/// searched for tokens, so a name cannot inject one.
+fn cut(body: &str) -> Template {
+    let mut fixed = Vec::new();
+    let mut slots = Vec::new();
+    for (i, piece) in body.split(NAME_TOKEN).enumerate() {
+        if i > 0 {
+            slots.push(Slot::Name);
+        }
+        for (j, piece) in piece.split(UNSUBSCRIBE_TOKEN).enumerate() {
+            if j > 0 {
+                slots.push(Slot::UnsubscribeUrl);
+            }
+            fixed.push(piece.to_owned());
+        }
+    }
+    Template { fixed, slots }
 }
 
 fn escape_html(text: &str) -> String {
