@@ -648,7 +648,7 @@ impl State {
                 )));
                 continue;
             }
-            tx.execute_batch("SAVEPOINT change")
+            savepoint(&tx, "SAVEPOINT change")
                 .with_context(|| format!("cannot begin a savepoint on {}", self.path.display()))?;
             let result = match change {
                 LedgerChange::Claim { digest_id, email } => {
@@ -662,12 +662,13 @@ impl State {
                     .record_outcome_on(&tx, digest_id, email, outcome, now)
                     .map(|_| ()),
             };
-            let end = if result.is_ok() {
-                "RELEASE change"
+            let undone = if result.is_ok() {
+                Ok(())
             } else {
-                "ROLLBACK TO change; RELEASE change"
+                savepoint(&tx, "ROLLBACK TO change")
             };
-            tx.execute_batch(end)
+            undone
+                .and_then(|()| savepoint(&tx, "RELEASE change"))
                 .with_context(|| format!("cannot end a savepoint on {}", self.path.display()))?;
             outcome_failed |= result.is_err() && matches!(change, LedgerChange::Outcome { .. });
             results.push(result);
@@ -716,14 +717,15 @@ impl State {
         now: DateTime<FixedOffset>,
     ) -> Result<()> {
         let email = normalize_email(email);
+        // Cached statements: these run once or twice per message sent.
         let changed = conn
-            .execute(
+            .prepare_cached(
                 "UPDATE deliveries
                  SET status = 'sending', attempts = attempts + 1, updated_at = ?3
                  WHERE digest_id = ?1 AND email = ?2
                    AND (status = 'pending' OR (status = 'deferred' AND next_attempt_at <= ?3))",
-                params![digest_id, email, timestamp(now)],
             )
+            .and_then(|mut statement| statement.execute(params![digest_id, email, timestamp(now)]))
             .with_context(|| {
                 format!(
                     "cannot mark the delivery of digest `{digest_id}` to {email} as sending in {}",
@@ -786,11 +788,14 @@ impl State {
         let context =
             || format!("cannot record the outcome of digest `{digest_id}` to {email} in {path}");
         let row: Option<(Status, u32)> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT status, attempts FROM deliveries WHERE digest_id = ?1 AND email = ?2",
-                params![digest_id, email],
-                |row| Ok((row.get(0)?, row.get(1)?)),
             )
+            .and_then(|mut statement| {
+                statement.query_row(params![digest_id, email], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+            })
             .optional()
             .with_context(context)?;
         let attempts = match row {
@@ -823,12 +828,21 @@ impl State {
             ),
             DeliveryOutcome::Unknown(reason) => (Status::Unknown, Some(reason.clone()), None),
         };
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE deliveries
              SET status = ?3, last_error = ?4, next_attempt_at = ?5, updated_at = ?6
              WHERE digest_id = ?1 AND email = ?2",
-            params![digest_id, email, status, error, next_attempt, now_text],
         )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                digest_id,
+                email,
+                status,
+                error,
+                next_attempt,
+                now_text
+            ])
+        })
         .with_context(context)?;
         Ok(status)
     }
@@ -903,11 +917,8 @@ impl State {
     pub fn is_suppressed(&self, email: &str) -> Result<bool> {
         let email = normalize_email(email);
         self.conn
-            .query_row(
-                "SELECT 1 FROM suppressions WHERE email = ?1",
-                [&email],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM suppressions WHERE email = ?1")
+            .and_then(|mut statement| statement.query_row([&email], |_| Ok(())))
             .optional()
             .map(|row| row.is_some())
             .with_context(|| format!("cannot look up {email} in {}", self.path.display()))
@@ -1123,6 +1134,14 @@ impl State {
 }
 
 /// Adds a suppression and fails the address's outstanding deliveries.
+/// Runs one savepoint statement (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`),
+/// cached: [`State::apply`] runs two or three per ledger change.
+fn savepoint(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(|_| ())
+}
+
 fn suppress_in(tx: &Connection, email: &str, reason: &str, now: &str) -> rusqlite::Result<bool> {
     let added = tx.execute(
         "INSERT INTO suppressions (email, reason, created_at) VALUES (?1, ?2, ?3)
