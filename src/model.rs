@@ -57,7 +57,9 @@ pub struct Article {
     pub source_path: PathBuf,
     /// Set for stories taken from another publication's feed: who published
     /// it and where the original lives. `None` for the site's own articles.
-    pub origin: Option<Origin>,
+    /// Boxed: it is large (two URLs) and most articles are the site's own,
+    /// so inline it would make every article ~200 bytes bigger.
+    pub origin: Option<Box<Origin>>,
     /// `Some(offset)` while the body is not rendered yet: it starts at this
     /// byte of `source_path`. Loading indexes front matter only; the
     /// orchestrator renders just the versions that reach an output, so

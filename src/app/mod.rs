@@ -287,7 +287,9 @@ mod tests {
                 1 + day % 28
             );
             std::fs::write(&path, &text).unwrap();
-            articles.push(markdown::index_file(&path, text.as_bytes(), &ctx).unwrap());
+            articles.push(Box::new(
+                markdown::index_file(&path, text.as_bytes(), &ctx).unwrap(),
+            ));
         }
         assert!(
             articles

@@ -57,13 +57,14 @@ impl DateValue {
 /// Indexes every `.md` file under `dir` (recursively, hidden entries
 /// skipped), in parallel: front matter parsed and checked, the body checked
 /// as UTF-8 but not rendered (see [`render_file`]); returns the good
-/// articles and every problem found.
-pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Article>, Vec<Problem>) {
+/// articles (boxed where they are made, see [`super::load`]) and every
+/// problem found.
+pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Box<Article>>, Vec<Problem>) {
     let mut files = Vec::new();
     if let Err(problem) = collect_files(dir, "md", &mut files) {
         return (Vec::new(), vec![problem]);
     }
-    let results: Vec<Result<Article, Problem>> = files
+    let results: Vec<Result<Box<Article>, Problem>> = files
         .par_iter()
         .map(|path| {
             // The whole file is read (they are small) but only the front
@@ -74,7 +75,7 @@ pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Article>, Vec<Problem>) {
                 line: None,
                 message: format!("cannot read file: {e}"),
             })?;
-            index_file(path, &bytes, ctx)
+            index_file(path, &bytes, ctx).map(Box::new)
         })
         .collect();
     super::split_results(results)
@@ -473,7 +474,11 @@ fn render_markdown(body: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::pair;
+
+    /// [`crate::source::pair`] of articles made here by value.
+    fn pair(articles: Vec<Article>) -> (crate::model::Corpus, Vec<Problem>) {
+        crate::source::pair(articles.into_iter().map(Box::new).collect())
+    }
     use url::Url;
 
     const DATE_LINE: &str = "date = 2026-11-20T09:30:00+08:00\n";
