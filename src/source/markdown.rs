@@ -5,152 +5,14 @@
 //! renders feeds.
 
 use super::clean::{excerpt, sanitize_html, strip_xml_illegal};
+use super::front_matter::{DateValue, FrontMatter};
 use super::{LoadContext, Problem};
 use crate::model::Article;
-use chrono::{DateTime, FixedOffset};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use rayon::prelude::*;
-use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 const FENCE: &str = "+++";
-
-/// Front matter keys an article may set; anything else is a typo.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FrontMatter {
-    title: Option<String>,
-    date: Option<DateValue>,
-    updated: Option<DateValue>,
-    summary: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    authors: Vec<String>,
-    image: Option<String>,
-    #[serde(default)]
-    draft: bool,
-    slug: Option<String>,
-    id: Option<String>,
-}
-
-/// A date written either as a TOML datetime or as an RFC 3339 string.
-#[derive(Debug)]
-enum DateValue {
-    Toml(toml::value::Datetime),
-    Text(String),
-}
-
-/// What `#[serde(untagged)]` would do for [`DateValue`], without its cost:
-/// untagged enums buffer every value into serde's generic `Content` tree
-/// and replay it for each variant, which was ~6% of indexing a large site.
-/// Dates are one of two shapes, so the visitor takes either directly. Any
-/// other value fails with the message the untagged derive gave.
-impl<'de> Deserialize<'de> for DateValue {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::{Error, MapAccess, Visitor, value::MapAccessDeserializer};
-        use std::fmt;
-
-        const MISMATCH: &str = "data did not match any variant of untagged enum DateValue";
-
-        struct DateVisitor;
-
-        impl<'de> Visitor<'de> for DateVisitor {
-            type Value = DateValue;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a TOML datetime or an RFC 3339 string")
-            }
-
-            fn visit_str<E: Error>(self, text: &str) -> Result<DateValue, E> {
-                Ok(DateValue::Text(text.to_owned()))
-            }
-
-            fn visit_string<E: Error>(self, text: String) -> Result<DateValue, E> {
-                Ok(DateValue::Text(text))
-            }
-
-            /// A TOML datetime reaches serde as a one-entry map (the toml
-            /// crate's private encoding); `Datetime` decodes it itself.
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DateValue, A::Error> {
-                toml::value::Datetime::deserialize(MapAccessDeserializer::new(map))
-                    .map(DateValue::Toml)
-                    .map_err(|_| A::Error::custom(MISMATCH))
-            }
-
-            fn visit_bool<E: Error>(self, _: bool) -> Result<DateValue, E> {
-                Err(E::custom(MISMATCH))
-            }
-
-            fn visit_i64<E: Error>(self, _: i64) -> Result<DateValue, E> {
-                Err(E::custom(MISMATCH))
-            }
-
-            fn visit_u64<E: Error>(self, _: u64) -> Result<DateValue, E> {
-                Err(E::custom(MISMATCH))
-            }
-
-            fn visit_f64<E: Error>(self, _: f64) -> Result<DateValue, E> {
-                Err(E::custom(MISMATCH))
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<DateValue, A::Error> {
-                Err(A::Error::custom(MISMATCH))
-            }
-
-            fn visit_unit<E: Error>(self) -> Result<DateValue, E> {
-                Err(E::custom(MISMATCH))
-            }
-
-            fn visit_bytes<E: Error>(self, _: &[u8]) -> Result<DateValue, E> {
-                Err(E::custom(MISMATCH))
-            }
-        }
-
-        deserializer.deserialize_any(DateVisitor)
-    }
-}
-
-impl DateValue {
-    fn parse(&self) -> Result<DateTime<FixedOffset>, String> {
-        let text = match self {
-            // The common case, without formatting the date to text and
-            // parsing it again; anything unusual takes the text route,
-            // which decides and words the error.
-            DateValue::Toml(dt) => match offset_datetime(dt) {
-                Some(date) => return Ok(date),
-                None => dt.to_string(),
-            },
-            DateValue::Text(s) => s.clone(),
-        };
-        DateTime::parse_from_rfc3339(&text).map_err(|_| {
-            format!("`{text}` is not an RFC 3339 date-time with a UTC offset; write e.g. 2026-11-20T09:30:00+08:00")
-        })
-    }
-}
-
-/// A TOML offset date-time with seconds, as chrono reads its RFC 3339
-/// text; `None` for anything else (local dates and times, no seconds, a
-/// leap second, an out-of-range field), which [`DateValue::parse`] then
-/// reads as text.
-fn offset_datetime(dt: &toml::value::Datetime) -> Option<DateTime<FixedOffset>> {
-    use chrono::{NaiveDate, NaiveTime, TimeZone};
-    use toml::value::Offset;
-    let (date, time, offset) = (dt.date?, dt.time?, dt.offset?);
-    let second = time.second.filter(|s| *s < 60)?;
-    let date = NaiveDate::from_ymd_opt(date.year.into(), date.month.into(), date.day.into())?;
-    let time = NaiveTime::from_hms_nano_opt(
-        time.hour.into(),
-        time.minute.into(),
-        second.into(),
-        time.nanosecond.unwrap_or(0),
-    )?;
-    let offset = FixedOffset::east_opt(match offset {
-        Offset::Z => 0,
-        Offset::Custom { minutes } => i32::from(minutes) * 60,
-    })?;
-    offset.from_local_datetime(&date.and_time(time)).single()
-}
 
 /// Indexes every `.md` file under `dir` (recursively, hidden entries
 /// skipped), in parallel: front matter parsed and checked, the body checked
@@ -319,7 +181,7 @@ fn index_document<'t>(
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let (front, body) = split_front_matter(text).map_err(|(line, m)| problem(line, m))?;
 
-    let matter: FrontMatter = toml::from_str(front).map_err(|e| {
+    let matter = FrontMatter::parse(front).map_err(|e| {
         let line = e
             .span()
             .map(|span| 2 + front[..span.start].matches('\n').count());
@@ -811,7 +673,7 @@ mod tests {
                 "story.md",
                 &format!("+++\ntitle = \"Story\"\ndate = {toml}\n+++\nBody\n"),
             );
-            let expected = DateTime::parse_from_rfc3339(rfc_3339).unwrap();
+            let expected = chrono::DateTime::parse_from_rfc3339(rfc_3339).unwrap();
             assert_eq!(article.date, expected, "{toml}");
             assert_eq!(article.date.offset(), expected.offset(), "{toml}");
         }

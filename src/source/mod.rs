@@ -6,6 +6,7 @@
 
 mod clean;
 pub mod feed;
+mod front_matter;
 pub mod http;
 pub mod markdown;
 pub mod text;
