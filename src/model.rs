@@ -25,7 +25,32 @@ pub struct Locale {
 impl Locale {
     /// The absolute URL of an article with `slug` in this locale's edition.
     pub fn article_url(&self, slug: &str) -> Result<Url, url::ParseError> {
-        self.home_url.join(&format!("{slug}/"))
+        // Every article needs one when loaded, and resolving a relative
+        // reference re-parses the whole URL. For the usual home page (path
+        // ending in `/`, no query or fragment) and a slug of plain ASCII
+        // (not `.` or `..`), appending the segment gives the same URL.
+        let plain_slug = !matches!(slug, "" | "." | "..")
+            && slug
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        let home = &self.home_url;
+        if plain_slug
+            && home.path().ends_with('/')
+            && home.query().is_none()
+            && home.fragment().is_none()
+        {
+            let mut url = home.clone();
+            let appended = url
+                .path_segments_mut()
+                .map(|mut segments| {
+                    segments.pop_if_empty().push(slug).push("");
+                })
+                .is_ok();
+            if appended {
+                return Ok(url);
+            }
+        }
+        home.join(&format!("{slug}/"))
     }
 }
 
@@ -237,4 +262,54 @@ pub enum DeliveryOutcome {
     /// The connection was lost after the final dot, before any reply: the
     /// message may or may not have been accepted; never retried automatically.
     Unknown(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn locale(home: &str) -> Locale {
+        Locale {
+            key: "en".into(),
+            tag: "en".into(),
+            fallback: vec![],
+            home_url: Url::parse(home).unwrap(),
+        }
+    }
+
+    #[test]
+    fn an_article_url_is_the_slug_resolved_against_the_home_page() {
+        for home in [
+            "https://news.example.org/",
+            "https://news.example.org/en/",
+            "https://news.example.org/a/b/",
+            "https://news.example.org/en",
+            "https://news.example.org/en/?lang=en",
+            "https://news.example.org/en/#top",
+            "http://localhost:8080/",
+        ] {
+            let locale = locale(home);
+            for slug in [
+                "story",
+                "v1.2-release_notes",
+                "a",
+                "成渝-rail",
+                "café",
+                "x..y",
+                "9",
+            ] {
+                let expected = locale.home_url.join(&format!("{slug}/")).unwrap();
+                let url = locale.article_url(slug).unwrap();
+                assert_eq!(url, expected, "{home} + {slug}");
+                assert_eq!(url.as_str(), expected.as_str(), "{home} + {slug}");
+            }
+        }
+        assert_eq!(
+            locale("https://news.example.org/en/")
+                .article_url("story")
+                .unwrap()
+                .as_str(),
+            "https://news.example.org/en/story/"
+        );
+    }
 }

@@ -268,18 +268,40 @@ fn end_of_line(rest: &str) -> bool {
 /// A one-line basic string without escapes, or a one-line literal string,
 /// at the start of `text`; and what follows it.
 fn string(text: &str) -> Option<(String, &str)> {
-    let quote = text.chars().next().filter(|c| matches!(c, '"' | '\''))?;
-    let body = &text[1..];
-    let end = body.find(quote)?;
+    let quote = *text
+        .as_bytes()
+        .first()
+        .filter(|b| matches!(b, b'"' | b'\''))?;
+    let body = &text.as_bytes()[1..];
+    // One pass over the bytes (the values are most of the front matter):
+    // stop at the closing quote; decline escapes and control characters
+    // (C0, DEL, and C1, whose UTF-8 encoding starts with 0xC2 0x80..0x9F).
+    let mut end = None;
+    for (index, &byte) in body.iter().enumerate() {
+        match byte {
+            _ if byte == quote => {
+                end = Some(index);
+                break;
+            }
+            b'\\' if quote == b'"' => return None,
+            b'\t' => {}
+            0x00..=0x1f | 0x7f => return None,
+            0xc2 if body
+                .get(index + 1)
+                .is_some_and(|b| (0x80..=0x9f).contains(b)) =>
+            {
+                return None;
+            }
+            _ => {}
+        }
+    }
+    let end = end?;
     // Two quotes and a third open a multi-line string.
-    if end == 0 && body[1..].starts_with(quote) {
+    if end == 0 && body.get(1) == Some(&quote) {
         return None;
     }
-    let value = &body[..end];
-    if (quote == '"' && value.contains('\\')) || !value.chars().all(allowed_in_text) {
-        return None;
-    }
-    Some((value.to_owned(), &body[end + 1..]))
+    // The quote is ASCII, so these are character boundaries.
+    Some((text[1..1 + end].to_owned(), &text[2 + end..]))
 }
 
 /// A one-line array of [`string`]s (a trailing comma allowed).
@@ -384,6 +406,7 @@ mod tests {
             "title = \"A\"\r\ndate = 2026-11-20T09:30:00Z\r\n",
             "title = \"\"\nsummary = ''\n",
             "title = \"tab\there\"\n",
+            "title = \"no\u{a0}break, «quotes», ©\"\n",
             "title = \"a 'quoted' #word\"\nsummary = 'say \"hi\" \\ back'\n",
             "date = \"2026-11-20T09:30:00+08:00\"\nupdated = 2026-11-21t10:00:00.5-05:30\n",
             "date = 2026-11-20T09:30:00.123456789z\n",
@@ -438,6 +461,7 @@ mod tests {
             // Control characters and stray text.
             "title = \"A\u{1}\"\n",
             "title = \"A\u{7f}\"\n",
+            "title = 'A\u{85}'\n",
             "# bell \u{7}\n",
             "title = \"A\"\rsummary = \"B\"\n",
             "title = \"A\" B\n",
