@@ -200,12 +200,26 @@ impl Corpus {
 
     /// Versions in `locale`, newest first; ties broken by slug so output is stable.
     pub fn newest_first(&self, locale: &str) -> Vec<(&Story, &Article)> {
+        self.newest(locale, usize::MAX)
+    }
+
+    /// The first `count` of [`Corpus::newest_first`], without sorting the
+    /// rest: feeds show the newest 50 of tens of thousands of versions.
+    pub fn newest(&self, locale: &str, count: usize) -> Vec<(&Story, &Article)> {
         let mut items: Vec<(&Story, &Article)> = self
             .stories
             .iter()
             .filter_map(|story| story.translations.get(locale).map(|a| (story, &**a)))
             .collect();
-        items.sort_by(|(sa, a), (sb, b)| b.date.cmp(&a.date).then_with(|| sa.slug.cmp(&sb.slug)));
+        // A total order: a story has one version per locale, and one slug.
+        let order = |(sa, a): &(&Story, &Article), (sb, b): &(&Story, &Article)| {
+            b.date.cmp(&a.date).then_with(|| sa.slug.cmp(&sb.slug))
+        };
+        if count < items.len() {
+            items.select_nth_unstable_by(count, order);
+            items.truncate(count);
+        }
+        items.sort_by(order);
         items
     }
 }
@@ -267,6 +281,65 @@ pub enum DeliveryOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_newest_n_are_the_first_n_of_all_newest_first() {
+        let home = Url::parse("https://news.example.org/").unwrap();
+        let day = |d: u32| {
+            DateTime::parse_from_rfc3339(&format!("2026-11-{d:02}T08:00:00+08:00")).unwrap()
+        };
+        let mut stories = Vec::new();
+        for n in 0..40u32 {
+            let slug = format!("s{:02}", (n * 7) % 40);
+            let mut translations = BTreeMap::new();
+            for (key, shift) in [("en", 0), ("zh", 1)] {
+                if n % 5 == 0 && key == "zh" {
+                    continue;
+                }
+                translations.insert(
+                    key.to_owned(),
+                    Box::new(Article {
+                        story_id: slug.clone(),
+                        slug: slug.clone(),
+                        locale: key.to_owned(),
+                        title: slug.clone(),
+                        // Many equal dates, so the slug breaks ties.
+                        date: day(1 + (n * 3 + shift) % 9),
+                        updated: None,
+                        summary: String::new(),
+                        content_html: String::new(),
+                        tags: vec![],
+                        authors: vec![],
+                        image: None,
+                        url: home.join(&slug).unwrap(),
+                        draft: false,
+                        source_path: PathBuf::from(&slug),
+                        origin: None,
+                        body_offset: None,
+                    }),
+                );
+            }
+            stories.push(Story {
+                id: slug.clone(),
+                slug,
+                translations,
+            });
+        }
+        let corpus = Corpus { stories };
+        let key = |items: Vec<(&Story, &Article)>| -> Vec<String> {
+            items
+                .iter()
+                .map(|(s, a)| format!("{} {}", a.date, s.slug))
+                .collect()
+        };
+        for locale in ["en", "zh", "fr"] {
+            let all = key(corpus.newest_first(locale));
+            for count in [0, 1, 5, 31, 32, 40, 100] {
+                let head = key(corpus.newest(locale, count));
+                assert_eq!(head, all[..count.min(all.len())], "{locale} {count}");
+            }
+        }
+    }
 
     fn locale(home: &str) -> Locale {
         Locale {

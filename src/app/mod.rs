@@ -104,16 +104,38 @@ pub fn render_site(
     let selection = feed_selection(&corpus, &config.locales, config.feeds.max_items);
     source::render_selected(&mut corpus, &selection)?;
     let catalog = i18n::load(config)?;
-    let mut feeds = Vec::new();
+    let mut views = Vec::new();
     for locale in &config.locales {
         let localizer = catalog.localizer(&locale.key)?;
         let view = view::feed_view(config, &corpus, locale, localizer)
             .with_context(|| format!("cannot prepare the feeds of locale `{}`", locale.key))?;
-        for &format in &config.feeds.formats {
-            feeds.push(feed::render(&view, format)?);
-        }
+        views.push(view);
     }
+    // Each feed is written and then read back by the gate on its own, so
+    // they render in parallel (in the same order; the first error wins).
+    let feeds = {
+        use rayon::prelude::*;
+        let jobs: Vec<_> = views
+            .iter()
+            .flat_map(|view| {
+                config
+                    .feeds
+                    .formats
+                    .iter()
+                    .map(move |&format| (view, format))
+            })
+            .collect();
+        let rendered: Vec<Result<RenderedFeed>> = jobs
+            .into_par_iter()
+            .map(|(view, format)| feed::render(view, format))
+            .collect();
+        rendered.into_iter().collect::<Result<Vec<_>>>()?
+    };
     let digest_pages = send::browser_copies(config, &mut corpus, &catalog, now)?;
+    // Freeing a large corpus (a dozen allocations per article) takes longer
+    // than publishing what was rendered from it; a worker thread frees it
+    // meanwhile. If the process ends first, the OS reclaims the memory.
+    rayon::spawn(move || drop(corpus));
     Ok(Site {
         feeds,
         digest_pages,
@@ -132,9 +154,8 @@ fn feed_selection(
         .iter()
         .flat_map(|locale| {
             corpus
-                .newest_first(&locale.key)
+                .newest(&locale.key, max_items)
                 .into_iter()
-                .take(max_items)
                 .map(|(story, _)| (story.id.clone(), locale.key.clone()))
         })
         .collect()
