@@ -254,7 +254,8 @@ fn choose<'c>(
 ) -> Vec<(&'c Story, &'c Article)> {
     let by_id: HashMap<&str, &Story> = corpus.stories.iter().map(|s| (s.id.as_str(), s)).collect();
     let topics: BTreeSet<String> = topics.iter().map(|t| t.to_lowercase()).collect();
-    let mut seen = BTreeSet::new();
+    // Hashed: the ids of a first digest are every story of the site.
+    let mut seen = std::collections::HashSet::with_capacity(story_ids.len());
     let mut chosen: Vec<(&Story, &Article)> = Vec::new();
     for id in story_ids {
         let Some(story) = by_id.get(id.as_str()).copied() else {

@@ -167,17 +167,23 @@ pub type Selection = std::collections::BTreeSet<(String, String)>;
 /// a file changed or vanished since, and every such file is reported.
 pub fn render_selected(corpus: &mut Corpus, selection: &Selection) -> Result<(), ContentError> {
     use rayon::prelude::*;
+    // Borrowed keys: looking up every version of a large corpus must not
+    // copy its id and locale into a fresh `(String, String)` each time.
+    let selection: std::collections::BTreeSet<(&str, &str)> = selection
+        .iter()
+        .map(|(id, locale)| (id.as_str(), locale.as_str()))
+        .collect();
     let mut targets: Vec<&mut Article> = corpus
         .stories
         .iter_mut()
         .flat_map(|story| {
-            let id = &story.id;
+            let id = story.id.as_str();
+            let selection = &selection;
             story
                 .translations
                 .iter_mut()
                 .filter(move |(locale, article)| {
-                    article.body_offset.is_some()
-                        && selection.contains(&(id.clone(), (*locale).clone()))
+                    article.body_offset.is_some() && selection.contains(&(id, locale.as_str()))
                 })
                 .map(|(_, article)| &mut **article)
         })
