@@ -26,16 +26,25 @@ pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Box<Article>>, Vec<Proble
     }
     let results: Vec<Result<Box<Article>, Problem>> = files
         .par_iter()
-        .map(|path| {
+        .map_init(Vec::new, |buffer, path| {
             // The whole file is read (they are small) but only the front
             // matter is kept: the body is rendered later, if it reaches an
             // output (`render_file`), so the corpus is never held in memory.
-            let bytes = std::fs::read(path).map_err(|e| Problem {
-                path: path.clone(),
-                line: None,
-                message: format!("cannot read file: {e}"),
-            })?;
-            index_file(path, &bytes, ctx).map(Box::new)
+            // One buffer per worker, reused: a fresh one per file cost a
+            // large allocation (and the allocator's consolidation) each.
+            // Read through `take`, because `File`'s own `read_to_end` first
+            // stats the file to size a buffer we already have.
+            buffer.clear();
+            std::fs::File::open(path)
+                .and_then(|file| {
+                    std::io::Read::read_to_end(&mut std::io::Read::take(file, u64::MAX), buffer)
+                })
+                .map_err(|e| Problem {
+                    path: path.clone(),
+                    line: None,
+                    message: format!("cannot read file: {e}"),
+                })?;
+            index_file(path, buffer, ctx).map(Box::new)
         })
         .collect();
     super::split_results(results)
