@@ -163,26 +163,54 @@ fn feed_selection(
 
 fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bool) -> Result<()> {
     let config = config::load(config_path)?;
-    let fingerprint = {
-        // One read-only look at what the last run recorded; closed before
-        // this build writes to the database.
-        let previous = crate::state::State::open_read_only(&config.state_path)?;
-        let fingerprint = incremental::fingerprint(&config, previous.as_ref(), now)?;
-        if let Some(fingerprint) = &fingerprint
-            && incremental::up_to_date(&config, previous.as_ref(), fingerprint, now)?
-        {
-            if !quiet {
-                println!(
-                    "nothing changed since the last build; {} is up to date",
-                    config.feeds.dir.display()
-                );
-            }
-            return Ok(());
-        }
-        fingerprint
+    // Files modified since shortly before this moment are not trusted to
+    // reveal their next change (see `incremental`).
+    let started = std::time::SystemTime::now();
+    // One read-only look at what the last run recorded; closed before
+    // this build writes to the database.
+    let previous = crate::state::State::open_read_only(&config.state_path)?;
+    let record = match &previous {
+        Some(state) => state.build_record()?,
+        None => None,
     };
-    let feed_articles = feeds::gather(&config, feeds::Mode::FetchAndStore, strict, now)?;
-    let site = render_site(&config, feed_articles, now)?;
+    let (fingerprint, site) = match record {
+        Some(record) => {
+            // Built before: first see whether anything changed.
+            let fingerprint = incremental::fingerprint(&config, previous.as_ref(), now, started)?;
+            drop(previous);
+            if let Some(fingerprint) = &fingerprint
+                && incremental::up_to_date(&config, &record, fingerprint, now)
+            {
+                if !quiet {
+                    println!(
+                        "nothing changed since the last build; {} is up to date",
+                        config.feeds.dir.display()
+                    );
+                }
+                return Ok(());
+            }
+            let feed_articles = feeds::gather(&config, feeds::Mode::FetchAndStore, strict, now)?;
+            (fingerprint, render_site(&config, feed_articles, now)?)
+        }
+        None => {
+            // Nothing to compare with: the fingerprint is only recorded at
+            // the end, so it is taken while the site is built. That is
+            // sound because any input modified after `started` (less the
+            // racy window) marks the fingerprint racy, and a racy build is
+            // not recorded.
+            let config = &config;
+            let (fingerprint, site) = rayon::join(
+                // Moved in: the state's connection may be sent, not shared.
+                move || incremental::fingerprint(config, previous.as_ref(), now, started),
+                || -> Result<Site> {
+                    let feed_articles =
+                        feeds::gather(config, feeds::Mode::FetchAndStore, strict, now)?;
+                    render_site(config, feed_articles, now)
+                },
+            );
+            (fingerprint?, site?)
+        }
+    };
     let (mut written, mut unchanged) = (0, 0);
     for (relative_path, bytes) in site.files() {
         let path = config.feeds.dir.join(relative_path);
