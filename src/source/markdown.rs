@@ -190,7 +190,7 @@ fn index_document<'t>(
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let (front, body) = split_front_matter(text).map_err(|(line, m)| problem(line, m))?;
 
-    let matter = FrontMatter::parse(front).map_err(|e| {
+    let mut matter = FrontMatter::parse(front).map_err(|e| {
         let line = e
             .span()
             .map(|span| 2 + front[..span.start].matches('\n').count());
@@ -198,10 +198,11 @@ fn index_document<'t>(
     })?;
     let key_line = |key: &str| front_matter_key_line(front, key);
 
-    let title = strip_xml_illegal(matter.title.as_deref().unwrap_or_default().trim()).into_owned();
+    let title_given = matter.title.is_some();
+    let title = cleaned(matter.title.take().unwrap_or_default());
     if title.is_empty() {
         return Err(problem(
-            matter.title.as_ref().and_then(|_| key_line("title")),
+            title_given.then(|| key_line("title")).flatten(),
             "missing `title`: add title = \"…\" to the front matter".to_owned(),
         ));
     }
@@ -274,10 +275,7 @@ fn index_document<'t>(
         .map_err(|e| problem(key_line("image"), format!("invalid `image`: {e}")))?;
 
     // Empty means "an excerpt of the body", filled in by `render_body`.
-    let summary = match matter.summary.as_deref().map(str::trim) {
-        Some(summary) if !summary.is_empty() => strip_xml_illegal(summary).into_owned(),
-        _ => String::new(),
-    };
+    let summary = matter.summary.take().map(cleaned).unwrap_or_default();
 
     let article = Article {
         story_id,
@@ -288,8 +286,8 @@ fn index_document<'t>(
         updated,
         summary,
         content_html: String::new(),
-        tags: clean_list(&matter.tags),
-        authors: clean_list(&matter.authors),
+        tags: clean_list(std::mem::take(&mut matter.tags)),
+        authors: clean_list(std::mem::take(&mut matter.authors)),
         image,
         url,
         draft: matter.draft,
@@ -311,10 +309,25 @@ fn render_body(article: &mut Article, body: &str) {
     }
 }
 
-fn clean_list(items: &[String]) -> Vec<String> {
+/// `text` trimmed and without characters XML cannot carry; the string
+/// itself when that changes nothing (the usual case), so loading does not
+/// copy every title, summary, tag and author once more.
+fn cleaned(text: String) -> String {
+    let unchanged = matches!(
+        strip_xml_illegal(text.trim()),
+        std::borrow::Cow::Borrowed(kept) if kept.len() == text.len()
+    );
+    if unchanged {
+        text
+    } else {
+        strip_xml_illegal(text.trim()).into_owned()
+    }
+}
+
+fn clean_list(items: Vec<String>) -> Vec<String> {
     items
-        .iter()
-        .map(|s| strip_xml_illegal(s.trim()).into_owned())
+        .into_iter()
+        .map(cleaned)
         .filter(|s| !s.is_empty())
         .collect()
 }
