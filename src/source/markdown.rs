@@ -64,10 +64,11 @@ pub(super) fn collect_files(
             "cannot read the article folder: {e}; check [[sources]] path in config.toml"
         ),
     })?;
-    // Sorted by name (what sorting the paths of one folder amounts to,
-    // without comparing them component by component); the entry's file type
-    // usually comes with the listing, so no `stat` per file.
-    let mut paths: Vec<(std::ffi::OsString, PathBuf, bool)> = entries
+    // Sorted by name: every path is `dir/name`, so comparing the paths'
+    // bytes orders them by name (without comparing component by component
+    // or keeping a copy of each name); the entry's file type usually comes
+    // with the listing, so no `stat` per file.
+    let mut paths: Vec<(PathBuf, bool)> = entries
         .filter_map(|e| e.ok())
         .map(|e| {
             let is_dir = match e.file_type() {
@@ -75,12 +76,15 @@ pub(super) fn collect_files(
                 Ok(t) => t.is_dir(),
                 Err(_) => e.path().is_dir(),
             };
-            (e.file_name(), e.path(), is_dir)
+            (e.path(), is_dir)
         })
         .collect();
-    paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (name, path, is_dir) in paths {
-        let hidden = name.to_str().is_none_or(|n| n.starts_with('.'));
+    paths.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    for (path, is_dir) in paths {
+        let hidden = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_none_or(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
@@ -500,6 +504,51 @@ mod tests {
     /// A file with a title and date, `extra` front matter lines and `body`.
     fn file(extra: &str, body: &str) -> String {
         format!("+++\ntitle = \"Story\"\n{DATE_LINE}{extra}+++\n{body}")
+    }
+
+    #[test]
+    fn collects_matching_files_by_name_recursively_skipping_hidden_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "b.md",
+            "a.zh.md",
+            "a.md",
+            "B.md",
+            "a-b.md",
+            ".hidden.md",
+            "notes.txt",
+            "sub/c.md",
+            "sub/.d.md",
+            ".git/e.md",
+            "z/sub2/f.md",
+        ] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        let mut files = Vec::new();
+        collect_files(dir.path(), "md", &mut files).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|p| {
+                p.strip_prefix(dir.path())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "B.md",
+                "a-b.md",
+                "a.md",
+                "a.zh.md",
+                "b.md",
+                "sub/c.md",
+                "z/sub2/f.md"
+            ]
+        );
     }
 
     // --- errors -----------------------------------------------------------

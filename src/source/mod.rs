@@ -292,9 +292,10 @@ pub fn pair(mut articles: Vec<Box<Article>>) -> (Corpus, Vec<Problem>) {
         if translations.is_empty() {
             continue;
         }
-        let ids: std::collections::BTreeSet<&str> =
-            translations.iter().map(|a| a.story_id.as_str()).collect();
-        if ids.len() > 1 {
+        let first_id = translations[0].story_id.as_str();
+        if translations.iter().any(|a| a.story_id != first_id) {
+            let ids: std::collections::BTreeSet<&str> =
+                translations.iter().map(|a| a.story_id.as_str()).collect();
             for article in &translations {
                 problems.push(Problem {
                     path: article.source_path.clone(),
