@@ -401,6 +401,8 @@ mod tests {
             "\n\n",
             "title = \"A\"",
             "  title\t=\t\"A\"  \n",
+            "title=\"A\"\ntags=[]\ndraft=true\n",
+            "  \r\ntitle = \"A\"\n\t\n",
             "title = \"A\" # a comment\n",
             "# only a comment\ntitle = 'It is'\n",
             "title = \"A\"\r\ndate = 2026-11-20T09:30:00Z\r\n",
