@@ -25,7 +25,32 @@ pub struct Locale {
 impl Locale {
     /// The absolute URL of an article with `slug` in this locale's edition.
     pub fn article_url(&self, slug: &str) -> Result<Url, url::ParseError> {
-        self.home_url.join(&format!("{slug}/"))
+        // Every article needs one when loaded, and resolving a relative
+        // reference re-parses the whole URL. For the usual home page (path
+        // ending in `/`, no query or fragment) and a slug of plain ASCII
+        // (not `.` or `..`), appending the segment gives the same URL.
+        let plain_slug = !matches!(slug, "" | "." | "..")
+            && slug
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        let home = &self.home_url;
+        if plain_slug
+            && home.path().ends_with('/')
+            && home.query().is_none()
+            && home.fragment().is_none()
+        {
+            let mut url = home.clone();
+            let appended = url
+                .path_segments_mut()
+                .map(|mut segments| {
+                    segments.pop_if_empty().push(slug).push("");
+                })
+                .is_ok();
+            if appended {
+                return Ok(url);
+            }
+        }
+        home.join(&format!("{slug}/"))
     }
 }
 
@@ -57,7 +82,9 @@ pub struct Article {
     pub source_path: PathBuf,
     /// Set for stories taken from another publication's feed: who published
     /// it and where the original lives. `None` for the site's own articles.
-    pub origin: Option<Origin>,
+    /// Boxed: it is large (two URLs) and most articles are the site's own,
+    /// so inline it would make every article ~200 bytes bigger.
+    pub origin: Option<Box<Origin>>,
     /// `Some(offset)` while the body is not rendered yet: it starts at this
     /// byte of `source_path`. Loading indexes front matter only; the
     /// orchestrator renders just the versions that reach an output, so
@@ -173,12 +200,26 @@ impl Corpus {
 
     /// Versions in `locale`, newest first; ties broken by slug so output is stable.
     pub fn newest_first(&self, locale: &str) -> Vec<(&Story, &Article)> {
+        self.newest(locale, usize::MAX)
+    }
+
+    /// The first `count` of [`Corpus::newest_first`], without sorting the
+    /// rest: feeds show the newest 50 of tens of thousands of versions.
+    pub fn newest(&self, locale: &str, count: usize) -> Vec<(&Story, &Article)> {
         let mut items: Vec<(&Story, &Article)> = self
             .stories
             .iter()
             .filter_map(|story| story.translations.get(locale).map(|a| (story, &**a)))
             .collect();
-        items.sort_by(|(sa, a), (sb, b)| b.date.cmp(&a.date).then_with(|| sa.slug.cmp(&sb.slug)));
+        // A total order: a story has one version per locale, and one slug.
+        let order = |(sa, a): &(&Story, &Article), (sb, b): &(&Story, &Article)| {
+            b.date.cmp(&a.date).then_with(|| sa.slug.cmp(&sb.slug))
+        };
+        if count < items.len() {
+            items.select_nth_unstable_by(count, order);
+            items.truncate(count);
+        }
+        items.sort_by(order);
         items
     }
 }
@@ -323,4 +364,113 @@ pub enum DeliveryOutcome {
     /// The connection was lost after the final dot, before any reply: the
     /// message may or may not have been accepted; never retried automatically.
     Unknown(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_n_are_the_first_n_of_all_newest_first() {
+        let home = Url::parse("https://news.example.org/").unwrap();
+        let day = |d: u32| {
+            DateTime::parse_from_rfc3339(&format!("2026-11-{d:02}T08:00:00+08:00")).unwrap()
+        };
+        let mut stories = Vec::new();
+        for n in 0..40u32 {
+            let slug = format!("s{:02}", (n * 7) % 40);
+            let mut translations = BTreeMap::new();
+            for (key, shift) in [("en", 0), ("zh", 1)] {
+                if n % 5 == 0 && key == "zh" {
+                    continue;
+                }
+                translations.insert(
+                    key.to_owned(),
+                    Box::new(Article {
+                        story_id: slug.clone(),
+                        slug: slug.clone(),
+                        locale: key.to_owned(),
+                        title: slug.clone(),
+                        // Many equal dates, so the slug breaks ties.
+                        date: day(1 + (n * 3 + shift) % 9),
+                        updated: None,
+                        summary: String::new(),
+                        content_html: String::new(),
+                        tags: vec![],
+                        authors: vec![],
+                        image: None,
+                        url: home.join(&slug).unwrap(),
+                        draft: false,
+                        source_path: PathBuf::from(&slug),
+                        origin: None,
+                        body_offset: None,
+                    }),
+                );
+            }
+            stories.push(Story {
+                id: slug.clone(),
+                slug,
+                translations,
+            });
+        }
+        let corpus = Corpus { stories };
+        let key = |items: Vec<(&Story, &Article)>| -> Vec<String> {
+            items
+                .iter()
+                .map(|(s, a)| format!("{} {}", a.date, s.slug))
+                .collect()
+        };
+        for locale in ["en", "zh", "fr"] {
+            let all = key(corpus.newest_first(locale));
+            for count in [0, 1, 5, 31, 32, 40, 100] {
+                let head = key(corpus.newest(locale, count));
+                assert_eq!(head, all[..count.min(all.len())], "{locale} {count}");
+            }
+        }
+    }
+
+    fn locale(home: &str) -> Locale {
+        Locale {
+            key: "en".into(),
+            tag: "en".into(),
+            fallback: vec![],
+            home_url: Url::parse(home).unwrap(),
+        }
+    }
+
+    #[test]
+    fn an_article_url_is_the_slug_resolved_against_the_home_page() {
+        for home in [
+            "https://news.example.org/",
+            "https://news.example.org/en/",
+            "https://news.example.org/a/b/",
+            "https://news.example.org/en",
+            "https://news.example.org/en/?lang=en",
+            "https://news.example.org/en/#top",
+            "http://localhost:8080/",
+        ] {
+            let locale = locale(home);
+            for slug in [
+                "story",
+                "v1.2-release_notes",
+                "a",
+                "成渝-rail",
+                "café",
+                "x..y",
+                "9",
+            ] {
+                let expected = locale.home_url.join(&format!("{slug}/")).unwrap();
+                let url = locale.article_url(slug).unwrap();
+                assert_eq!(url, expected, "{home} + {slug}");
+                assert_eq!(url.as_str(), expected.as_str(), "{home} + {slug}");
+            }
+        }
+        assert_eq!(
+            locale("https://news.example.org/en/")
+                .article_url("story")
+                .unwrap()
+                .as_str(),
+            "https://news.example.org/en/story/"
+        );
+    }
 }

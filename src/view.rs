@@ -75,9 +75,8 @@ pub fn feed_view(
         ContentMode::Full => None,
     };
     let items: Vec<ItemView> = corpus
-        .newest_first(&locale.key)
+        .newest(&locale.key, config.feeds.max_items)
         .into_iter()
-        .take(config.feeds.max_items)
         .map(|(story, article)| -> Result<ItemView> {
             // A partner's story links to the original: its canonical URL.
             let url = article

@@ -436,3 +436,26 @@ fn an_unchanged_build_stops_early_and_every_kind_of_change_rebuilds() {
     site.build_at("2026-11-29T07:30:00+08:00");
     assert_eq!(site.feed("en", "rss.xml").entries.len(), 1);
 }
+
+#[test]
+fn a_first_build_of_just_written_inputs_is_not_recorded_as_up_to_date() {
+    // The first build takes its fingerprint while it reads the articles;
+    // inputs modified within seconds of its start must not be trusted.
+    let site = Site::from_fixture("site");
+    let first = stdout(&site.build());
+    assert!(first.contains("written"), "{first}");
+    let second = stdout(&site.build());
+    assert!(
+        !second.contains("nothing changed since the last build"),
+        "{second}"
+    );
+    // Once the inputs are old, a first build is recorded and the next stops early.
+    std::fs::remove_dir_all(site.path(".gazette")).ok();
+    age_inputs(&site);
+    site.build();
+    let third = stdout(&site.build());
+    assert!(
+        third.contains("nothing changed since the last build"),
+        "{third}"
+    );
+}

@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,10 +32,14 @@ pub struct Fingerprint {
 /// The inputs of a build at `now`, or `None` when a source is fetched over
 /// the network (its content is unknown until fetched, so always build).
 /// `previous` is the state database as the last run left it, if any.
+/// `started` is when the build began: an input modified after it (or
+/// within [`RACY_WINDOW`] before it) makes the fingerprint racy, so it may
+/// be taken while the build reads the same files.
 pub fn fingerprint(
     config: &Config,
     previous: Option<&State>,
     now: DateTime<FixedOffset>,
+    started: SystemTime,
 ) -> Result<Option<Fingerprint>> {
     let mut files = Vec::new();
     files.push(config.path.clone());
@@ -68,15 +73,20 @@ pub fn fingerprint(
             hasher.update(format!("digest\t{id}\n").as_bytes());
         }
     }
-    let racy_after = SystemTime::now()
+    let racy_after = started
         .checked_sub(RACY_WINDOW)
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(i128::MAX, |d| d.as_nanos() as i128);
     let mut racy = false;
+    // One reused line buffer: a `format!` per file was a third of this loop.
+    let mut line = String::new();
     for (path, stat) in files.iter().zip(&stats) {
         let (size, mtime) = stat.unwrap_or((u64::MAX, -1));
         racy |= mtime >= racy_after;
-        hasher.update(format!("{}\t{size}\t{mtime}\n", path.display()).as_bytes());
+        line.clear();
+        // Writing to a String cannot fail.
+        let _ = writeln!(line, "{}\t{size}\t{mtime}", path.display());
+        hasher.update(line.as_bytes());
     }
     let digest = hasher
         .finalize()
@@ -86,28 +96,22 @@ pub fn fingerprint(
     Ok(Some(Fingerprint { digest, racy }))
 }
 
-/// True when the last recorded build had the same inputs, `now` falls in
-/// the span in which the same stories are published, and every output file
-/// is still as that build left it.
+/// True when `record` (the last recorded build) had the same inputs, `now`
+/// falls in the span in which the same stories are published, and every
+/// output file is still as that build left it.
 pub fn up_to_date(
     config: &Config,
-    previous: Option<&State>,
+    record: &BuildRecord,
     fingerprint: &Fingerprint,
     now: DateTime<FixedOffset>,
-) -> Result<bool> {
-    let Some(state) = previous else {
-        return Ok(false);
-    };
-    let Some(record) = state.build_record()? else {
-        return Ok(false);
-    };
+) -> bool {
     let in_window = record.valid_from.is_none_or(|from| from <= now)
         && record.valid_until.is_none_or(|until| now < until);
     let intact = record
         .outputs
         .iter()
         .all(|(path, size, mtime)| stat(&config.feeds.dir.join(path)) == Some((*size, *mtime)));
-    Ok(record.inputs == fingerprint.digest && in_window && intact && !record.outputs.is_empty())
+    record.inputs == fingerprint.digest && in_window && intact && !record.outputs.is_empty()
 }
 
 /// Records a finished build (unless its inputs were racy).

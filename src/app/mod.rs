@@ -104,16 +104,38 @@ pub fn render_site(
     let selection = feed_selection(&corpus, &config.locales, config.feeds.max_items);
     source::render_selected(&mut corpus, &selection)?;
     let catalog = i18n::load(config)?;
-    let mut feeds = Vec::new();
+    let mut views = Vec::new();
     for locale in &config.locales {
         let localizer = catalog.localizer(&locale.key)?;
         let view = view::feed_view(config, &corpus, locale, localizer)
             .with_context(|| format!("cannot prepare the feeds of locale `{}`", locale.key))?;
-        for &format in &config.feeds.formats {
-            feeds.push(feed::render(&view, format)?);
-        }
+        views.push(view);
     }
+    // Each feed is written and then read back by the gate on its own, so
+    // they render in parallel (in the same order; the first error wins).
+    let feeds = {
+        use rayon::prelude::*;
+        let jobs: Vec<_> = views
+            .iter()
+            .flat_map(|view| {
+                config
+                    .feeds
+                    .formats
+                    .iter()
+                    .map(move |&format| (view, format))
+            })
+            .collect();
+        let rendered: Vec<Result<RenderedFeed>> = jobs
+            .into_par_iter()
+            .map(|(view, format)| feed::render(view, format))
+            .collect();
+        rendered.into_iter().collect::<Result<Vec<_>>>()?
+    };
     let digest_pages = send::browser_copies(config, &mut corpus, &catalog, now)?;
+    // Freeing a large corpus (a dozen allocations per article) takes longer
+    // than publishing what was rendered from it; a worker thread frees it
+    // meanwhile. If the process ends first, the OS reclaims the memory.
+    rayon::spawn(move || drop(corpus));
     Ok(Site {
         feeds,
         digest_pages,
@@ -132,9 +154,8 @@ fn feed_selection(
         .iter()
         .flat_map(|locale| {
             corpus
-                .newest_first(&locale.key)
+                .newest(&locale.key, max_items)
                 .into_iter()
-                .take(max_items)
                 .map(|(story, _)| (story.id.clone(), locale.key.clone()))
         })
         .collect()
@@ -142,26 +163,54 @@ fn feed_selection(
 
 fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bool) -> Result<()> {
     let config = config::load(config_path)?;
-    let fingerprint = {
-        // One read-only look at what the last run recorded; closed before
-        // this build writes to the database.
-        let previous = crate::state::State::open_read_only(&config.state_path)?;
-        let fingerprint = incremental::fingerprint(&config, previous.as_ref(), now)?;
-        if let Some(fingerprint) = &fingerprint
-            && incremental::up_to_date(&config, previous.as_ref(), fingerprint, now)?
-        {
-            if !quiet {
-                println!(
-                    "nothing changed since the last build; {} is up to date",
-                    config.feeds.dir.display()
-                );
-            }
-            return Ok(());
-        }
-        fingerprint
+    // Files modified since shortly before this moment are not trusted to
+    // reveal their next change (see `incremental`).
+    let started = std::time::SystemTime::now();
+    // One read-only look at what the last run recorded; closed before
+    // this build writes to the database.
+    let previous = crate::state::State::open_read_only(&config.state_path)?;
+    let record = match &previous {
+        Some(state) => state.build_record()?,
+        None => None,
     };
-    let feed_articles = feeds::gather(&config, feeds::Mode::FetchAndStore, strict, now)?;
-    let site = render_site(&config, feed_articles, now)?;
+    let (fingerprint, site) = match record {
+        Some(record) => {
+            // Built before: first see whether anything changed.
+            let fingerprint = incremental::fingerprint(&config, previous.as_ref(), now, started)?;
+            drop(previous);
+            if let Some(fingerprint) = &fingerprint
+                && incremental::up_to_date(&config, &record, fingerprint, now)
+            {
+                if !quiet {
+                    println!(
+                        "nothing changed since the last build; {} is up to date",
+                        config.feeds.dir.display()
+                    );
+                }
+                return Ok(());
+            }
+            let feed_articles = feeds::gather(&config, feeds::Mode::FetchAndStore, strict, now)?;
+            (fingerprint, render_site(&config, feed_articles, now)?)
+        }
+        None => {
+            // Nothing to compare with: the fingerprint is only recorded at
+            // the end, so it is taken while the site is built. That is
+            // sound because any input modified after `started` (less the
+            // racy window) marks the fingerprint racy, and a racy build is
+            // not recorded.
+            let config = &config;
+            let (fingerprint, site) = rayon::join(
+                // Moved in: the state's connection may be sent, not shared.
+                move || incremental::fingerprint(config, previous.as_ref(), now, started),
+                || -> Result<Site> {
+                    let feed_articles =
+                        feeds::gather(config, feeds::Mode::FetchAndStore, strict, now)?;
+                    render_site(config, feed_articles, now)
+                },
+            );
+            (fingerprint?, site?)
+        }
+    };
     let (mut written, mut unchanged) = (0, 0);
     for (relative_path, bytes) in site.files() {
         let path = config.feeds.dir.join(relative_path);
@@ -287,7 +336,9 @@ mod tests {
                 1 + day % 28
             );
             std::fs::write(&path, &text).unwrap();
-            articles.push(markdown::index_file(&path, text.as_bytes(), &ctx).unwrap());
+            articles.push(Box::new(
+                markdown::index_file(&path, text.as_bytes(), &ctx).unwrap(),
+            ));
         }
         assert!(
             articles

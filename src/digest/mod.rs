@@ -166,6 +166,7 @@ pub fn digest_view(
         topics,
         settings.untranslated,
         now,
+        usize::MAX,
     );
     let total = chosen.len();
     let stories = chosen
@@ -236,15 +237,23 @@ pub fn shown_versions(
     max_items: usize,
     now: DateTime<FixedOffset>,
 ) -> Vec<(String, String)> {
-    choose(corpus, story_ids, locale, topics, untranslated, now)
-        .into_iter()
-        .take(max_items)
-        .map(|(story, article)| (story.id.clone(), article.locale.clone()))
-        .collect()
+    choose(
+        corpus,
+        story_ids,
+        locale,
+        topics,
+        untranslated,
+        now,
+        max_items,
+    )
+    .into_iter()
+    .map(|(story, article)| (story.id.clone(), article.locale.clone()))
+    .collect()
 }
 
 /// Every story of `story_ids` a digest in `locale` for `topics` includes,
-/// in order, with the version it shows.
+/// in order, with the version it shows; only the first `limit` when fewer
+/// are needed (a first digest's ids are every story of the site).
 fn choose<'c>(
     corpus: &'c Corpus,
     story_ids: &[String],
@@ -252,12 +261,17 @@ fn choose<'c>(
     topics: &[String],
     untranslated: Untranslated,
     now: DateTime<FixedOffset>,
+    limit: usize,
 ) -> Vec<(&'c Story, &'c Article)> {
     let by_id: HashMap<&str, &Story> = corpus.stories.iter().map(|s| (s.id.as_str(), s)).collect();
     let topics: BTreeSet<String> = topics.iter().map(|t| t.to_lowercase()).collect();
-    let mut seen = BTreeSet::new();
+    // Hashed: the ids of a first digest are every story of the site.
+    let mut seen = std::collections::HashSet::new();
     let mut chosen: Vec<(&Story, &Article)> = Vec::new();
     for id in story_ids {
+        if chosen.len() == limit {
+            break;
+        }
         let Some(story) = by_id.get(id.as_str()).copied() else {
             tracing::debug!(story = %id, "not in the corpus; left out of the digest");
             continue;

@@ -316,6 +316,69 @@ fn unknown_duplicate_draft_and_future_stories_are_left_out() {
 }
 
 #[test]
+fn shown_versions_are_the_stories_the_view_shows_in_order() {
+    let site = Site::new();
+    let mut draft = article("s1", "en", "s1", "", "", &[]);
+    draft.draft = true;
+    let mut articles = vec![draft];
+    for i in [0, 2, 3, 4, 5] {
+        let id = format!("s{i}");
+        articles.push(article(&id, "en", &id, "", "", &[]));
+    }
+    articles.push(article("s3", "zh", "s3 zh", "", "", &[]));
+    let corpus = corpus(articles);
+    // Unknown, duplicate and draft ids in between; the limit counts shown stories.
+    let ids: Vec<String> = ["s0", "nope", "s1", "s0", "s2", "s3", "s4", "s5"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for key in ["en", "zh"] {
+        for max_items in [0, 1, 2, 3, 10] {
+            let mut settings = site.settings(key, Untranslated::Label);
+            settings.max_items = max_items;
+            let view = digest_view(
+                &corpus,
+                &ids,
+                site.locale(key),
+                &[],
+                site.localizer(key),
+                &settings,
+                now(),
+            )
+            .unwrap();
+            let shown = shown_versions(
+                &corpus,
+                &ids,
+                site.locale(key),
+                &[],
+                Untranslated::Label,
+                max_items,
+                now(),
+            );
+            let view_ids: Vec<&str> = view.stories.iter().map(|s| s.id.as_str()).collect();
+            let shown_ids: Vec<&str> = shown.iter().map(|(id, _)| id.as_str()).collect();
+            assert_eq!(shown_ids, view_ids, "{key} {max_items}");
+            if key == "zh" && max_items == 10 {
+                let versions: Vec<(&str, &str)> = shown
+                    .iter()
+                    .map(|(id, locale)| (id.as_str(), locale.as_str()))
+                    .collect();
+                assert_eq!(
+                    versions,
+                    [
+                        ("s0", "en"),
+                        ("s2", "en"),
+                        ("s3", "zh"),
+                        ("s4", "en"),
+                        ("s5", "en")
+                    ]
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn max_items_cuts_and_links_to_the_site() {
     let site = Site::new();
     let ids: Vec<String> = (0..5).map(|i| format!("s{i}")).collect();

@@ -134,6 +134,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_controls_and_the_two_nonchars_count_as_xml_illegal() {
+        // Neighbours of U+FFFE/U+FFFF in UTF-8 (EF BF BD, EF BE BF), C1
+        // controls and CJK are kept; each illegal one alone is found.
+        for kept in [
+            "\u{FFFD}",
+            "\u{FFBF}",
+            "\u{EFBF}",
+            "\u{85}",
+            "成渝\r\n\t",
+            "",
+        ] {
+            assert!(
+                matches!(strip_xml_illegal(kept), Cow::Borrowed(_)),
+                "{kept:?}"
+            );
+        }
+        for illegal in ["\u{0}", "\u{1f}", "x\u{FFFE}", "\u{FFFF}y", "\u{8}"] {
+            assert_eq!(
+                strip_xml_illegal(illegal).chars().count(),
+                illegal.chars().count() - 1
+            );
+        }
+    }
+
+    #[test]
     fn strips_xml_illegal_controls_but_keeps_whitespace() {
         assert_eq!(
             strip_xml_illegal("a\u{0}b\u{1b}c\td\ne\u{FFFF}"),

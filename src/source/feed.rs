@@ -170,12 +170,12 @@ fn entry_to_article(
         url: link.clone(),
         draft: false,
         source_path: PathBuf::from(location),
-        origin: Some(Origin {
+        origin: Some(Box::new(Origin {
             source_name: source.name.clone(),
             source_url: source_url.cloned(),
             canonical_url: link,
             item_id,
-        }),
+        })),
         body_offset: None,
     })
 }

@@ -5,76 +5,46 @@
 //! renders feeds.
 
 use super::clean::{excerpt, sanitize_html, strip_xml_illegal};
+use super::front_matter::{DateValue, FrontMatter};
 use super::{LoadContext, Problem};
 use crate::model::Article;
-use chrono::{DateTime, FixedOffset};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use rayon::prelude::*;
-use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 const FENCE: &str = "+++";
 
-/// Front matter keys an article may set; anything else is a typo.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FrontMatter {
-    title: Option<String>,
-    date: Option<DateValue>,
-    updated: Option<DateValue>,
-    summary: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    authors: Vec<String>,
-    image: Option<String>,
-    #[serde(default)]
-    draft: bool,
-    slug: Option<String>,
-    id: Option<String>,
-}
-
-/// A date written either as a TOML datetime or as an RFC 3339 string.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum DateValue {
-    Toml(toml::value::Datetime),
-    Text(String),
-}
-
-impl DateValue {
-    fn parse(&self) -> Result<DateTime<FixedOffset>, String> {
-        let text = match self {
-            DateValue::Toml(dt) => dt.to_string(),
-            DateValue::Text(s) => s.clone(),
-        };
-        DateTime::parse_from_rfc3339(&text).map_err(|_| {
-            format!("`{text}` is not an RFC 3339 date-time with a UTC offset; write e.g. 2026-11-20T09:30:00+08:00")
-        })
-    }
-}
-
 /// Indexes every `.md` file under `dir` (recursively, hidden entries
 /// skipped), in parallel: front matter parsed and checked, the body checked
 /// as UTF-8 but not rendered (see [`render_file`]); returns the good
-/// articles and every problem found.
-pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Article>, Vec<Problem>) {
+/// articles (boxed where they are made, see [`super::load`]) and every
+/// problem found.
+pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Box<Article>>, Vec<Problem>) {
     let mut files = Vec::new();
     if let Err(problem) = collect_files(dir, "md", &mut files) {
         return (Vec::new(), vec![problem]);
     }
-    let results: Vec<Result<Article, Problem>> = files
+    let results: Vec<Result<Box<Article>, Problem>> = files
         .par_iter()
-        .map(|path| {
+        .map_init(Vec::new, |buffer, path| {
             // The whole file is read (they are small) but only the front
             // matter is kept: the body is rendered later, if it reaches an
             // output (`render_file`), so the corpus is never held in memory.
-            let bytes = std::fs::read(path).map_err(|e| Problem {
-                path: path.clone(),
-                line: None,
-                message: format!("cannot read file: {e}"),
-            })?;
-            index_file(path, &bytes, ctx)
+            // One buffer per worker, reused: a fresh one per file cost a
+            // large allocation (and the allocator's consolidation) each.
+            // Read through `take`, because `File`'s own `read_to_end` first
+            // stats the file to size a buffer we already have.
+            buffer.clear();
+            std::fs::File::open(path)
+                .and_then(|file| {
+                    std::io::Read::read_to_end(&mut std::io::Read::take(file, u64::MAX), buffer)
+                })
+                .map_err(|e| Problem {
+                    path: path.clone(),
+                    line: None,
+                    message: format!("cannot read file: {e}"),
+                })?;
+            index_file(path, buffer, ctx).map(Box::new)
         })
         .collect();
     super::split_results(results)
@@ -94,10 +64,11 @@ pub(super) fn collect_files(
             "cannot read the article folder: {e}; check [[sources]] path in config.toml"
         ),
     })?;
-    // Sorted by name (what sorting the paths of one folder amounts to,
-    // without comparing them component by component); the entry's file type
-    // usually comes with the listing, so no `stat` per file.
-    let mut paths: Vec<(std::ffi::OsString, PathBuf, bool)> = entries
+    // Sorted by name: every path is `dir/name`, so comparing the paths'
+    // bytes orders them by name (without comparing component by component
+    // or keeping a copy of each name); the entry's file type usually comes
+    // with the listing, so no `stat` per file.
+    let mut paths: Vec<(PathBuf, bool)> = entries
         .filter_map(|e| e.ok())
         .map(|e| {
             let is_dir = match e.file_type() {
@@ -105,12 +76,15 @@ pub(super) fn collect_files(
                 Ok(t) => t.is_dir(),
                 Err(_) => e.path().is_dir(),
             };
-            (e.file_name(), e.path(), is_dir)
+            (e.path(), is_dir)
         })
         .collect();
-    paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (name, path, is_dir) in paths {
-        let hidden = name.to_str().is_none_or(|n| n.starts_with('.'));
+    paths.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    for (path, is_dir) in paths {
+        let hidden = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_none_or(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
@@ -220,7 +194,7 @@ fn index_document<'t>(
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let (front, body) = split_front_matter(text).map_err(|(line, m)| problem(line, m))?;
 
-    let matter: FrontMatter = toml::from_str(front).map_err(|e| {
+    let mut matter = FrontMatter::parse(front).map_err(|e| {
         let line = e
             .span()
             .map(|span| 2 + front[..span.start].matches('\n').count());
@@ -228,10 +202,11 @@ fn index_document<'t>(
     })?;
     let key_line = |key: &str| front_matter_key_line(front, key);
 
-    let title = strip_xml_illegal(matter.title.as_deref().unwrap_or_default().trim()).into_owned();
+    let title_given = matter.title.is_some();
+    let title = cleaned(matter.title.take().unwrap_or_default());
     if title.is_empty() {
         return Err(problem(
-            matter.title.as_ref().and_then(|_| key_line("title")),
+            title_given.then(|| key_line("title")).flatten(),
             "missing `title`: add title = \"…\" to the front matter".to_owned(),
         ));
     }
@@ -304,10 +279,7 @@ fn index_document<'t>(
         .map_err(|e| problem(key_line("image"), format!("invalid `image`: {e}")))?;
 
     // Empty means "an excerpt of the body", filled in by `render_body`.
-    let summary = match matter.summary.as_deref().map(str::trim) {
-        Some(summary) if !summary.is_empty() => strip_xml_illegal(summary).into_owned(),
-        _ => String::new(),
-    };
+    let summary = matter.summary.take().map(cleaned).unwrap_or_default();
 
     let article = Article {
         story_id,
@@ -318,8 +290,8 @@ fn index_document<'t>(
         updated,
         summary,
         content_html: String::new(),
-        tags: clean_list(&matter.tags),
-        authors: clean_list(&matter.authors),
+        tags: clean_list(std::mem::take(&mut matter.tags)),
+        authors: clean_list(std::mem::take(&mut matter.authors)),
         image,
         url,
         draft: matter.draft,
@@ -341,10 +313,25 @@ fn render_body(article: &mut Article, body: &str) {
     }
 }
 
-fn clean_list(items: &[String]) -> Vec<String> {
+/// `text` trimmed and without characters XML cannot carry; the string
+/// itself when that changes nothing (the usual case), so loading does not
+/// copy every title, summary, tag and author once more.
+fn cleaned(text: String) -> String {
+    let unchanged = matches!(
+        strip_xml_illegal(text.trim()),
+        std::borrow::Cow::Borrowed(kept) if kept.len() == text.len()
+    );
+    if unchanged {
+        text
+    } else {
+        strip_xml_illegal(text.trim()).into_owned()
+    }
+}
+
+fn clean_list(items: Vec<String>) -> Vec<String> {
     items
-        .iter()
-        .map(|s| strip_xml_illegal(s.trim()).into_owned())
+        .into_iter()
+        .map(cleaned)
         .filter(|s| !s.is_empty())
         .collect()
 }
@@ -473,7 +460,11 @@ fn render_markdown(body: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::pair;
+
+    /// [`crate::source::pair`] of articles made here by value.
+    fn pair(articles: Vec<Article>) -> (crate::model::Corpus, Vec<Problem>) {
+        crate::source::pair(articles.into_iter().map(Box::new).collect())
+    }
     use url::Url;
 
     const DATE_LINE: &str = "date = 2026-11-20T09:30:00+08:00\n";
@@ -513,6 +504,51 @@ mod tests {
     /// A file with a title and date, `extra` front matter lines and `body`.
     fn file(extra: &str, body: &str) -> String {
         format!("+++\ntitle = \"Story\"\n{DATE_LINE}{extra}+++\n{body}")
+    }
+
+    #[test]
+    fn collects_matching_files_by_name_recursively_skipping_hidden_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "b.md",
+            "a.zh.md",
+            "a.md",
+            "B.md",
+            "a-b.md",
+            ".hidden.md",
+            "notes.txt",
+            "sub/c.md",
+            "sub/.d.md",
+            ".git/e.md",
+            "z/sub2/f.md",
+        ] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        let mut files = Vec::new();
+        collect_files(dir.path(), "md", &mut files).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|p| {
+                p.strip_prefix(dir.path())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "B.md",
+                "a-b.md",
+                "a.md",
+                "a.zh.md",
+                "b.md",
+                "sub/c.md",
+                "z/sub2/f.md"
+            ]
+        );
     }
 
     // --- errors -----------------------------------------------------------
@@ -668,6 +704,71 @@ mod tests {
                 .starts_with("invalid `date`: `2026-11-20T09:30:00` is not an RFC 3339"),
             "{p}"
         );
+    }
+
+    #[test]
+    fn rejects_date_of_another_type_at_its_line() {
+        for value in ["20261120", "true", "[2026, 11, 20]", "{ day = 20 }"] {
+            let p = problem(
+                "story.md",
+                &format!("+++\ntitle = \"Story\"\ndate = {value}\n+++\nBody\n"),
+            );
+            assert_eq!(p.line, Some(3), "{value}: {p}");
+            assert_eq!(
+                p.message,
+                "invalid front matter: data did not match any variant of untagged enum DateValue",
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn toml_dates_read_as_their_rfc_3339_text() {
+        // Each TOML datetime means what its RFC 3339 text means.
+        for (toml, rfc_3339) in [
+            ("2026-11-20T09:30:00+08:00", "2026-11-20T09:30:00+08:00"),
+            ("2026-11-20 09:30:00Z", "2026-11-20T09:30:00+00:00"),
+            ("2026-11-20t09:30:00z", "2026-11-20T09:30:00+00:00"),
+            (
+                "2026-11-20T09:30:00.25-05:30",
+                "2026-11-20T09:30:00.250-05:30",
+            ),
+            (
+                "2026-11-20T09:30:00.123456789+14:00",
+                "2026-11-20T09:30:00.123456789+14:00",
+            ),
+            ("2016-12-31T23:59:60Z", "2016-12-31T23:59:60+00:00"),
+            ("0001-01-01T00:00:00-00:00", "0001-01-01T00:00:00+00:00"),
+        ] {
+            let article = ok(
+                "story.md",
+                &format!("+++\ntitle = \"Story\"\ndate = {toml}\n+++\nBody\n"),
+            );
+            let expected = chrono::DateTime::parse_from_rfc3339(rfc_3339).unwrap();
+            assert_eq!(article.date, expected, "{toml}");
+            assert_eq!(article.date.offset(), expected.offset(), "{toml}");
+        }
+        for (toml, message) in [
+            (
+                "2026-11-20T09:30+08:00",
+                "invalid `date`: `2026-11-20T09:30+08:00` is not an RFC 3339 date-time with a UTC offset; write e.g. 2026-11-20T09:30:00+08:00",
+            ),
+            (
+                "09:30:00",
+                "invalid `date`: `09:30:00` is not an RFC 3339 date-time with a UTC offset; write e.g. 2026-11-20T09:30:00+08:00",
+            ),
+            (
+                "2026-02-30T09:30:00+08:00",
+                "invalid front matter: invalid date, expected day between 01 and 28",
+            ),
+        ] {
+            let p = problem(
+                "story.md",
+                &format!("+++\ntitle = \"Story\"\ndate = {toml}\n+++\nBody\n"),
+            );
+            assert_eq!(p.line, Some(3), "{toml}: {p}");
+            assert_eq!(p.message, message, "{toml}");
+        }
     }
 
     #[test]

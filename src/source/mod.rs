@@ -6,6 +6,7 @@
 
 mod clean;
 pub mod feed;
+mod front_matter;
 pub mod http;
 pub mod markdown;
 pub mod text;
@@ -34,20 +35,22 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Splits per-file results into the articles and the problems, keeping
+/// Splits per-file results into the values and the problems, keeping
 /// their order, so a loader reports every bad file, not just the first.
-pub(crate) fn split_results(
-    results: Vec<Result<Article, Problem>>,
-) -> (Vec<Article>, Vec<Problem>) {
-    let mut articles = Vec::new();
-    let mut problems = Vec::new();
+/// The output vectors are allocated at their exact size: loaders hand over
+/// tens of thousands of results, and growing by doubling would hold up to
+/// twice the memory while copying.
+pub(crate) fn split_results<T>(results: Vec<Result<T, Problem>>) -> (Vec<T>, Vec<Problem>) {
+    let good = results.iter().filter(|r| r.is_ok()).count();
+    let mut values = Vec::with_capacity(good);
+    let mut problems = Vec::with_capacity(results.len() - good);
     for result in results {
         match result {
-            Ok(article) => articles.push(article),
+            Ok(value) => values.push(value),
             Err(problem) => problems.push(problem),
         }
     }
-    (articles, problems)
+    (values, problems)
 }
 
 /// Every problem found in the sources; nothing is published when this is raised.
@@ -91,21 +94,41 @@ impl<'a> LoadContext<'a> {
 /// (fetched, cached or read); a feed source missing from it contributes
 /// nothing. Articles are taken in configured order, so when two feed items
 /// are one story, the first source's copy is kept.
+///
+/// Articles are boxed as they are made and only the boxes move from here
+/// on: an `Article` is a few hundred bytes inline, and a large site has
+/// tens of thousands, so each whole-vector move or regrouping by value
+/// would copy (and for a while hold twice) that much memory.
 pub fn load(
     config: &Config,
     mut feed_articles: BTreeMap<usize, Vec<Article>>,
 ) -> Result<Corpus, ContentError> {
     let ctx = LoadContext::from_config(config);
-    let mut articles = Vec::new();
+    let mut articles: Vec<Box<Article>> = Vec::new();
     let mut problems = Vec::new();
     // Validated with the config; a failure here names the config file.
-    let rules = text::ChromeRules::new(&config.import.chrome, &config.import.captions);
+    // Compiled on first use: the regex set costs ~3% of a large Markdown
+    // build that has no text source.
+    let rules = std::cell::OnceCell::new();
     for (index, source) in config.sources.iter().enumerate() {
         let (loaded, found) = match source {
             Source::Markdown { path } => markdown::load_dir(path, &ctx),
-            Source::Feed(_) => (feed_articles.remove(&index).unwrap_or_default(), Vec::new()),
-            Source::Text { path, locale } => match &rules {
-                Ok(rules) => text::load_dir(path, locale, rules, &ctx),
+            Source::Feed(_) => (
+                feed_articles
+                    .remove(&index)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Box::new)
+                    .collect(),
+                Vec::new(),
+            ),
+            Source::Text { path, locale } => match rules.get_or_init(|| {
+                text::ChromeRules::new(&config.import.chrome, &config.import.captions)
+            }) {
+                Ok(rules) => {
+                    let (loaded, found) = text::load_dir(path, locale, rules, &ctx);
+                    (loaded.into_iter().map(Box::new).collect(), found)
+                }
                 Err(message) => (
                     Vec::new(),
                     vec![Problem {
@@ -116,7 +139,11 @@ pub fn load(
                 ),
             },
         };
-        articles.extend(loaded);
+        if articles.is_empty() {
+            articles = loaded;
+        } else {
+            articles.extend(loaded);
+        }
         problems.extend(found);
     }
     let articles = drop_repeated_feed_items(articles);
@@ -140,17 +167,23 @@ pub type Selection = std::collections::BTreeSet<(String, String)>;
 /// a file changed or vanished since, and every such file is reported.
 pub fn render_selected(corpus: &mut Corpus, selection: &Selection) -> Result<(), ContentError> {
     use rayon::prelude::*;
+    // Borrowed keys: looking up every version of a large corpus must not
+    // copy its id and locale into a fresh `(String, String)` each time.
+    let selection: std::collections::BTreeSet<(&str, &str)> = selection
+        .iter()
+        .map(|(id, locale)| (id.as_str(), locale.as_str()))
+        .collect();
     let mut targets: Vec<&mut Article> = corpus
         .stories
         .iter_mut()
         .flat_map(|story| {
-            let id = &story.id;
+            let id = story.id.as_str();
+            let selection = &selection;
             story
                 .translations
                 .iter_mut()
                 .filter(move |(locale, article)| {
-                    article.body_offset.is_some()
-                        && selection.contains(&(id.clone(), (*locale).clone()))
+                    article.body_offset.is_some() && selection.contains(&(id, locale.as_str()))
                 })
                 .map(|(_, article)| &mut **article)
         })
@@ -170,52 +203,75 @@ pub fn render_selected(corpus: &mut Corpus, selection: &Selection) -> Result<(),
 /// Keeps the first of feed items that are one story in one locale: the
 /// same canonical URL, or the same id in their sources. The site's own
 /// articles are never dropped here (a clash with them is a pairing problem).
-pub fn drop_repeated_feed_items(articles: Vec<Article>) -> Vec<Article> {
+pub fn drop_repeated_feed_items(mut articles: Vec<Box<Article>>) -> Vec<Box<Article>> {
     let mut seen: std::collections::HashMap<(String, String), String> =
         std::collections::HashMap::new();
-    articles
-        .into_iter()
-        .filter(|article| {
-            let Some(origin) = &article.origin else {
-                return true;
-            };
-            let url_key = (
-                article.locale.clone(),
-                format!("url {}", origin.canonical_url),
+    articles.retain(|article| {
+        let Some(origin) = &article.origin else {
+            return true;
+        };
+        let url_key = (
+            article.locale.clone(),
+            format!("url {}", origin.canonical_url),
+        );
+        let id_key = (article.locale.clone(), format!("id {}", origin.item_id));
+        if let Some(first) = seen.get(&url_key).or_else(|| seen.get(&id_key)) {
+            tracing::info!(
+                "{} from {} repeats {first}; kept the first source's copy",
+                origin.canonical_url,
+                origin.source_name
             );
-            let id_key = (article.locale.clone(), format!("id {}", origin.item_id));
-            if let Some(first) = seen.get(&url_key).or_else(|| seen.get(&id_key)) {
-                tracing::info!(
-                    "{} from {} repeats {first}; kept the first source's copy",
-                    origin.canonical_url,
-                    origin.source_name
-                );
-                return false;
-            }
-            let first = format!("{} from {}", origin.item_id, origin.source_name);
-            seen.insert(url_key, first.clone());
-            seen.insert(id_key, first);
-            true
-        })
-        .collect()
+            return false;
+        }
+        let first = format!("{} from {}", origin.item_id, origin.source_name);
+        seen.insert(url_key, first.clone());
+        seen.insert(id_key, first);
+        true
+    });
+    articles
 }
 
 /// Groups articles into stories by slug. Two versions of one story in the
 /// same locale are reported (every file involved) and left out; so are
 /// translations that disagree on the story id, and ids shared by two stories.
-pub fn pair(articles: Vec<Article>) -> (Corpus, Vec<Problem>) {
+pub fn pair(mut articles: Vec<Box<Article>>) -> (Corpus, Vec<Problem>) {
     let mut problems = Vec::new();
-    let mut versions: BTreeMap<(String, String), Vec<Article>> = BTreeMap::new();
-    for article in articles {
-        versions
-            .entry((article.slug.clone(), article.locale.clone()))
-            .or_default()
-            .push(article);
-    }
-    let mut by_slug: BTreeMap<String, Vec<Article>> = BTreeMap::new();
-    for ((slug, locale), mut same) in versions {
-        same.sort_by(|a, b| a.source_path.cmp(&b.source_path));
-        if same.len() > 1 {
+    // One stable sort instead of maps of vectors: versions of a story end up
+    // next to each other (by slug, then locale, then file), and equal keys
+    // keep their input order.
+    articles.sort_by(|a, b| {
+        (a.slug.as_str(), a.locale.as_str(), &a.source_path).cmp(&(
+            b.slug.as_str(),
+            b.locale.as_str(),
+            &b.source_path,
+        ))
+    });
+    let mut stories = Vec::new();
+    let mut owner_of_id: BTreeMap<String, String> = BTreeMap::new();
+    let mut rest = articles.into_iter().peekable();
+    while let Some(first) = rest.next() {
+        // Every version with this slug, in locale order.
+        let mut same_slug = vec![first];
+        while let Some(next) = rest.next_if(|a| a.slug == same_slug[0].slug) {
+            same_slug.push(next);
+        }
+        let slug = same_slug[0].slug.clone();
+        // Two versions in one locale: report every file involved, keep none.
+        let mut translations: Vec<Box<Article>> = Vec::with_capacity(same_slug.len());
+        let mut versions = same_slug.into_iter().peekable();
+        while let Some(version) = versions.next() {
+            if versions
+                .peek()
+                .is_none_or(|next| next.locale != version.locale)
+            {
+                translations.push(version);
+                continue;
+            }
+            let mut same = vec![version];
+            while let Some(next) = versions.next_if(|a| a.locale == same[0].locale) {
+                same.push(next);
+            }
+            let locale = &same[0].locale;
             for (index, article) in same.iter().enumerate() {
                 let others: Vec<String> = same
                     .iter()
@@ -232,17 +288,14 @@ pub fn pair(articles: Vec<Article>) -> (Corpus, Vec<Problem>) {
                     ),
                 });
             }
+        }
+        if translations.is_empty() {
             continue;
         }
-        by_slug.entry(slug).or_default().extend(same);
-    }
-
-    let mut stories = Vec::new();
-    let mut owner_of_id: BTreeMap<String, String> = BTreeMap::new();
-    for (slug, translations) in by_slug {
-        let ids: std::collections::BTreeSet<&str> =
-            translations.iter().map(|a| a.story_id.as_str()).collect();
-        if ids.len() > 1 {
+        let first_id = translations[0].story_id.as_str();
+        if translations.iter().any(|a| a.story_id != first_id) {
+            let ids: std::collections::BTreeSet<&str> =
+                translations.iter().map(|a| a.story_id.as_str()).collect();
             for article in &translations {
                 problems.push(Problem {
                     path: article.source_path.clone(),
@@ -271,7 +324,7 @@ pub fn pair(articles: Vec<Article>) -> (Corpus, Vec<Problem>) {
             slug,
             translations: translations
                 .into_iter()
-                .map(|a| (a.locale.clone(), Box::new(a)))
+                .map(|a| (a.locale.clone(), a))
                 .collect(),
         });
     }
@@ -283,6 +336,12 @@ mod tests {
     use super::*;
     use crate::model::Origin;
     use chrono::DateTime;
+
+    /// What the loaders hand over: boxed articles (see [`load`]).
+    #[allow(clippy::vec_box)]
+    fn boxed(articles: Vec<Article>) -> Vec<Box<Article>> {
+        articles.into_iter().map(Box::new).collect()
+    }
 
     fn item(source: &str, locale: &str, id: &str, link: &str) -> Article {
         let url = Url::parse(link).unwrap();
@@ -301,25 +360,25 @@ mod tests {
             url: url.clone(),
             draft: false,
             source_path: PathBuf::from(source),
-            origin: Some(Origin {
+            origin: Some(Box::new(Origin {
                 source_name: source.to_owned(),
                 source_url: None,
                 canonical_url: url,
                 item_id: id.to_owned(),
-            }),
+            })),
             body_offset: None,
         }
     }
 
     #[test]
     fn the_same_story_from_two_feeds_is_kept_once_from_the_first_source() {
-        let kept = drop_repeated_feed_items(vec![
+        let kept = drop_repeated_feed_items(boxed(vec![
             item("a", "en", "1", "https://x.example/1"),
             item("b", "en", "other-id", "https://x.example/1"), // same URL
             item("b", "en", "1", "https://y.example/1"),        // same id
             item("b", "en", "2", "https://x.example/2"),
             item("b", "zh", "1", "https://x.example/1"), // another locale
-        ]);
+        ]));
         let keys: Vec<&str> = kept.iter().map(|a| a.slug.as_str()).collect();
         assert_eq!(keys, vec!["a-1", "b-2", "b-1"]);
         assert_eq!(kept[2].locale, "zh");
@@ -333,7 +392,7 @@ mod tests {
         own.source_path = PathBuf::from("articles/story.md");
         let mut partner = item("p", "en", "9", "https://p.example/9");
         partner.slug = "story".to_owned();
-        let (corpus, problems) = pair(drop_repeated_feed_items(vec![own, partner]));
+        let (corpus, problems) = pair(drop_repeated_feed_items(boxed(vec![own, partner])));
         assert!(corpus.stories.is_empty());
         assert_eq!(problems.len(), 2);
         assert!(
