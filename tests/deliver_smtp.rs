@@ -75,14 +75,20 @@ struct Log {
 #[derive(Clone)]
 struct Recorder {
     log: Arc<Mutex<Log>>,
+    greeted: bool,
     to: Vec<String>,
     data: Vec<u8>,
 }
 
 impl Handler for Recorder {
     fn helo(&mut self, _ip: IpAddr, _domain: &str) -> Response {
-        // No STARTTLS here, so one EHLO per connection.
-        self.log.lock().unwrap().connections += 1;
+        // Each connection gets its own clone of the handler; gazette sends
+        // EHLO twice on one (the second to read PIPELINING), so count the
+        // first only.
+        if !self.greeted {
+            self.greeted = true;
+            self.log.lock().unwrap().connections += 1;
+        }
         mailin_embedded::response::OK
     }
 
@@ -123,6 +129,7 @@ fn start_mailin() -> (u16, Arc<Mutex<Log>>) {
     let log = Arc::new(Mutex::new(Log::default()));
     let handler = Recorder {
         log: Arc::clone(&log),
+        greeted: false,
         to: Vec::new(),
         data: Vec::new(),
     };
@@ -559,4 +566,113 @@ fn go_ahead_is_asked_after_data_and_a_no_delivers_nothing() {
     assert_eq!(log.messages.len(), 1);
     assert_eq!(log.messages[0].to, vec!["zoe@example.com".to_owned()]);
     assert_eq!(log.connections, 2);
+}
+
+// ------------------------------------------------------- pipelining relay
+
+/// A relay that offers PIPELINING (RFC 2920) and answers MAIL, RCPT and
+/// DATA only once all three have arrived: a client that waited for each
+/// reply before sending the next command would hang until its timeout.
+/// Refuses `UNKNOWN_USER` at RCPT; records the recipient of every body it
+/// accepts, and how many connections it saw.
+fn start_pipelining_relay() -> (u16, Arc<Mutex<Vec<String>>>, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let connections = Arc::new(AtomicUsize::new(0));
+    let (bodies, count) = (Arc::clone(&accepted), Arc::clone(&connections));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            let bodies = Arc::clone(&bodies);
+            std::thread::spawn(move || {
+                let _ = serve_pipelining(stream, &bodies);
+            });
+        }
+    });
+    (port, accepted, connections)
+}
+
+fn serve_pipelining(stream: TcpStream, bodies: &Mutex<Vec<String>>) -> std::io::Result<()> {
+    let mut out = stream.try_clone()?;
+    let mut input = BufReader::new(stream);
+    out.write_all(b"220 pipe.test ESMTP\r\n")?;
+    let read_line = |input: &mut BufReader<TcpStream>| -> std::io::Result<String> {
+        let mut line = String::new();
+        input.read_line(&mut line)?;
+        Ok(line)
+    };
+    loop {
+        let line = read_line(&mut input)?;
+        let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+        match verb.as_str() {
+            "" => return Ok(()),
+            "EHLO" => out.write_all(b"250-pipe.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")?,
+            "QUIT" => {
+                out.write_all(b"221 bye\r\n")?;
+                return Ok(());
+            }
+            "MAIL" => {
+                // No reply until RCPT and DATA are here too.
+                let rcpt = read_line(&mut input)?;
+                let data = read_line(&mut input)?;
+                assert!(rcpt.starts_with("RCPT TO:<"), "{rcpt:?}");
+                assert_eq!(data, "DATA\r\n");
+                let to = rcpt["RCPT TO:<".len()..]
+                    .split('>')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                if to == UNKNOWN_USER {
+                    out.write_all(b"250 2.1.0 ok\r\n550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n")?;
+                    continue;
+                }
+                out.write_all(b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go ahead\r\n")?;
+                let mut body = Vec::new();
+                while !body.ends_with(b"\r\n.\r\n") {
+                    if input.read_until(b'\n', &mut body)? == 0 {
+                        return Ok(());
+                    }
+                }
+                bodies.lock().unwrap().push(to);
+                out.write_all(b"250 2.0.0 queued\r\n")?;
+            }
+            // RSET, NOOP
+            _ => out.write_all(b"250 2.0.0 ok\r\n")?,
+        }
+    }
+}
+
+#[test]
+fn a_pipelining_relay_gets_the_envelope_in_one_go_and_refusals_keep_their_meaning() {
+    let (port, accepted, connections) = start_pipelining_relay();
+    // A client that did not pipeline would wait here for the whole timeout.
+    let mut transport = SmtpTransport::new(settings(port, Duration::from_secs(3))).unwrap();
+    assert_eq!(
+        send_email(&mut transport, &email("Ann", "ann@example.com", "d1.ann")),
+        DeliveryOutcome::Sent
+    );
+    match send_email(&mut transport, &email("", UNKNOWN_USER, "d1.nobody")) {
+        DeliveryOutcome::Failed { reason, suppress } => {
+            assert!(suppress, "an unknown user is suppressed");
+            assert!(reason.contains("550"), "{reason}");
+            assert!(reason.contains("RCPT TO"), "{reason}");
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+    assert_eq!(
+        send_email(&mut transport, &email("Bob", "bob@example.com", "d1.bob")),
+        DeliveryOutcome::Sent
+    );
+    drop(transport);
+    assert_eq!(
+        *accepted.lock().unwrap(),
+        ["ann@example.com", "bob@example.com"]
+    );
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "one connection for all three"
+    );
 }
