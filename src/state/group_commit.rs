@@ -154,7 +154,7 @@ impl LedgerWriter {
                     for (request, result) in batch.into_iter().zip(results) {
                         match request.reply {
                             Some(reply) => {
-                                let _ = reply.send(result);
+                                let _ = reply.send(result.map(|_| ()));
                             }
                             None => {
                                 if let Err(error) = result {

@@ -628,7 +628,11 @@ impl State {
         email: &str,
         now: DateTime<FixedOffset>,
     ) -> Result<()> {
-        self.mark_sending_on(&self.conn, digest_id, email, now)
+        let claim = LedgerChange::Claim {
+            digest_id: digest_id.to_owned(),
+            email: email.to_owned(),
+        };
+        self.apply_one(&claim, now).map(|_| ())
     }
 
     /// Applies `changes` in order in one transaction (one fsync for all of
@@ -637,13 +641,19 @@ impl State {
     /// `sending`, fails alone and leaves the others standing, since each
     /// change runs in its own savepoint; but once an outcome fails, the
     /// claims after it are refused, since a ledger that cannot record what
-    /// happened must not let more messages leave. `Err` (nothing applied)
+    /// happened must not let more messages leave. A change's result is the
+    /// row's new status (`Sending` for a claim). `Err` (nothing applied)
     /// when the transaction itself fails.
+    ///
+    /// Every ledger write goes through here: one change at a time
+    /// ([`State::mark_sending`], [`State::record_outcome`]), a claim and its
+    /// outcome together ([`State::fail_unsent`]), or whatever the send
+    /// workers queued together ([`group_commit`]).
     pub fn apply(
         &self,
         changes: &[&LedgerChange],
         now: DateTime<FixedOffset>,
-    ) -> Result<Vec<Result<()>>> {
+    ) -> Result<Vec<Result<Status>>> {
         let tx = self.write_transaction()?;
         let mut results = Vec::with_capacity(changes.len());
         let mut outcome_failed = false;
@@ -658,16 +668,14 @@ impl State {
             savepoint(&tx, "SAVEPOINT change")
                 .with_context(|| format!("cannot begin a savepoint on {}", self.path.display()))?;
             let result = match change {
-                LedgerChange::Claim { digest_id, email } => {
-                    self.mark_sending_on(&tx, digest_id, email, now)
-                }
+                LedgerChange::Claim { digest_id, email } => self
+                    .mark_sending_on(&tx, digest_id, email, now)
+                    .map(|()| Status::Sending),
                 LedgerChange::Outcome {
                     digest_id,
                     email,
                     outcome,
-                } => self
-                    .record_outcome_on(&tx, digest_id, email, outcome, now)
-                    .map(|_| ()),
+                } => self.record_outcome_on(&tx, digest_id, email, outcome, now),
             };
             let undone = if result.is_ok() {
                 Ok(())
@@ -690,6 +698,13 @@ impl State {
         Ok(results)
     }
 
+    /// [`State::apply`] for one change, whose result it returns.
+    fn apply_one(&self, change: &LedgerChange, now: DateTime<FixedOffset>) -> Result<Status> {
+        self.apply(&[change], now)?
+            .pop()
+            .unwrap_or_else(|| Err(anyhow!("the ledger applied no change")))
+    }
+
     /// Closes a due delivery as `Failed` with `reason` without it ever
     /// reaching a transport (the address left the list, was suppressed, or
     /// its message could not be built): the claim and the outcome in one
@@ -701,19 +716,23 @@ impl State {
         reason: &str,
         now: DateTime<FixedOffset>,
     ) -> Result<()> {
-        let tx = self.write_transaction()?;
-        self.mark_sending_on(&tx, digest_id, email, now)?;
-        let outcome = DeliveryOutcome::Failed {
-            reason: reason.to_owned(),
-            suppress: false,
+        let claim = LedgerChange::Claim {
+            digest_id: digest_id.to_owned(),
+            email: email.to_owned(),
         };
-        self.record_outcome_on(&tx, digest_id, email, &outcome, now)?;
-        tx.commit().with_context(|| {
-            format!(
-                "cannot close digest `{digest_id}` to {email} in {}",
-                self.path.display()
-            )
-        })
+        let outcome = LedgerChange::Outcome {
+            digest_id: digest_id.to_owned(),
+            email: email.to_owned(),
+            outcome: DeliveryOutcome::Failed {
+                reason: reason.to_owned(),
+                suppress: false,
+            },
+        };
+        // The claim's error first: when it fails, so does the outcome.
+        for result in self.apply(&[&claim, &outcome], now)? {
+            result?;
+        }
+        Ok(())
     }
 
     fn mark_sending_on(
@@ -771,15 +790,12 @@ impl State {
         outcome: &DeliveryOutcome,
         now: DateTime<FixedOffset>,
     ) -> Result<Status> {
-        let tx = self.write_transaction()?;
-        let status = self.record_outcome_on(&tx, digest_id, email, outcome, now)?;
-        tx.commit().with_context(|| {
-            format!(
-                "cannot record the outcome of digest `{digest_id}` to {email} in {}",
-                self.path.display()
-            )
-        })?;
-        Ok(status)
+        let change = LedgerChange::Outcome {
+            digest_id: digest_id.to_owned(),
+            email: email.to_owned(),
+            outcome: outcome.clone(),
+        };
+        self.apply_one(&change, now)
     }
 
     fn record_outcome_on(
