@@ -1,7 +1,9 @@
 //! Command line: clap derive types whose doc comments are the `--help` text.
 //!
-//! Parses arguments only; it must not read files or run the pipeline.
+//! Parses arguments only and turns them into an [`app::Request`]; it must
+//! not read files or run the pipeline.
 
+use crate::app::{self, ExistingFiles, ImportDate, Output, SourceFailures, UnknownDeliveries};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -104,7 +106,7 @@ pub enum Command {
         /// Date for pages that show none: RFC 3339 (2026-11-20T09:30:00+08:00)
         /// or a day (2026-11-20, midnight in this machine's time zone).
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
-        date: Option<DateArg>,
+        date: Option<ImportDate>,
         /// Replace article files that already exist.
         #[arg(long)]
         force: bool,
@@ -116,17 +118,10 @@ pub enum Command {
     },
 }
 
-/// `--date` of `gazette import`: an instant, or a day whose time zone is the machine's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DateArg {
-    Instant(DateTime<FixedOffset>),
-    Day(NaiveDate),
-}
-
-fn parse_date(text: &str) -> Result<DateArg, String> {
+fn parse_date(text: &str) -> Result<ImportDate, String> {
     DateTime::parse_from_rfc3339(text)
-        .map(DateArg::Instant)
-        .or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d").map(DateArg::Day))
+        .map(ImportDate::Instant)
+        .or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d").map(ImportDate::Day))
         .map_err(|_| {
             "write an RFC 3339 instant with offset (2026-11-20T09:30:00+08:00) or a day (2026-11-20)"
                 .to_owned()
@@ -137,4 +132,65 @@ fn parse_now(text: &str) -> Result<DateTime<FixedOffset>, String> {
     DateTime::parse_from_rfc3339(text).map_err(|e| {
         format!("{e}; write an RFC 3339 instant with offset, e.g. 2026-11-29T06:00:00+08:00")
     })
+}
+
+impl Cli {
+    /// What the command line asks for, as the library's plain request.
+    pub fn into_request(self) -> app::Request {
+        let failures = |strict: bool| {
+            if strict {
+                SourceFailures::Refuse
+            } else {
+                SourceFailures::Tolerate
+            }
+        };
+        let command = match self.command {
+            Command::Build { strict } => app::Command::Build {
+                failures: failures(strict),
+            },
+            Command::Check { strict } => app::Command::Check {
+                failures: failures(strict),
+            },
+            Command::Send {
+                dry_run,
+                retry_unknown,
+            } => app::Command::Send(app::SendRequest {
+                dry_run,
+                unknown: if retry_unknown {
+                    UnknownDeliveries::Retry
+                } else {
+                    UnknownDeliveries::Leave
+                },
+            }),
+            Command::Unsubscribe { address } => app::Command::Unsubscribe { address },
+            Command::Import {
+                pages,
+                lang,
+                into,
+                date,
+                force,
+            } => app::Command::Import(app::ImportRequest {
+                pages,
+                lang,
+                into,
+                date,
+                existing: if force {
+                    ExistingFiles::Replace
+                } else {
+                    ExistingFiles::Keep
+                },
+            }),
+            Command::Init { dir } => app::Command::Init { dir },
+        };
+        app::Request {
+            config: self.config,
+            now: self.now,
+            output: if self.quiet {
+                Output::Quiet
+            } else {
+                Output::Normal
+            },
+            command,
+        }
+    }
 }

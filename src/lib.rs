@@ -10,6 +10,7 @@ pub mod digest;
 pub mod feed;
 pub mod i18n;
 pub mod model;
+pub mod net;
 pub mod publish;
 pub mod scaffold;
 pub mod source;

@@ -25,7 +25,7 @@ fn main() -> std::process::ExitCode {
         .without_time()
         .init();
 
-    match gazette::app::run(&cli) {
+    match gazette::app::run(&cli.into_request()) {
         Ok(()) => std::process::ExitCode::from(ExitCode::Success as u8),
         Err(error) => {
             eprintln!("error: {error}");

@@ -618,3 +618,49 @@ fn four_connections_share_the_ledger_and_each_reader_gets_exactly_one_message() 
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(server.received().len(), 60, "a rerun sent again");
 }
+
+/// A reader whose topic differs from a story's tag only in case gets that
+/// story, and the dry run plans exactly the recipients the real send mails.
+#[test]
+fn topics_match_tags_whatever_their_case_in_send_and_dry_run_alike() {
+    let server = MailServer::start(&[]);
+    let site = mail_site(server.port);
+    // The fixture's only automotive story is tagged `automotive`.
+    let list = site.read("subscribers.csv") + "case@example.org,Case Reader,en,Automotive\n";
+    site.write("subscribers.csv", list);
+
+    let preview = send(&site, NOW, &["--dry-run", "preview"]);
+    assert!(preview.status.success(), "{}", stderr(&preview));
+    let mut planned: Vec<String> = std::fs::read_dir(site.path("preview"))
+        .unwrap()
+        .map(|entry| {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let parsed = MessageParser::default().parse(&bytes).unwrap();
+            let to = parsed.to().unwrap().first().unwrap().address().unwrap();
+            to.to_owned()
+        })
+        .collect();
+    planned.sort();
+    assert!(
+        planned.contains(&"case@example.org".to_owned()),
+        "{planned:?}"
+    );
+
+    let output = send(&site, NOW, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let received = server.received();
+    let mut sent: Vec<String> = received.iter().map(recipient).collect();
+    sent.sort();
+    assert_eq!(sent, planned);
+    let case = received
+        .iter()
+        .find(|m| recipient(m) == "case@example.org")
+        .unwrap();
+    let parsed = MessageParser::default().parse(&case.data).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(
+        text.contains("The region's car makers by the numbers"),
+        "{text}"
+    );
+    assert!(ledger(&site).contains(&("case@example.org".to_owned(), "sent".to_owned())));
+}

@@ -5,6 +5,7 @@
 //! Policy lives here (what a failure means, whether to write the cache);
 //! `source::http` only fetches, `source::feed` only maps, `state` only stores.
 
+use super::SourceFailures;
 use crate::config::{Config, FeedLocation, FeedSource, Source};
 use crate::model::Article;
 use crate::source::feed::{self, FeedItems};
@@ -36,12 +37,12 @@ pub struct SourceFailed(pub Vec<String>);
 
 /// The articles of every feed source, by index in `config.sources`, ready
 /// for `source::load`. A failing source is a warning (its last good copy
-/// is used, if any) unless `strict`, when every failure is collected and
-/// raised as [`SourceFailed`].
+/// is used, if any) unless failures are refused (`--strict`), when every
+/// failure is collected and raised as [`SourceFailed`].
 pub fn gather(
     config: &Config,
     mode: Mode,
-    strict: bool,
+    on_failure: SourceFailures,
     now: DateTime<FixedOffset>,
 ) -> Result<BTreeMap<usize, Vec<Article>>> {
     let feeds: Vec<(usize, &FeedSource)> = config
@@ -97,7 +98,7 @@ pub fn gather(
             Ok(None) => {}
             Err(reason) => {
                 let line = format!("feed source {} failed: {reason}", source.location);
-                if strict {
+                if on_failure == SourceFailures::Refuse {
                     failures.push(line);
                     continue;
                 }

@@ -5,9 +5,15 @@
 pub mod feeds;
 pub mod import;
 pub mod incremental;
+mod request;
 pub mod send;
+pub mod setup;
 
-use crate::cli::{Cli, Command};
+pub use request::{
+    Command, ExistingFiles, ImportDate, ImportRequest, Output, Request, SendRequest,
+    SourceFailures, UnknownDeliveries,
+};
+
 use crate::config::{self, Config};
 use crate::feed::{self, RenderedFeed};
 use crate::i18n;
@@ -20,46 +26,16 @@ use chrono::{DateTime, FixedOffset, Local};
 use std::path::{Path, PathBuf};
 
 /// Runs the command the user asked for.
-pub fn run(cli: &Cli) -> Result<()> {
-    let now = cli.now.unwrap_or_else(|| Local::now().fixed_offset());
-    match &cli.command {
-        Command::Build { strict } => build(&cli.config, now, cli.quiet, *strict),
-        Command::Check { strict } => check(&cli.config, now, cli.quiet, *strict),
-        Command::Init { dir } => init(dir, cli.quiet),
-        Command::Send {
-            dry_run,
-            retry_unknown,
-        } => {
-            let config = config::load(&cli.config)?;
-            let dry_run = dry_run.as_ref().map(|dir| config.root.join(dir));
-            send::send(
-                &config,
-                now,
-                &send::SendOptions {
-                    dry_run,
-                    retry_unknown: *retry_unknown,
-                    quiet: cli.quiet,
-                },
-            )
-        }
-        Command::Unsubscribe { address } => unsubscribe(&cli.config, address, now, cli.quiet),
-        Command::Import {
-            pages,
-            lang,
-            into,
-            date,
-            force,
-        } => import::import(
-            &config::load(&cli.config)?,
-            &import::ImportOptions {
-                pages,
-                lang: lang.as_deref(),
-                into: into.as_deref(),
-                date: *date,
-                force: *force,
-                quiet: cli.quiet,
-            },
-        ),
+pub fn run(request: &Request) -> Result<()> {
+    let now = request.now.unwrap_or_else(|| Local::now().fixed_offset());
+    let output = request.output;
+    match &request.command {
+        Command::Build { failures } => build(&request.config, now, output, *failures),
+        Command::Check { failures } => check(&request.config, now, output, *failures),
+        Command::Init { dir } => init(dir, output),
+        Command::Send(send) => send::send(&config::load(&request.config)?, now, send, output),
+        Command::Unsubscribe { address } => unsubscribe(&request.config, address, now, output),
+        Command::Import(import) => import::import(&config::load(&request.config)?, import, output),
     }
 }
 
@@ -161,8 +137,16 @@ fn feed_selection(
         .collect()
 }
 
-fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bool) -> Result<()> {
+fn build(
+    config_path: &Path,
+    now: DateTime<FixedOffset>,
+    output: Output,
+    failures: SourceFailures,
+) -> Result<()> {
     let config = config::load(config_path)?;
+    // Every part is built before anything is written, so a key that cannot
+    // sign is reported now rather than by the next send.
+    setup::dkim_signer(&config)?;
     // Files modified since shortly before this moment are not trusted to
     // reveal their next change (see `incremental`).
     let started = std::time::SystemTime::now();
@@ -181,7 +165,7 @@ fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bo
             if let Some(fingerprint) = &fingerprint
                 && incremental::up_to_date(&config, &record, fingerprint, now)
             {
-                if !quiet {
+                if output.is_normal() {
                     println!(
                         "nothing changed since the last build; {} is up to date",
                         config.feeds.dir.display()
@@ -189,7 +173,7 @@ fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bo
                 }
                 return Ok(());
             }
-            let feed_articles = feeds::gather(&config, feeds::Mode::FetchAndStore, strict, now)?;
+            let feed_articles = feeds::gather(&config, feeds::Mode::FetchAndStore, failures, now)?;
             (fingerprint, render_site(&config, feed_articles, now)?)
         }
         None => {
@@ -204,7 +188,7 @@ fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bo
                 move || incremental::fingerprint(config, previous.as_ref(), now, started),
                 || -> Result<Site> {
                     let feed_articles =
-                        feeds::gather(config, feeds::Mode::FetchAndStore, strict, now)?;
+                        feeds::gather(config, feeds::Mode::FetchAndStore, failures, now)?;
                     render_site(config, feed_articles, now)
                 },
             );
@@ -226,7 +210,7 @@ fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bo
         let outputs: Vec<PathBuf> = site.files().map(|(path, _)| path.to_path_buf()).collect();
         incremental::record(&config, fingerprint, site.window, &outputs)?;
     }
-    if !quiet {
+    if output.is_normal() {
         println!(
             "built {} feeds and {} digest pages for {} locales into {}: {written} written, {unchanged} unchanged",
             site.feeds.len(),
@@ -238,9 +222,15 @@ fn build(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bo
     Ok(())
 }
 
-fn check(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bool) -> Result<()> {
+fn check(
+    config_path: &Path,
+    now: DateTime<FixedOffset>,
+    output: Output,
+    failures: SourceFailures,
+) -> Result<()> {
     let config = config::load(config_path)?;
-    let feed_articles = feeds::gather(&config, feeds::Mode::FetchReadOnly, strict, now)?;
+    setup::dkim_signer(&config)?;
+    let feed_articles = feeds::gather(&config, feeds::Mode::FetchReadOnly, failures, now)?;
     let site = render_site(&config, feed_articles, now)?;
     for (locale, ids) in &site.missing_ids {
         tracing::warn!(
@@ -254,7 +244,7 @@ fn check(config_path: &Path, now: DateTime<FixedOffset>, quiet: bool, strict: bo
             std::fs::read(config.feeds.dir.join(path)).map_or(true, |old| old != *bytes)
         })
         .count();
-    if !quiet {
+    if output.is_normal() {
         println!(
             "check passed: {} feeds and {} digest pages for {} locales; a build would change {would_change} file{}",
             site.feeds.len(),
@@ -270,7 +260,7 @@ fn unsubscribe(
     config_path: &Path,
     address: &str,
     now: DateTime<FixedOffset>,
-    quiet: bool,
+    output: Output,
 ) -> Result<()> {
     let config = config::load(config_path)?;
     if address.parse::<lettre::Address>().is_err() {
@@ -278,7 +268,7 @@ fn unsubscribe(
     }
     let state = crate::state::State::open(&config.state_path)?;
     let added = state.suppress(address, "unsubscribed by request", now)?;
-    if !quiet {
+    if output.is_normal() {
         if added {
             println!("{address} is suppressed: it will never get mail again");
         } else {
@@ -288,9 +278,9 @@ fn unsubscribe(
     Ok(())
 }
 
-fn init(dir: &Path, quiet: bool) -> Result<()> {
+fn init(dir: &Path, output: Output) -> Result<()> {
     let written = scaffold::create_site(dir)?;
-    if !quiet {
+    if output.is_normal() {
         println!(
             "created a site in {} ({} files); next: cd {} && gazette build",
             dir.display(),

@@ -264,7 +264,7 @@ fn choose<'c>(
     limit: usize,
 ) -> Vec<(&'c Story, &'c Article)> {
     let by_id: HashMap<&str, &Story> = corpus.stories.iter().map(|s| (s.id.as_str(), s)).collect();
-    let topics: BTreeSet<String> = topics.iter().map(|t| t.to_lowercase()).collect();
+    let topics = Topics::new(topics);
     // Hashed: the ids of a first digest are every story of the site.
     let mut seen = std::collections::HashSet::new();
     let mut chosen: Vec<(&Story, &Article)> = Vec::new();
@@ -282,7 +282,7 @@ fn choose<'c>(
         let Some(article) = version_for(story, locale, untranslated, now) else {
             continue;
         };
-        if !topics.is_empty() && !has_topic(story, &topics, now) {
+        if !topics.is_empty() && !topics.matches(story, now) {
             continue;
         }
         chosen.push((story, article));
@@ -323,14 +323,32 @@ fn version_for<'s>(
     }
 }
 
-/// Whether any published version of `story` has a tag in `topics` (lowercase).
-fn has_topic(story: &Story, topics: &BTreeSet<String>, now: DateTime<FixedOffset>) -> bool {
-    story
-        .translations
-        .values()
-        .filter(|a| a.is_published(now))
-        .flat_map(|a| &a.tags)
-        .any(|tag| topics.contains(&tag.to_lowercase()))
+/// A reader's topics, lower-cased once: the one place where topics meet
+/// tags, so `Economy` and `economy` are the same topic everywhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Topics(BTreeSet<String>);
+
+impl Topics {
+    /// The topics as a reader wrote them.
+    pub fn new(topics: &[String]) -> Topics {
+        Topics(topics.iter().map(|t| t.to_lowercase()).collect())
+    }
+
+    /// No topics: the reader wants every story.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether any version of `story` published at `now` has a tag among
+    /// these topics, in any case.
+    pub fn matches(&self, story: &Story, now: DateTime<FixedOffset>) -> bool {
+        story
+            .translations
+            .values()
+            .filter(|a| a.is_published(now))
+            .flat_map(|a| &a.tags)
+            .any(|tag| self.0.contains(&tag.to_lowercase()))
+    }
 }
 
 fn story_view(

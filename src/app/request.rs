@@ -1,0 +1,103 @@
+//! What the user asked for, as plain values: the command line's meaning
+//! without clap's types, so the library can be driven from tests, and
+//! later from `serve`, the same way it is from the binary.
+//!
+//! Built by `cli`; read by the rest of `app`. Holds no behaviour.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use std::path::PathBuf;
+
+/// One run of gazette.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The site's config file.
+    pub config: PathBuf,
+    /// The instant treated as "now"; `None` is the machine's clock.
+    pub now: Option<DateTime<FixedOffset>>,
+    pub output: Output,
+    pub command: Command,
+}
+
+/// How much a command prints of what it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Summaries and progress.
+    Normal,
+    /// Only errors and warnings (and the summary of a send that left
+    /// something undelivered).
+    Quiet,
+}
+
+impl Output {
+    /// True when summaries and progress are printed.
+    pub fn is_normal(self) -> bool {
+        self == Output::Normal
+    }
+}
+
+/// What a failing feed source does to `build` and `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFailures {
+    /// Warn and use its last good copy.
+    Tolerate,
+    /// Fail, publishing nothing (`--strict`).
+    Refuse,
+}
+
+/// The commands.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Build { failures: SourceFailures },
+    Check { failures: SourceFailures },
+    Send(SendRequest),
+    Unsubscribe { address: String },
+    Import(ImportRequest),
+    Init { dir: PathBuf },
+}
+
+/// `gazette send`.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    /// Render every message into this folder (relative to the config's
+    /// folder) as `.eml`; send and record nothing.
+    pub dry_run: Option<PathBuf>,
+    pub unknown: UnknownDeliveries,
+}
+
+/// What `send` does with deliveries whose fate is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownDeliveries {
+    /// List them; never resend on its own.
+    Leave,
+    /// Resend them on purpose (`--retry-unknown`).
+    Retry,
+}
+
+/// `gazette import`.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    pub pages: Vec<PathBuf>,
+    /// Locale key; `None` means the default locale.
+    pub lang: Option<String>,
+    /// Output folder; `None` means the first markdown source's folder.
+    pub into: Option<PathBuf>,
+    /// Date for pages that show none.
+    pub date: Option<ImportDate>,
+    pub existing: ExistingFiles,
+}
+
+/// `--date` of `gazette import`: an instant, or a day whose time zone is the machine's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportDate {
+    Instant(DateTime<FixedOffset>),
+    Day(NaiveDate),
+}
+
+/// What `import` does with an article file that already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExistingFiles {
+    /// Refuse to overwrite it.
+    Keep,
+    /// Overwrite it (`--force`).
+    Replace,
+}

@@ -1,0 +1,331 @@
+//! `gazette send`: the order of stages for delivering digests, as the
+//! README's ledger describes it:
+//!
+//! 1. [`recovery`]: settle what an interrupted run left `sending`;
+//! 2. [`plan`]: decide once who gets which digest (at most one new digest
+//!    per run: the stories no earlier digest held);
+//! 3. record the new digest with a `pending` row per recipient, before
+//!    anything leaves;
+//! 4. [`workers`]: send each row's message, claiming the row (`sending`,
+//!    durably) before the message passes the transport's point of no
+//!    return, and recording the relay's answer as it comes back;
+//! 5. [`tally`]: print the summary; exit 5 when anything was not delivered.
+//!
+//! `--dry-run` reads the same plan and writes it as files ([`dry_run`]).
+//! Policy lives here; the ledger (`state`), rendering (`digest`) and
+//! transports (`deliver`) only do what they are told.
+
+mod browser;
+mod compose;
+mod dry_run;
+mod plan;
+mod recovery;
+mod tally;
+mod workers;
+
+pub use browser::{browser_copies, browser_url};
+pub use plan::{Action, NewDigest, PlanInput, PlannedDelivery, SendPlan, SkipReason};
+pub use tally::{DeliveryIncomplete, Tally};
+
+use super::{Output, SendRequest, SourceFailures, setup};
+use crate::config::{Config, DigestConfig};
+use crate::digest::{self, Templates};
+use crate::i18n::{self, Catalog};
+use crate::model::{Corpus, Subscriber};
+use crate::state::{self, State};
+use crate::{source, subscribers};
+use anyhow::{Result, anyhow};
+use chrono::{DateTime, FixedOffset};
+use compose::{Composer, Renderer};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use workers::{Job, Report};
+
+/// Everything a send reads, loaded before the ledger is touched.
+struct Inputs {
+    subscribers: Vec<Subscriber>,
+    /// Rows of the subscriber file that were skipped (bad address, …).
+    skipped_rows: u64,
+    corpus: Corpus,
+    catalog: Catalog,
+    templates: Templates,
+}
+
+impl Inputs {
+    fn load(config: &Config, digest: &DigestConfig, now: DateTime<FixedOffset>) -> Result<Inputs> {
+        let locale_keys: Vec<&str> = config.locales.iter().map(|l| l.key.as_str()).collect();
+        let list = subscribers::load(&digest.subscribers, &locale_keys)?;
+        for row in &list.skipped {
+            tracing::warn!(
+                "{}:{}: {}; row skipped",
+                digest.subscribers.display(),
+                row.line,
+                row.reason
+            );
+        }
+        // Feed sources: what the last `build` stored; `send` never fetches.
+        let feed_articles = super::feeds::gather(
+            config,
+            super::feeds::Mode::CacheOnly,
+            SourceFailures::Tolerate,
+            now,
+        )?;
+        Ok(Inputs {
+            skipped_rows: list.skipped.len() as u64,
+            subscribers: list.subscribers,
+            corpus: source::load(config, feed_articles)?.into_published(now),
+            catalog: i18n::load(config)?,
+            templates: digest::load_templates(&digest.templates_dir)?,
+        })
+    }
+}
+
+/// Runs `gazette send`.
+pub fn send(
+    config: &Config,
+    now: DateTime<FixedOffset>,
+    request: &SendRequest,
+    output: Output,
+) -> Result<()> {
+    let digest_config = config.digest.as_ref().ok_or_else(|| {
+        anyhow!(
+            "{} has no [digest] section; add one (see README) to send digests",
+            config.path.display()
+        )
+    })?;
+    let secret = setup::unsubscribe_secret(digest_config)?;
+    let dkim = setup::dkim_signer(config)?;
+    if let Some(signer) = &dkim {
+        tracing::info!(
+            "signing digests with DKIM: d={} s={}",
+            signer.domain(),
+            signer.selector(),
+        );
+    }
+    let mut inputs = Inputs::load(config, digest_config, now)?;
+    let renderer = Renderer {
+        config,
+        digest: digest_config,
+        catalog: &inputs.catalog,
+        templates: &inputs.templates,
+        now,
+    };
+    let mut composer = Composer::new(renderer, &mut inputs.corpus, secret, dkim.as_ref());
+    let envelope_from = digest_config.from_address.as_str();
+
+    if let Some(dir) = &request.dry_run {
+        let dir = config.root.join(dir);
+        let state = State::open_read_only(&config.state_path)?;
+        let input = PlanInput::read(state.as_ref(), &inputs.subscribers, composer.corpus, now)?;
+        let plan = input.plan(&inputs.subscribers);
+        let written = dry_run::write(&plan, &mut composer, state.as_ref(), envelope_from, &dir)?;
+        if output.is_normal() {
+            println!(
+                "dry run: {written} messages written to {}; nothing was sent or recorded",
+                dir.display()
+            );
+        }
+        return Ok(());
+    }
+
+    let _lock = state::lock(&config.state_path)?;
+    let mut state = State::open(&config.state_path)?;
+    let mut tally = Tally {
+        skipped: inputs.skipped_rows,
+        ..Tally::default()
+    };
+    tally.unknown += recovery::recover(&state, request.unknown, now)?;
+
+    let input = PlanInput::read(Some(&state), &inputs.subscribers, composer.corpus, now)?;
+    let plan = input.plan(&inputs.subscribers);
+    if let Some(digest) = plan.new_digest {
+        state.create_digest(&digest.id, now, &digest.story_ids, &digest.recipients)?;
+        tally.suppressed += plan.suppressed_from_new;
+        tracing::info!(
+            "digest {}: {} new stories for {} subscribers",
+            digest.id,
+            digest.story_ids.len(),
+            digest.recipients.len()
+        );
+        composer.know_digest(&digest.id, digest.story_ids.clone());
+    }
+
+    if plan.deliveries.is_empty() {
+        if output.is_normal() {
+            println!("nothing new to send");
+        }
+        return tally::finish(&tally, &state.unknown_deliveries()?, output);
+    }
+    let run = Run {
+        config,
+        state: &state,
+        composer: &mut composer,
+        envelope_from,
+        output,
+        now,
+    };
+    run.deliver(&plan, &mut tally)?;
+    tally::finish(&tally, &state.unknown_deliveries()?, output)
+}
+
+/// One send's delivery phase: the plan's rows through the worker pool.
+struct Run<'r, 'c> {
+    config: &'r Config,
+    state: &'r State,
+    composer: &'r mut Composer<'c>,
+    envelope_from: &'r str,
+    output: Output,
+    now: DateTime<FixedOffset>,
+}
+
+/// Where the workers' reports come back to the producer.
+struct Reports<'p> {
+    reports: &'p mpsc::Receiver<Report>,
+    progress: &'p indicatif::ProgressBar,
+}
+
+impl Reports<'_> {
+    /// Counts one worker's report.
+    fn count(&self, tally: &mut Tally, report: Report) -> Result<()> {
+        let (email, outcome) = report?;
+        tally.count(&email, &outcome);
+        self.progress.inc(1);
+        Ok(())
+    }
+}
+
+impl Run<'_, '_> {
+    /// Sends every row of `plan` that is still due, counting into `tally`.
+    fn deliver(mut self, plan: &SendPlan<'_>, tally: &mut Tally) -> Result<()> {
+        let progress = if self.output.is_normal() {
+            indicatif::ProgressBar::new(plan.deliveries.len() as u64)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let transports = setup::transports(&self.config.delivery)?;
+        let (ledger, ledger_writer) =
+            state::ledger_writer(State::open(&self.config.state_path)?, self.now);
+        let (job_tx, job_rx) = mpsc::sync_channel::<Job>(transports.connections.len());
+        // Shared by the workers only: when the last one stops, the queue
+        // closes and the producer below stops instead of waiting for a taker.
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (report_tx, report_rx) = mpsc::channel::<Report>();
+        let envelope_from = self.envelope_from;
+        let limiter = &transports.limiter;
+
+        let outcome = std::thread::scope(|scope| {
+            let writer = scope.spawn(move || ledger_writer.run());
+            for mut transport in transports.connections {
+                let shared = workers::Shared {
+                    jobs: Arc::clone(&job_rx),
+                    ledger: ledger.clone(),
+                    limiter,
+                    envelope_from,
+                    reports: report_tx.clone(),
+                };
+                scope.spawn(move || workers::work(transport.as_mut(), shared));
+            }
+            drop((ledger, job_rx, report_tx));
+
+            let reports = Reports {
+                reports: &report_rx,
+                progress: &progress,
+            };
+            // The queue closes when `queue` returns, so the workers finish
+            // what they hold and stop.
+            let mut first_error = self.queue(plan, tally, job_tx, &reports).err();
+            for report in report_rx.iter() {
+                if let Err(error) = reports.count(tally, report) {
+                    first_error.get_or_insert(error);
+                }
+            }
+            // The writer ends once every worker is gone, having committed
+            // every outcome they queued.
+            let recorded = match writer.join() {
+                Ok(recorded) => recorded,
+                Err(_) => Err(anyhow!("the ledger writer panicked")),
+            };
+            if let Err(error) = recorded {
+                first_error.get_or_insert(error);
+            }
+            first_error.map_or(Ok(()), Err)
+        });
+        progress.finish_and_clear();
+        outcome
+    }
+
+    /// Feeds the plan's rows to the workers, settling skipped rows itself,
+    /// and stops early when the relay refuses everyone.
+    fn queue(
+        &mut self,
+        plan: &SendPlan<'_>,
+        tally: &mut Tally,
+        jobs: mpsc::SyncSender<Job>,
+        reports: &Reports<'_>,
+    ) -> Result<()> {
+        for (position, delivery) in plan.deliveries.iter().enumerate() {
+            let PlannedDelivery {
+                digest_id, email, ..
+            } = *delivery;
+            let action = match delivery.action {
+                // A suppression that landed since planning still counts.
+                Action::Send(_) if self.state.is_suppressed(email)? => {
+                    Action::Skip(SkipReason::Suppressed)
+                }
+                action => action,
+            };
+            let subscriber = match action {
+                Action::Send(subscriber) => subscriber,
+                Action::Skip(reason) => {
+                    self.state
+                        .fail_unsent(digest_id, email, reason.ledger_text(), self.now)?;
+                    match reason {
+                        SkipReason::NotInList => tally.skipped += 1,
+                        SkipReason::Suppressed => tally.suppressed += 1,
+                    }
+                    reports.progress.inc(1);
+                    continue;
+                }
+            };
+            let message = match self
+                .composer
+                .message(Some(self.state), digest_id, subscriber)
+            {
+                Ok(message) => message,
+                Err(error) => {
+                    tracing::warn!("{email}: cannot build the message: {error:#}");
+                    let reason = format!("cannot build the message: {error:#}");
+                    self.state
+                        .fail_unsent(digest_id, email, &reason, self.now)?;
+                    tally.failed += 1;
+                    reports.progress.inc(1);
+                    continue;
+                }
+            };
+            jobs.send(Job {
+                digest_id: digest_id.to_owned(),
+                ledger_email: email.to_owned(),
+                recipient: subscriber.email.clone(),
+                message,
+            })
+            .map_err(|_| anyhow!("every delivery worker stopped"))?;
+            while let Ok(report) = reports.reports.try_recv() {
+                reports.count(tally, report)?;
+            }
+            if tally.relay_is_refusing() {
+                // Untouched rows stay pending and go out with the next run.
+                tally.left = (plan.deliveries.len() - position - 1) as u64;
+                tracing::warn!(
+                    "the relay deferred {} messages in a row; stopping, {} left for the next run",
+                    tally.deferred_in_a_row(),
+                    tally.left
+                );
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

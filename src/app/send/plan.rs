@@ -1,0 +1,244 @@
+//! The send plan: who gets which digest in this run, decided once, before
+//! anything is recorded or sent. The real send, the dry run and the
+//! summary all read this one value.
+//!
+//! Planning reads the ledger and the corpus; it writes nothing (the real
+//! send records [`NewDigest`] itself) and renders nothing.
+
+use crate::digest::Topics;
+use crate::model::{Corpus, Story, Subscriber};
+use crate::state::State;
+use anyhow::Result;
+use chrono::{DateTime, FixedOffset};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Who gets which digest in this run.
+#[derive(Debug)]
+pub struct SendPlan<'a> {
+    /// The digest this run creates: the stories no earlier digest held.
+    pub new_digest: Option<&'a NewDigest>,
+    /// Every delivery this run attempts, in order: the ledger's due rows
+    /// (oldest digest first, then by address), then the new digest's
+    /// (by address), as the ledger will list them once it is recorded.
+    pub deliveries: Vec<PlannedDelivery<'a>>,
+    /// Subscribers the new digest leaves out because they are suppressed.
+    pub suppressed_from_new: u64,
+}
+
+/// A digest to record: its id, its stories (newest first) and a
+/// recipient per subscriber who wants any of them and is not suppressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDigest {
+    pub id: String,
+    pub story_ids: Vec<String>,
+    /// (ledger address, locale key), ordered by address.
+    pub recipients: Vec<(String, String)>,
+}
+
+/// One ledger row of this run and what to do with it.
+#[derive(Debug, Clone, Copy)]
+pub struct PlannedDelivery<'a> {
+    pub digest_id: &'a str,
+    /// The address as the ledger keys it (normalised).
+    pub email: &'a str,
+    pub action: Action<'a>,
+}
+
+/// What the run does with a planned delivery.
+#[derive(Debug, Clone, Copy)]
+pub enum Action<'a> {
+    /// Compose and send this subscriber's digest.
+    Send(&'a Subscriber),
+    /// Record it as failed without sending: the reason says why.
+    Skip(SkipReason),
+}
+
+/// Why a due delivery is not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The address left the subscriber list since the digest was made.
+    NotInList,
+    /// The address is on the suppression list.
+    Suppressed,
+}
+
+impl SkipReason {
+    /// The reason written to the ledger.
+    pub fn ledger_text(self) -> &'static str {
+        match self {
+            SkipReason::NotInList => "no longer in the subscriber list",
+            SkipReason::Suppressed => "address is on the suppression list",
+        }
+    }
+}
+
+/// The ledger rows a plan refers to, owned here so that the plan can
+/// borrow them (and the subscribers) without copying either.
+#[derive(Debug, Default)]
+pub struct PlanInput {
+    /// (digest id, ledger address) of the rows due now.
+    due: Vec<(String, String)>,
+    /// Addresses on the suppression list among the subscribers and due rows.
+    suppressed: BTreeSet<String>,
+    /// Without the suppressed subscribers, who are counted instead.
+    new_digest: Option<NewDigest>,
+    suppressed_from_new: u64,
+}
+
+impl PlanInput {
+    /// Reads what planning needs from the ledger (`None`: no state yet, as
+    /// in a dry run before the first send) and the corpus.
+    pub fn read(
+        state: Option<&State>,
+        subscribers: &[Subscriber],
+        corpus: &Corpus,
+        now: DateTime<FixedOffset>,
+    ) -> Result<PlanInput> {
+        let Some(state) = state else {
+            return Ok(PlanInput {
+                new_digest: new_digest(None, subscribers, corpus, &BTreeSet::new(), now)?,
+                ..PlanInput::default()
+            });
+        };
+        let due: Vec<(String, String)> = state
+            .due_deliveries(now)?
+            .into_iter()
+            .map(|delivery| (delivery.digest_id, delivery.email))
+            .collect();
+        // The subscribers and the due rows are mostly the same addresses:
+        // each is looked up once.
+        let mut checked = HashSet::new();
+        let mut suppressed = BTreeSet::new();
+        let addresses = subscribers
+            .iter()
+            .map(|s| ledger_address(&s.email))
+            .chain(due.iter().map(|(_, email)| email.clone()));
+        for address in addresses {
+            if checked.insert(address.clone()) && state.is_suppressed(&address)? {
+                suppressed.insert(address);
+            }
+        }
+        let included = state.included_story_ids()?;
+        let mut new_digest = new_digest(Some(state), subscribers, corpus, &included, now)?;
+        let mut suppressed_from_new = 0;
+        if let Some(digest) = &mut new_digest {
+            let before = digest.recipients.len();
+            digest
+                .recipients
+                .retain(|(email, _)| !suppressed.contains(email));
+            suppressed_from_new = (before - digest.recipients.len()) as u64;
+        }
+        Ok(PlanInput {
+            due,
+            suppressed,
+            new_digest,
+            suppressed_from_new,
+        })
+    }
+
+    /// The plan: this input's rows matched to `subscribers`.
+    pub fn plan<'a>(&'a self, subscribers: &'a [Subscriber]) -> SendPlan<'a> {
+        let by_address: HashMap<String, &Subscriber> = subscribers
+            .iter()
+            .map(|s| (ledger_address(&s.email), s))
+            .collect();
+        let action = |email: &str| match by_address.get(email) {
+            None => Action::Skip(SkipReason::NotInList),
+            Some(_) if self.suppressed.contains(email) => Action::Skip(SkipReason::Suppressed),
+            Some(subscriber) => Action::Send(subscriber),
+        };
+        let mut deliveries: Vec<PlannedDelivery<'a>> = self
+            .due
+            .iter()
+            .map(|(digest_id, email)| PlannedDelivery {
+                digest_id,
+                email,
+                action: action(email),
+            })
+            .collect();
+        if let Some(digest) = &self.new_digest {
+            deliveries.extend(digest.recipients.iter().map(|(email, _)| PlannedDelivery {
+                digest_id: &digest.id,
+                email,
+                action: action(email),
+            }));
+        }
+        SendPlan {
+            new_digest: self.new_digest.as_ref(),
+            deliveries,
+            suppressed_from_new: self.suppressed_from_new,
+        }
+    }
+}
+
+/// The address as the ledger keys it.
+pub fn ledger_address(email: &str) -> String {
+    email.to_lowercase()
+}
+
+/// The digest of the stories no earlier digest held, if there are any,
+/// with every subscriber who wants at least one of them.
+fn new_digest(
+    state: Option<&State>,
+    subscribers: &[Subscriber],
+    corpus: &Corpus,
+    included: &BTreeSet<String>,
+    now: DateTime<FixedOffset>,
+) -> Result<Option<NewDigest>> {
+    let story_ids = new_story_ids(corpus, included);
+    if story_ids.is_empty() {
+        return Ok(None);
+    }
+    let fresh: BTreeSet<&str> = story_ids.iter().map(String::as_str).collect();
+    let stories: Vec<&Story> = corpus
+        .stories
+        .iter()
+        .filter(|story| fresh.contains(story.id.as_str()))
+        .collect();
+    let mut recipients: Vec<(String, String)> = subscribers
+        .iter()
+        .filter(|subscriber| {
+            let topics = Topics::new(&subscriber.topics);
+            topics.is_empty() || stories.iter().any(|story| topics.matches(story, now))
+        })
+        .map(|s| (ledger_address(&s.email), s.locale.clone()))
+        .collect();
+    recipients.sort();
+    Ok(Some(NewDigest {
+        id: next_digest_id(state, now)?,
+        story_ids,
+        recipients,
+    }))
+}
+
+/// Stories no earlier digest held, newest first (tie-break by id).
+pub fn new_story_ids(corpus: &Corpus, included: &BTreeSet<String>) -> Vec<String> {
+    let mut fresh: Vec<(DateTime<FixedOffset>, &str)> = corpus
+        .stories
+        .iter()
+        .filter(|story| !included.contains(&story.id))
+        .filter_map(|story| {
+            story
+                .translations
+                .values()
+                .map(|a| a.date)
+                .max()
+                .map(|d| (d, story.id.as_str()))
+        })
+        .collect();
+    fresh.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    fresh.into_iter().map(|(_, id)| id.to_owned()).collect()
+}
+
+/// The first free digest id for `now`'s date: `2026-11-29`, then `2026-11-29-2`, …
+fn next_digest_id(state: Option<&State>, now: DateTime<FixedOffset>) -> Result<String> {
+    let date = now.format("%Y-%m-%d").to_string();
+    let Some(state) = state else { return Ok(date) };
+    let mut candidate = date.clone();
+    let mut n = 2;
+    while state.digest_exists(&candidate)? {
+        candidate = format!("{date}-{n}");
+        n += 1;
+    }
+    Ok(candidate)
+}

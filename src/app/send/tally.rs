@@ -1,0 +1,123 @@
+//! The run's tally: what happened to each delivery, the summary line, and
+//! the exit decision. Counting only; it sends and records nothing.
+
+use crate::app::Output;
+use crate::model::DeliveryOutcome;
+use crate::state::Delivery;
+use anyhow::Result;
+
+/// Raised when some digests were not delivered in this run (failed,
+/// deferred or of unknown fate); the summary has already been printed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DeliveryIncomplete(pub String);
+
+/// Stop a run after this many deferrals in a row (relay down or refusing all).
+const STOP_AFTER_DEFERRALS_IN_A_ROW: u64 = 10;
+/// Problems logged one by one before the log only counts them.
+const WARNINGS_LISTED: u64 = 20;
+
+/// Tallies for the summary line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub sent: u64,
+    pub deferred: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub skipped: u64,
+    pub suppressed: u64,
+    /// Due deliveries not attempted because the run stopped early; still pending.
+    pub left: u64,
+    /// Deferrals since the last message that went out.
+    pub(super) deferred_in_a_row: u64,
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "sent {}, deferred {}, failed {}, unknown {}, skipped {}, suppressed {}",
+            self.sent, self.deferred, self.failed, self.unknown, self.skipped, self.suppressed
+        )?;
+        if self.left > 0 {
+            write!(f, ", left for the next run {}", self.left)?;
+        }
+        Ok(())
+    }
+}
+
+impl Tally {
+    /// Counts the relay's answer for `email`, logging the first problems
+    /// one by one.
+    pub fn count(&mut self, email: &str, outcome: &DeliveryOutcome) {
+        let problems = self.deferred + self.failed + self.unknown;
+        let listed = problems < WARNINGS_LISTED;
+        if problems == WARNINGS_LISTED && !matches!(outcome, DeliveryOutcome::Sent) {
+            tracing::warn!("further problems are not listed one by one; see the summary");
+        }
+        match outcome {
+            DeliveryOutcome::Sent => {
+                self.sent += 1;
+                self.deferred_in_a_row = 0;
+            }
+            DeliveryOutcome::Deferred(reason) => {
+                if listed {
+                    tracing::warn!("{email}: deferred: {reason}");
+                }
+                self.deferred += 1;
+                self.deferred_in_a_row += 1;
+            }
+            DeliveryOutcome::Failed { reason, .. } => {
+                if listed {
+                    tracing::warn!("{email}: failed: {reason}");
+                }
+                self.failed += 1;
+            }
+            DeliveryOutcome::Unknown(reason) => {
+                if listed {
+                    tracing::warn!("{email}: fate unknown: {reason}");
+                }
+                self.unknown += 1;
+            }
+        }
+    }
+
+    /// True when the relay deferred so many messages in a row that it is
+    /// down or refusing everyone: hammering it with the rest helps nobody.
+    pub fn relay_is_refusing(&self) -> bool {
+        self.deferred_in_a_row >= STOP_AFTER_DEFERRALS_IN_A_ROW
+    }
+
+    /// Deferrals since the last message that went out.
+    pub fn deferred_in_a_row(&self) -> u64 {
+        self.deferred_in_a_row
+    }
+
+    /// True when anything in this run was not delivered.
+    fn incomplete(&self) -> bool {
+        self.failed + self.deferred + self.unknown > 0
+    }
+}
+
+/// Prints the summary line and lists every delivery of unknown fate; an
+/// error when anything in this run was not delivered.
+pub fn finish(tally: &Tally, unknown: &[Delivery], output: Output) -> Result<()> {
+    if output.is_normal() || tally.incomplete() {
+        println!("{tally}");
+    }
+    for delivery in unknown {
+        println!(
+            "unknown: digest {} to {} (the relay may have accepted it; `gazette send --retry-unknown` resends on purpose)",
+            delivery.digest_id, delivery.email
+        );
+    }
+    // Unknown deliveries from earlier runs are listed every time so nobody
+    // forgets them, but only this run's outcomes decide the exit code.
+    if tally.incomplete() {
+        return Err(DeliveryIncomplete(format!(
+            "not every digest was delivered ({tally}); deferred ones are retried by the next run"
+        ))
+        .into());
+    }
+    Ok(())
+}

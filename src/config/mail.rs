@@ -1,0 +1,175 @@
+//! Validation of the mail settings: `[digest]` (addresses, links, DKIM
+//! names) and `[delivery]` (exactly one transport, plain text only to a
+//! loopback relay).
+//!
+//! Addresses are parsed as lettre parses them when it builds a message, so
+//! one that passes here never fails at send time. The DKIM key is only
+//! located here; `app` reads and parses it before any work starts.
+
+use super::raw::{RawDelivery, RawDigest, RawDkim};
+use super::settings::{
+    Delivery, DigestConfig, DkimConfig, SmtpConfig, SmtpSecurity, TransportKind,
+};
+use lettre::message::Mailbox;
+use std::path::Path;
+
+/// `address` as a mailbox (`Name <local@domain>` or a bare address) whose
+/// domain has a dot: what a digest header can carry.
+fn mailbox(address: &str) -> Option<Mailbox> {
+    let mailbox: Mailbox = address.trim().parse().ok()?;
+    mailbox.email.domain().contains('.').then_some(mailbox)
+}
+
+pub(super) fn validate_digest(
+    raw: RawDigest,
+    root: &Path,
+    problems: &mut Vec<String>,
+) -> Option<DigestConfig> {
+    let from = mailbox(&raw.from);
+    if from.is_none() {
+        problems.push(format!(
+            "digest.from `{}` is not an address; write \"Name <brief@news.example.org>\"",
+            raw.from
+        ));
+    }
+    if let Some(reply_to) = &raw.reply_to
+        && mailbox(reply_to).is_none()
+    {
+        problems.push(format!("digest.reply_to `{reply_to}` is not an address"));
+    }
+    if mailbox(&raw.unsubscribe_mailto).is_none() {
+        problems.push(format!(
+            "digest.unsubscribe_mailto `{}` is not an address, e.g. \"unsubscribe@news.example.org\"",
+            raw.unsubscribe_mailto
+        ));
+    }
+    let unsubscribe_url = match url::Url::parse(&raw.unsubscribe_url) {
+        Ok(url) if url.scheme() == "https" => Some(url),
+        _ => {
+            problems.push(format!(
+                "digest.unsubscribe_url `{}` must be an absolute https URL (mail clients only offer one-click unsubscribe over https)",
+                raw.unsubscribe_url
+            ));
+            None
+        }
+    };
+    if raw.max_items == 0 {
+        problems.push("digest.max_items must be at least 1".to_owned());
+    }
+    if raw.postal_address.trim().is_empty() {
+        problems.push(
+            "digest.postal_address is empty; bulk mail must carry the sender's postal address"
+                .to_owned(),
+        );
+    }
+    let from = from?;
+    let from_domain = from.email.domain().to_ascii_lowercase();
+    let dkim = raw
+        .dkim
+        .and_then(|dkim| validate_dkim(dkim, &from_domain, root, problems));
+    Some(DigestConfig {
+        subscribers: root.join(raw.subscribers),
+        max_items: raw.max_items,
+        from: raw.from,
+        from_name: from.name.clone().filter(|name| !name.trim().is_empty()),
+        from_address: from.email.to_string(),
+        from_domain,
+        reply_to: raw.reply_to,
+        untranslated: raw.untranslated,
+        unsubscribe_url: unsubscribe_url?,
+        unsubscribe_mailto: raw.unsubscribe_mailto,
+        unsubscribe_secret_env: raw.unsubscribe_secret_env,
+        postal_address: raw.postal_address,
+        templates_dir: root.join(raw.templates_dir),
+        dkim,
+    })
+}
+
+fn validate_dkim(
+    raw: RawDkim,
+    from_domain: &str,
+    root: &Path,
+    problems: &mut Vec<String>,
+) -> Option<DkimConfig> {
+    let domain = raw
+        .domain
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+        .unwrap_or_else(|| from_domain.to_owned());
+    let mut ok = true;
+    if !is_dns_name(&domain) || !domain.contains('.') {
+        problems.push(format!(
+            "digest.dkim.domain `{domain}` is not a domain name; write the domain that publishes the key, e.g. \"news.example.org\" (default: the domain of digest.from)"
+        ));
+        ok = false;
+    }
+    if !is_dns_name(&raw.selector) {
+        problems.push(format!(
+            "digest.dkim.selector `{}` is not a DNS label; write the name the public key is published under (<selector>._domainkey.{domain}), e.g. \"brief2026\"",
+            raw.selector
+        ));
+        ok = false;
+    }
+    ok.then(|| DkimConfig {
+        domain,
+        selector: raw.selector,
+        private_key: root.join(&raw.private_key),
+    })
+}
+
+/// Letters, digits, '-' and '_' in dot-separated non-empty labels.
+fn is_dns_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+/// `[delivery]` as the one transport it selects; `None` (with a problem
+/// listed) when the settings do not make one.
+pub(super) fn validate_delivery(
+    raw: RawDelivery,
+    root: &Path,
+    problems: &mut Vec<String>,
+) -> Option<Delivery> {
+    // An `[delivery.smtp]` section is checked even while the file outbox
+    // is selected, so switching `transport` never uncovers old mistakes.
+    let smtp = raw.smtp.map(|smtp| {
+        if smtp.security == SmtpSecurity::None && !crate::net::is_loopback_host(&smtp.host) {
+            problems.push(format!(
+                "delivery.smtp.security = \"none\" sends mail and passwords in clear text; it is only allowed to a loopback host, not `{}`: use \"tls\" or \"starttls\"",
+                smtp.host
+            ));
+        }
+        if smtp.connections == 0 {
+            problems.push("delivery.smtp.connections must be at least 1".to_owned());
+        }
+        SmtpConfig {
+            host: smtp.host,
+            port: smtp.port,
+            security: smtp.security,
+            username: smtp.username,
+            password_env: smtp.password_env,
+            connections: smtp.connections.max(1),
+            max_per_second: smtp.max_per_second,
+            timeout: std::time::Duration::from_secs(smtp.timeout_seconds.max(1)),
+        }
+    });
+    match (raw.transport, smtp) {
+        (TransportKind::File, _) => Some(Delivery::File {
+            outbox: root.join(raw.outbox),
+        }),
+        (TransportKind::Smtp, Some(smtp)) => Some(Delivery::Smtp(smtp)),
+        (TransportKind::Smtp, None) => {
+            problems.push(
+                "delivery.transport = \"smtp\" needs a [delivery.smtp] section with at least `host`"
+                    .to_owned(),
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The validated configuration: plain data that cannot hold a bad value.
+//! Paths are absolute (resolved against the config file's folder), URLs
+//! parsed, addresses checked, cross-field rules applied.
+//!
+//! These types name the user's choices only. They must not build working
+//! parts (signers, compiled patterns, transports: `app` does, once) nor
+//! know what a later stage does with a choice.
+
+use crate::model::Locale;
+use serde::Deserialize;
+use std::fmt;
+use std::path::PathBuf;
+use url::Url;
+
+/// What a digest does with a story that has no version in the reader's language.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UntranslatedMode {
+    /// Show it in another language, with a localised label ("English only").
+    #[default]
+    Label,
+    /// Leave it out.
+    Skip,
+}
+
+/// `delivery.transport`: how digests leave the machine, as written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// One `.eml` file per message in the outbox folder.
+    #[default]
+    File,
+    /// An SMTP relay.
+    Smtp,
+}
+
+/// Transport security towards the relay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Implicit TLS (port 465).
+    Tls,
+    /// STARTTLS, required.
+    #[default]
+    Starttls,
+    /// Plain text; only to a loopback host.
+    None,
+}
+
+/// `feeds.formats`: a syndication format the site publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedFormat {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl FeedFormat {
+    /// File name of this format inside `feeds/<locale>/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FeedFormat::Rss => "rss.xml",
+            FeedFormat::Atom => "atom.xml",
+            FeedFormat::Json => "feed.json",
+        }
+    }
+}
+
+impl fmt::Display for FeedFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FeedFormat::Rss => "RSS 2.0",
+            FeedFormat::Atom => "Atom 1.0",
+            FeedFormat::Json => "JSON Feed 1.1",
+        })
+    }
+}
+
+/// `feeds.content`: whether feed items carry the full article or only its summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentMode {
+    #[default]
+    Full,
+    Summary,
+}
+
+/// The site's author, used for feeds and where an article names nobody.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Author {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// Validated `[import]` settings: each pattern is a valid, non-empty
+/// regular expression (matched case-insensitively).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportConfig {
+    /// Lines to drop as site chrome, in addition to the built-in patterns.
+    pub chrome: Vec<String>,
+    /// Lines to keep as photo captions, in addition to the built-in patterns.
+    pub captions: Vec<String>,
+}
+
+/// Validated digest settings.
+#[derive(Debug, Clone)]
+pub struct DigestConfig {
+    pub subscribers: PathBuf,
+    pub max_items: usize,
+    /// `From:` as written (`Name <brief@news.example.org>`); it parses as a mailbox.
+    pub from: String,
+    /// The display name of `from`, if it has one.
+    pub from_name: Option<String>,
+    /// The bare address of `from`: the envelope sender.
+    pub from_address: String,
+    /// The sender's domain, for Message-IDs.
+    pub from_domain: String,
+    pub reply_to: Option<String>,
+    pub untranslated: UntranslatedMode,
+    pub unsubscribe_url: Url,
+    pub unsubscribe_mailto: String,
+    /// Environment variable holding the HMAC secret for unsubscribe tokens.
+    pub unsubscribe_secret_env: String,
+    pub postal_address: String,
+    pub templates_dir: PathBuf,
+    /// `[digest.dkim]`; `None` sends unsigned mail.
+    pub dkim: Option<DkimConfig>,
+}
+
+/// Validated `[digest.dkim]`: names checked, key file located. `app`
+/// reads and parses the key before any work starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DkimConfig {
+    /// `d=`, lower case, without a trailing dot.
+    pub domain: String,
+    /// `s=`, a DNS label.
+    pub selector: String,
+    /// The PEM file holding the private key (absolute).
+    pub private_key: PathBuf,
+}
+
+/// Validated SMTP settings; the password stays in the environment until used.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: String,
+    pub password_env: String,
+    pub connections: usize,
+    pub max_per_second: u32,
+    pub timeout: std::time::Duration,
+}
+
+/// Validated `[delivery]`: exactly one transport and its settings.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// `transport = "file"`: one `.eml` per message in this folder.
+    File { outbox: PathBuf },
+    /// `transport = "smtp"`: through this relay.
+    Smtp(SmtpConfig),
+}
+
+/// Validated site settings.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub base_url: Url,
+    pub default_locale: String,
+    pub author: Author,
+    /// Authority part of `tag:` ids (`host,date`); fixed so ids never change.
+    pub tag_authority: String,
+    pub locales_dir: PathBuf,
+}
+
+/// Where articles come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A folder of Markdown files with `+++` TOML front matter.
+    Markdown { path: PathBuf },
+    /// A folder of news pages saved as plain text (`*.txt`), all in one
+    /// configured locale; read like `gazette import` reads them.
+    Text { path: PathBuf, locale: String },
+    /// Another publication's RSS, Atom or JSON feed.
+    Feed(FeedSource),
+}
+
+/// A `kind = "feed"` source, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSource {
+    pub location: FeedLocation,
+    /// Shown as attribution; default the URL's host (or the file's stem).
+    pub name: String,
+    /// Locale key its items are published in; default the default locale.
+    pub locale: String,
+    /// Keep only the newest this-many items; `None` keeps all.
+    pub max_items: Option<usize>,
+}
+
+/// Where a feed source is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedLocation {
+    /// Fetched over http(s).
+    Url(Url),
+    /// A local file (absolute after validation).
+    Path(PathBuf),
+}
+
+impl fmt::Display for FeedLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FeedLocation::Url(url) => f.write_str(url.as_str()),
+            FeedLocation::Path(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// `[fetch]`, validated: how feed sources are fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchConfig {
+    /// For a whole request, connection to last byte.
+    pub timeout: std::time::Duration,
+    /// A body longer than this is refused.
+    pub max_bytes: u64,
+    /// Minimum time between two requests to one host.
+    pub host_delay: std::time::Duration,
+    pub user_agent: String,
+}
+
+/// The User-Agent sent when `[fetch] user_agent` is not set: names gazette,
+/// its version and where to read about it, as polite crawlers do.
+pub fn default_user_agent() -> String {
+    format!(
+        "gazette/{} (+{})",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_REPOSITORY")
+    )
+}
+
+/// Validated feed settings.
+#[derive(Debug, Clone)]
+pub struct Feeds {
+    pub dir: PathBuf,
+    /// Public URL of `dir`; the self link of each feed is under it.
+    pub url: Url,
+    pub formats: Vec<FeedFormat>,
+    pub max_items: usize,
+    pub content: ContentMode,
+}
+
+/// The whole validated configuration; paths are absolute.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file itself.
+    pub path: PathBuf,
+    /// Its folder; relative paths in the file are relative to it.
+    pub root: PathBuf,
+    pub site: Site,
+    /// Default locale first, then the others by key.
+    pub locales: Vec<Locale>,
+    pub sources: Vec<Source>,
+    pub feeds: Feeds,
+    pub state_path: PathBuf,
+    /// `[digest]`; `None` when the site sends no email.
+    pub digest: Option<DigestConfig>,
+    pub delivery: Delivery,
+    pub fetch: FetchConfig,
+    /// `[import]`: extra patterns for scraped pages.
+    pub import: ImportConfig,
+}
+
+impl Config {
+    /// The locale with key `key`.
+    pub fn locale(&self, key: &str) -> Option<&Locale> {
+        self.locales.iter().find(|l| l.key == key)
+    }
+
+    /// True when a `kind = "text"` source needs the import patterns.
+    pub fn has_text_sources(&self) -> bool {
+        self.sources
+            .iter()
+            .any(|source| matches!(source, Source::Text { .. }))
+    }
+}
