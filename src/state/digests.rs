@@ -7,14 +7,27 @@
 //! decide which stories or recipients a digest gets: it records what it is
 //! given, refusing only what would break "a story goes into one digest".
 
-use super::{State, is_constraint, normalize_email, timestamp};
+use super::{State, Status, is_constraint, normalize_email, timestamp};
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, FixedOffset};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use std::collections::{BTreeSet, HashSet};
+use std::sync::LazyLock;
 
 #[cfg(test)]
 mod tests;
+
+/// A recipient's `pending` delivery, unless the address is suppressed.
+/// `?1` digest, `?2` email, `?3` locale, `?4` now. Built once from
+/// `Status`'s names (see `ledger`).
+static INSERT_DELIVERY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO deliveries (digest_id, email, locale, status, updated_at)
+         SELECT ?1, ?2, ?3, '{pending}', ?4
+         WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email = ?2)",
+        pending = Status::Pending,
+    )
+});
 
 impl State {
     /// Every story id already in some digest.
@@ -103,11 +116,7 @@ impl State {
 
         {
             let mut insert = tx
-                .prepare(
-                    "INSERT INTO deliveries (digest_id, email, locale, status, updated_at)
-                     SELECT ?1, ?2, ?3, 'pending', ?4
-                     WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email = ?2)",
-                )
+                .prepare(&INSERT_DELIVERY)
                 .with_context(|| format!("cannot record deliveries in {path}"))?;
             let mut seen = HashSet::new();
             for (email, locale) in recipients {

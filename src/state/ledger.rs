@@ -16,6 +16,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, FixedOffset};
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::LazyLock;
 
 #[cfg(test)]
 mod tests;
@@ -64,20 +65,74 @@ impl Counts {
 /// Columns read into a [`Delivery`] by [`State::deliveries_where`].
 const DELIVERY_COLUMNS: &str = "d.digest_id, d.email, d.locale, d.status, d.attempts, d.last_error";
 
+// Statement text that names statuses takes the words from `Status`, so the
+// enum is their one spelling. Each text is built once, on first use, and
+// is then the same string on every call: `prepare_cached` finds it, and
+// nothing is formatted per message. (Binding the words as parameters
+// instead would copy three more strings into SQLite on every claim.)
+
+/// [`State::due_deliveries`]'s condition on `deliveries d`; `?1` is now.
+static DUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "d.status = '{pending}' OR (d.status = '{deferred}' AND d.next_attempt_at <= ?1)",
+        pending = Status::Pending,
+        deferred = Status::Deferred,
+    )
+});
+
+/// [`State::unknown_deliveries`]'s condition on `deliveries d`.
+static UNKNOWN: LazyLock<String> =
+    LazyLock::new(|| format!("d.status = '{unknown}'", unknown = Status::Unknown));
+
+/// The claim: `pending` or due `deferred` → `sending`, counting the
+/// attempt. `?1` digest, `?2` email, `?3` now.
+static CLAIM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries
+         SET status = '{sending}', attempts = attempts + 1, updated_at = ?3
+         WHERE digest_id = ?1 AND email = ?2
+           AND (status = '{pending}' OR (status = '{deferred}' AND next_attempt_at <= ?3))",
+        sending = Status::Sending,
+        pending = Status::Pending,
+        deferred = Status::Deferred,
+    )
+});
+
+/// Every `sending` row → `unknown`. `?1` now.
+static RECOVER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries
+         SET status = '{unknown}', updated_at = ?1,
+             last_error = 'interrupted after the message was handed to the transport'
+         WHERE status = '{sending}'",
+        unknown = Status::Unknown,
+        sending = Status::Sending,
+    )
+});
+
+/// Every `unknown` row of an address not suppressed → `pending`. `?1` now.
+static REQUEUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries
+         SET status = '{pending}', next_attempt_at = NULL, updated_at = ?1
+         WHERE status = '{unknown}'
+           AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email = deliveries.email)",
+        pending = Status::Pending,
+        unknown = Status::Unknown,
+    )
+});
+
 impl State {
     /// Deliveries to attempt now: `Pending` ones, and `Deferred` ones whose
     /// `next_attempt_at <= now`; oldest digest first, then by email.
     pub fn due_deliveries(&self, now: DateTime<FixedOffset>) -> Result<Vec<Delivery>> {
-        self.deliveries_where(
-            "d.status = 'pending' OR (d.status = 'deferred' AND d.next_attempt_at <= ?1)",
-            &[&timestamp(now)],
-        )
-        .with_context(|| {
-            format!(
-                "cannot read the deliveries due from {}",
-                self.path.display()
-            )
-        })
+        self.deliveries_where(&DUE, &[&timestamp(now)])
+            .with_context(|| {
+                format!(
+                    "cannot read the deliveries due from {}",
+                    self.path.display()
+                )
+            })
     }
 
     /// Claims a delivery before its message is handed to a transport:
@@ -207,12 +262,7 @@ impl State {
         let email = normalize_email(email);
         // Cached statements: these run once or twice per message sent.
         let changed = conn
-            .prepare_cached(
-                "UPDATE deliveries
-                 SET status = 'sending', attempts = attempts + 1, updated_at = ?3
-                 WHERE digest_id = ?1 AND email = ?2
-                   AND (status = 'pending' OR (status = 'deferred' AND next_attempt_at <= ?3))",
-            )
+            .prepare_cached(&CLAIM)
             .and_then(|mut statement| statement.execute(params![digest_id, email, timestamp(now)]))
             .with_context(|| {
                 format!(
@@ -337,13 +387,7 @@ impl State {
     /// Call it while holding the [`SendLock`]. Returns how many.
     pub fn recover_interrupted(&self, now: DateTime<FixedOffset>) -> Result<u64> {
         self.conn
-            .execute(
-                "UPDATE deliveries
-                 SET status = 'unknown', updated_at = ?1,
-                     last_error = 'interrupted after the message was handed to the transport'
-                 WHERE status = 'sending'",
-                [timestamp(now)],
-            )
+            .execute(&RECOVER, [timestamp(now)])
             .map(|n| n as u64)
             .with_context(|| {
                 format!(
@@ -355,13 +399,12 @@ impl State {
 
     /// Deliveries whose outcome is unknown, oldest digest first, then by email.
     pub fn unknown_deliveries(&self) -> Result<Vec<Delivery>> {
-        self.deliveries_where("d.status = 'unknown'", &[])
-            .with_context(|| {
-                format!(
-                    "cannot read the unknown deliveries from {}",
-                    self.path.display()
-                )
-            })
+        self.deliveries_where(&UNKNOWN, &[]).with_context(|| {
+            format!(
+                "cannot read the unknown deliveries from {}",
+                self.path.display()
+            )
+        })
     }
 
     /// `send --retry-unknown`: `Unknown` → `Pending`, on purpose, accepting
@@ -369,13 +412,7 @@ impl State {
     /// since stay `Unknown`. `last_error` is kept as a record of why. Returns how many.
     pub fn requeue_unknown(&self, now: DateTime<FixedOffset>) -> Result<u64> {
         self.conn
-            .execute(
-                "UPDATE deliveries
-                 SET status = 'pending', next_attempt_at = NULL, updated_at = ?1
-                 WHERE status = 'unknown'
-                   AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email = deliveries.email)",
-                [timestamp(now)],
-            )
+            .execute(&REQUEUE, [timestamp(now)])
             .map(|n| n as u64)
             .with_context(|| {
                 format!(

@@ -1,6 +1,9 @@
 //! The states a delivery can be in, and their one spelling in the database:
-//! [`Status::as_str`] is where the stored words are written down, and the
-//! SQL elsewhere in `state` takes them from here.
+//! [`Status::as_str`] is where the stored words are written down. SQL
+//! elsewhere in `state` takes them from here, either bound as a parameter
+//! or formatted into statement text built once; the one exception is the
+//! schema's CHECK constraint (see `schema`), which a test compares with
+//! [`Status::ALL`].
 //!
 //! It must never encode a transition (which state may follow which is
 //! `ledger`'s) nor talk to the database beyond converting a value.

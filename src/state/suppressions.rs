@@ -5,10 +5,11 @@
 //! It must never remove an entry nor replace an entry's first reason, and
 //! never decide why an address is suppressed (the caller gives the reason).
 
-use super::{State, normalize_email, timestamp};
+use super::{State, Status, normalize_email, timestamp};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::LazyLock;
 
 #[cfg(test)]
 mod tests;
@@ -39,6 +40,19 @@ impl State {
     }
 }
 
+/// An address's `pending` and `deferred` rows → `failed` "suppressed".
+/// `?1` email, `?2` now. Built once from `Status`'s names (see `ledger`).
+static FAIL_OUTSTANDING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries
+         SET status = '{failed}', last_error = 'suppressed', next_attempt_at = NULL, updated_at = ?2
+         WHERE email = ?1 AND status IN ('{pending}', '{deferred}')",
+        failed = Status::Failed,
+        pending = Status::Pending,
+        deferred = Status::Deferred,
+    )
+});
+
 /// Adds a suppression and fails the address's outstanding deliveries, on
 /// `tx` (inside the caller's transaction). Returns whether the address was
 /// new.
@@ -53,11 +67,6 @@ pub(super) fn suppress_in(
          ON CONFLICT (email) DO NOTHING",
         params![email, reason, now],
     )?;
-    tx.execute(
-        "UPDATE deliveries
-         SET status = 'failed', last_error = 'suppressed', next_attempt_at = NULL, updated_at = ?2
-         WHERE email = ?1 AND status IN ('pending', 'deferred')",
-        params![email, now],
-    )?;
+    tx.execute(&FAIL_OUTSTANDING, params![email, now])?;
     Ok(added == 1)
 }
