@@ -31,11 +31,19 @@ const OUTCOME_WAIT: Duration = Duration::from_millis(5);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerChange {
     /// `pending` or due `deferred` → `sending` (see [`State::mark_sending`]).
-    Claim { digest_id: String, email: String },
+    Claim {
+        /// The digest of the delivery.
+        digest_id: String,
+        /// The recipient (compared case-insensitively).
+        email: String,
+    },
     /// `sending` → the outcome's status (see [`State::record_outcome`]).
     Outcome {
+        /// The digest of the delivery.
         digest_id: String,
+        /// The recipient (compared case-insensitively).
         email: String,
+        /// What the transport reported.
         outcome: DeliveryOutcome,
     },
 }

@@ -153,19 +153,19 @@ impl State {
     }
 
     /// Applies `changes` in order in one transaction (one fsync for all of
-    /// them, see [`group_commit`]) and returns each change's own result:
-    /// a claim that is not due, or an outcome for a row that is not
-    /// `sending`, fails alone and leaves the others standing, since each
-    /// change runs in its own savepoint; but once an outcome fails, the
-    /// claims after it are refused, since a ledger that cannot record what
-    /// happened must not let more messages leave. A change's result is the
-    /// row's new status (`Sending` for a claim). `Err` (nothing applied)
-    /// when the transaction itself fails.
+    /// them, see [`group_commit`](super::group_commit)) and returns each
+    /// change's own result: a claim that is not due, or an outcome for a
+    /// row that is not `sending`, fails alone and leaves the others
+    /// standing, since each change runs in its own savepoint; but once an
+    /// outcome fails, the claims after it are refused, since a ledger that
+    /// cannot record what happened must not let more messages leave. A
+    /// change's result is the row's new status (`Sending` for a claim).
+    /// `Err` (nothing applied) when the transaction itself fails.
     ///
     /// Every ledger write goes through here: one change at a time
     /// ([`State::mark_sending`], [`State::record_outcome`]), a claim and its
     /// outcome together ([`State::fail_unsent`]), or whatever the send
-    /// workers queued together ([`group_commit`]).
+    /// workers queued together ([`group_commit`](super::group_commit)).
     pub fn apply(
         &self,
         changes: &[&LedgerChange],
@@ -384,7 +384,8 @@ impl State {
 
     /// After a crash or `kill -9`: rows left in `Sending` may have been
     /// transmitted, so they become `Unknown` (never resent automatically).
-    /// Call it while holding the [`SendLock`]. Returns how many.
+    /// Call it while holding the [`SendLock`](super::SendLock). Returns how
+    /// many.
     pub fn recover_interrupted(&self, now: DateTime<FixedOffset>) -> Result<u64> {
         self.conn
             .execute(&RECOVER, [timestamp(now)])

@@ -32,6 +32,7 @@ impl SendLock {
 #[derive(Debug, thiserror::Error)]
 #[error("another `gazette send` is running (lock held on {}); wait for it to finish", .lock_path.display())]
 pub struct Busy {
+    /// The lock file another process holds.
     pub lock_path: PathBuf,
 }
 
