@@ -21,6 +21,9 @@ use chrono::{DateTime, FixedOffset};
 use std::sync::mpsc;
 use std::time::Duration;
 
+#[cfg(test)]
+mod tests;
+
 /// How long outcomes wait for a claim to share their commit.
 const OUTCOME_WAIT: Duration = Duration::from_millis(5);
 
@@ -28,11 +31,19 @@ const OUTCOME_WAIT: Duration = Duration::from_millis(5);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerChange {
     /// `pending` or due `deferred` → `sending` (see [`State::mark_sending`]).
-    Claim { digest_id: String, email: String },
+    Claim {
+        /// The digest of the delivery.
+        digest_id: String,
+        /// The recipient (compared case-insensitively).
+        email: String,
+    },
     /// `sending` → the outcome's status (see [`State::record_outcome`]).
     Outcome {
+        /// The digest of the delivery.
         digest_id: String,
+        /// The recipient (compared case-insensitively).
         email: String,
+        /// What the transport reported.
         outcome: DeliveryOutcome,
     },
 }
@@ -180,136 +191,5 @@ fn refuse(batch: Vec<Request>, error: &anyhow::Error) {
         if let Some(reply) = request.reply {
             let _ = reply.send(Err(anyhow!("the ledger failed earlier: {error:#}")));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::Status;
-    use chrono::DateTime;
-    use tempfile::TempDir;
-
-    fn now() -> DateTime<FixedOffset> {
-        DateTime::parse_from_rfc3339("2026-05-01T08:00:00+08:00").unwrap()
-    }
-
-    fn ledger_with(emails: &[&str]) -> (TempDir, std::path::PathBuf) {
-        let dir = TempDir::new().unwrap();
-        let path = dir.path().join("state.db");
-        let mut state = State::open(&path).unwrap();
-        let recipients: Vec<(String, String)> = emails
-            .iter()
-            .map(|e| (e.to_string(), "en".to_string()))
-            .collect();
-        state
-            .create_digest("d1", now(), &["s1".to_string()], &recipients)
-            .unwrap();
-        (dir, path)
-    }
-
-    fn status(path: &std::path::Path, email: &str) -> Status {
-        State::open(path)
-            .unwrap()
-            .delivery_status("d1", email)
-            .unwrap()
-            .unwrap()
-    }
-
-    #[test]
-    fn a_claim_is_durable_when_wait_returns_and_outcomes_follow() {
-        let (_dir, path) = ledger_with(&["a@example.com", "b@example.com"]);
-        let (ledger, writer) = ledger_writer(State::open(&path).unwrap(), now());
-        std::thread::scope(|scope| {
-            let running = scope.spawn(|| writer.run());
-            ledger.claim("d1", "a@example.com").wait().unwrap();
-            // Committed: another connection sees it.
-            assert_eq!(status(&path, "a@example.com"), Status::Sending);
-            ledger.record("d1".into(), "a@example.com".into(), DeliveryOutcome::Sent);
-            ledger.claim("d1", "b@example.com").wait().unwrap();
-            // The outcome was queued before the next claim, so it is committed too.
-            assert_eq!(status(&path, "a@example.com"), Status::Sent);
-            ledger.record(
-                "d1".into(),
-                "b@example.com".into(),
-                DeliveryOutcome::Deferred("451 later".into()),
-            );
-            drop(ledger);
-            running.join().unwrap().unwrap();
-        });
-        assert_eq!(status(&path, "b@example.com"), Status::Deferred);
-    }
-
-    #[test]
-    fn claims_from_many_threads_each_win_once() {
-        let emails: Vec<String> = (0..40).map(|i| format!("r{i}@example.com")).collect();
-        let refs: Vec<&str> = emails.iter().map(String::as_str).collect();
-        let (_dir, path) = ledger_with(&refs);
-        let (ledger, writer) = ledger_writer(State::open(&path).unwrap(), now());
-        let won = std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            let running = scope.spawn(|| writer.run());
-            for _ in 0..4 {
-                let ledger = ledger.clone();
-                let (emails, won) = (&emails, &won);
-                scope.spawn(move || {
-                    // Every thread tries every row: exactly one claim per row may win.
-                    for email in emails {
-                        if ledger.claim("d1", email).wait().is_ok() {
-                            won.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                            ledger.record("d1".into(), email.clone(), DeliveryOutcome::Sent);
-                        }
-                    }
-                });
-            }
-            drop(ledger);
-            running.join().unwrap().unwrap();
-        });
-        assert_eq!(won.into_inner(), 40);
-        let state = State::open(&path).unwrap();
-        assert_eq!(state.counts().unwrap().sent, 40);
-    }
-
-    #[test]
-    fn a_claim_that_is_not_due_is_refused_naming_the_row() {
-        let (_dir, path) = ledger_with(&["a@example.com"]);
-        let (ledger, writer) = ledger_writer(State::open(&path).unwrap(), now());
-        std::thread::scope(|scope| {
-            let running = scope.spawn(|| writer.run());
-            ledger.claim("d1", "a@example.com").wait().unwrap();
-            let error = ledger
-                .claim("d1", "a@example.com")
-                .wait()
-                .unwrap_err()
-                .to_string();
-            assert!(error.contains("is sending, not due"), "{error}");
-            assert!(error.contains("a@example.com"), "{error}");
-            drop(ledger);
-            running.join().unwrap().unwrap();
-        });
-    }
-
-    #[test]
-    fn an_outcome_that_cannot_be_recorded_stops_later_claims() {
-        let (_dir, path) = ledger_with(&["a@example.com", "b@example.com"]);
-        let (ledger, writer) = ledger_writer(State::open(&path).unwrap(), now());
-        std::thread::scope(|scope| {
-            let running = scope.spawn(|| writer.run());
-            // Never claimed, so its outcome cannot be recorded.
-            ledger.record("d1".into(), "a@example.com".into(), DeliveryOutcome::Sent);
-            let error = ledger
-                .claim("d1", "b@example.com")
-                .wait()
-                .unwrap_err()
-                .to_string();
-            assert!(
-                error.contains("earlier outcome could not be recorded"),
-                "{error}"
-            );
-            drop(ledger);
-            let error = running.join().unwrap().unwrap_err().to_string();
-            assert!(error.contains("not sending"), "{error}");
-        });
-        assert_eq!(status(&path, "b@example.com"), Status::Pending);
     }
 }

@@ -1,0 +1,176 @@
+//! Digests and their stories: recording a new digest, its stories in order
+//! and a `pending` delivery per recipient in one transaction, and the
+//! questions `build` and `send` ask about them (which stories went out
+//! already, what a digest holds).
+//!
+//! It must never move a delivery past `pending` (that is `ledger`'s), nor
+//! decide which stories or recipients a digest gets: it records what it is
+//! given, refusing only what would break "a story goes into one digest".
+
+use super::{State, Status, is_constraint, normalize_email, timestamp};
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, FixedOffset};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use std::collections::{BTreeSet, HashSet};
+use std::sync::LazyLock;
+
+#[cfg(test)]
+mod tests;
+
+/// A recipient's `pending` delivery, unless the address is suppressed.
+/// `?1` digest, `?2` email, `?3` locale, `?4` now. Built once from
+/// `Status`'s names (see `ledger`).
+static INSERT_DELIVERY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO deliveries (digest_id, email, locale, status, updated_at)
+         SELECT ?1, ?2, ?3, '{pending}', ?4
+         WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email = ?2)",
+        pending = Status::Pending,
+    )
+});
+
+impl State {
+    /// Every story id already in some digest.
+    pub fn included_story_ids(&self) -> Result<BTreeSet<String>> {
+        let read = || -> rusqlite::Result<BTreeSet<String>> {
+            let mut stmt = self.conn.prepare("SELECT story_id FROM digest_stories")?;
+            let ids = stmt.query_map([], |row| row.get(0))?;
+            ids.collect()
+        };
+        read().with_context(|| {
+            format!(
+                "cannot read the stories already sent from {}",
+                self.path.display()
+            )
+        })
+    }
+
+    /// Whether a digest with this id was recorded.
+    pub fn digest_exists(&self, id: &str) -> Result<bool> {
+        self.conn
+            .query_row("SELECT 1 FROM digests WHERE id = ?1", [id], |_| Ok(()))
+            .optional()
+            .map(|row| row.is_some())
+            .with_context(|| format!("cannot look up digest `{id}` in {}", self.path.display()))
+    }
+
+    /// One transaction: the digest, its stories (in order), and a `Pending`
+    /// delivery per recipient (email, locale key). Recipients already
+    /// suppressed are not added. Fails, recording nothing, when the digest
+    /// exists, a story is already in a digest (this one included), or an
+    /// address appears twice.
+    pub fn create_digest(
+        &mut self,
+        id: &str,
+        created_at: DateTime<FixedOffset>,
+        story_ids: &[String],
+        recipients: &[(String, String)],
+    ) -> Result<()> {
+        let path = self.path.display().to_string();
+        let created = timestamp(created_at);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .with_context(|| format!("cannot begin a transaction on {path}"))?;
+
+        tx.execute(
+            "INSERT INTO digests (id, created_at) VALUES (?1, ?2)",
+            params![id, created],
+        )
+        .map_err(|e| {
+            if is_constraint(&e) {
+                anyhow!(e).context(format!("digest `{id}` already exists in {path}"))
+            } else {
+                anyhow!(e).context(format!("cannot record digest `{id}` in {path}"))
+            }
+        })?;
+
+        for (position, story_id) in story_ids.iter().enumerate() {
+            let inserted = tx.execute(
+                "INSERT INTO digest_stories (digest_id, story_id, position) VALUES (?1, ?2, ?3)",
+                params![id, story_id, position as i64],
+            );
+            if let Err(e) = inserted {
+                if !is_constraint(&e) {
+                    return Err(e).with_context(|| {
+                        format!("cannot record story `{story_id}` of digest `{id}` in {path}")
+                    });
+                }
+                let holder: Option<String> = tx
+                    .query_row(
+                        "SELECT digest_id FROM digest_stories WHERE story_id = ?1",
+                        [story_id],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .with_context(|| format!("cannot look up story `{story_id}` in {path}"))?;
+                let holder = holder.unwrap_or_else(|| id.to_owned());
+                return Err(e).with_context(|| {
+                    format!(
+                        "story `{story_id}` is already in digest `{holder}` ({path}); \
+                         a story goes into exactly one digest, so digest `{id}` was not recorded"
+                    )
+                });
+            }
+        }
+
+        {
+            let mut insert = tx
+                .prepare(&INSERT_DELIVERY)
+                .with_context(|| format!("cannot record deliveries in {path}"))?;
+            let mut seen = HashSet::new();
+            for (email, locale) in recipients {
+                let email = normalize_email(email);
+                if !seen.insert(email.clone()) {
+                    bail!(
+                        "recipient {email} appears twice in digest `{id}`; \
+                         digest `{id}` was not recorded in {path}"
+                    );
+                }
+                insert
+                    .execute(params![id, email, locale, created])
+                    .with_context(|| {
+                        format!("cannot record the delivery of digest `{id}` to {email} in {path}")
+                    })?;
+            }
+        }
+
+        tx.commit()
+            .with_context(|| format!("cannot commit digest `{id}` to {path}"))
+    }
+
+    /// The stories of a digest, in their order in it. Fails for an unknown digest.
+    pub fn digest_story_ids(&self, id: &str) -> Result<Vec<String>> {
+        if !self.digest_exists(id)? {
+            bail!("no digest `{id}` in {}", self.path.display());
+        }
+        let read = || -> rusqlite::Result<Vec<String>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT story_id FROM digest_stories WHERE digest_id = ?1 ORDER BY position",
+            )?;
+            let ids = stmt.query_map([id], |row| row.get(0))?;
+            ids.collect()
+        };
+        read().with_context(|| {
+            format!(
+                "cannot read the stories of digest `{id}` from {}",
+                self.path.display()
+            )
+        })
+    }
+
+    /// Ids of every digest, oldest first.
+    pub fn digest_ids(&self) -> Result<Vec<String>> {
+        let context = || format!("cannot list digests in {}", self.path.display());
+        let mut statement = self
+            .conn
+            .prepare("SELECT id FROM digests ORDER BY created_at, id")
+            .with_context(context)?;
+        let ids = statement
+            .query_map([], |row| row.get(0))
+            .with_context(context)?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .with_context(context)?;
+        Ok(ids)
+    }
+}

@@ -1,0 +1,500 @@
+//! The per-subscriber delivery ledger: every move of a delivery after it is
+//! recorded `pending` (the diagram in the parent module), and reading
+//! deliveries back. Every write of a claim or an outcome goes through
+//! [`State::apply`], alone or batched by `group_commit`.
+//!
+//! It must never move a row other than along that diagram, never send, and
+//! never decide on its own to retry an `unknown` delivery (only
+//! [`State::requeue_unknown`], on the user's request, does).
+
+use super::group_commit::LedgerChange;
+use super::retry::{MAX_ATTEMPTS, retry_delay};
+use super::suppressions::suppress_in;
+use super::{State, Status, normalize_email, timestamp};
+use crate::model::DeliveryOutcome;
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, FixedOffset};
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::LazyLock;
+
+#[cfg(test)]
+mod tests;
+
+/// One row of the delivery ledger: one digest for one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The digest this delivery sends.
+    pub digest_id: String,
+    /// Lowercased address.
+    pub email: String,
+    /// Locale key of the digest this recipient gets.
+    pub locale: String,
+    /// Where the delivery stands.
+    pub status: Status,
+    /// How many times the message was handed to a transport.
+    pub attempts: u32,
+    /// Why the last attempt did not end in `sent`, if it did not.
+    pub last_error: Option<String>,
+}
+
+/// How many deliveries are in each status, over all digests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// In [`Status::Pending`].
+    pub pending: u64,
+    /// In [`Status::Sending`].
+    pub sending: u64,
+    /// In [`Status::Sent`].
+    pub sent: u64,
+    /// In [`Status::Failed`].
+    pub failed: u64,
+    /// In [`Status::Deferred`].
+    pub deferred: u64,
+    /// In [`Status::Unknown`].
+    pub unknown: u64,
+}
+
+impl Counts {
+    /// All deliveries in the ledger.
+    pub fn total(&self) -> u64 {
+        self.pending + self.sending + self.sent + self.failed + self.deferred + self.unknown
+    }
+}
+
+/// Columns read into a [`Delivery`] by [`State::deliveries_where`].
+const DELIVERY_COLUMNS: &str = "d.digest_id, d.email, d.locale, d.status, d.attempts, d.last_error";
+
+// Statement text that names statuses takes the words from `Status`, so the
+// enum is their one spelling. Each text is built once, on first use, and
+// is then the same string on every call: `prepare_cached` finds it, and
+// nothing is formatted per message. (Binding the words as parameters
+// instead would copy three more strings into SQLite on every claim.)
+
+/// [`State::due_deliveries`]'s condition on `deliveries d`; `?1` is now.
+static DUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "d.status = '{pending}' OR (d.status = '{deferred}' AND d.next_attempt_at <= ?1)",
+        pending = Status::Pending,
+        deferred = Status::Deferred,
+    )
+});
+
+/// [`State::unknown_deliveries`]'s condition on `deliveries d`.
+static UNKNOWN: LazyLock<String> =
+    LazyLock::new(|| format!("d.status = '{unknown}'", unknown = Status::Unknown));
+
+/// The claim: `pending` or due `deferred` → `sending`, counting the
+/// attempt. `?1` digest, `?2` email, `?3` now.
+static CLAIM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries
+         SET status = '{sending}', attempts = attempts + 1, updated_at = ?3
+         WHERE digest_id = ?1 AND email = ?2
+           AND (status = '{pending}' OR (status = '{deferred}' AND next_attempt_at <= ?3))",
+        sending = Status::Sending,
+        pending = Status::Pending,
+        deferred = Status::Deferred,
+    )
+});
+
+/// Every `sending` row → `unknown`. `?1` now.
+static RECOVER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries
+         SET status = '{unknown}', updated_at = ?1,
+             last_error = 'interrupted after the message was handed to the transport'
+         WHERE status = '{sending}'",
+        unknown = Status::Unknown,
+        sending = Status::Sending,
+    )
+});
+
+/// Every `unknown` row of an address not suppressed → `pending`. `?1` now.
+static REQUEUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries
+         SET status = '{pending}', next_attempt_at = NULL, updated_at = ?1
+         WHERE status = '{unknown}'
+           AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email = deliveries.email)",
+        pending = Status::Pending,
+        unknown = Status::Unknown,
+    )
+});
+
+impl State {
+    /// Deliveries to attempt now: `Pending` ones, and `Deferred` ones whose
+    /// `next_attempt_at <= now`; oldest digest first, then by email.
+    pub fn due_deliveries(&self, now: DateTime<FixedOffset>) -> Result<Vec<Delivery>> {
+        self.deliveries_where(&DUE, &[&timestamp(now)])
+            .with_context(|| {
+                format!(
+                    "cannot read the deliveries due from {}",
+                    self.path.display()
+                )
+            })
+    }
+
+    /// Claims a delivery before its message is handed to a transport:
+    /// `Pending` or due `Deferred` → `Sending`, counting the attempt. The
+    /// change is committed (and fsynced) when this returns. Fails when the
+    /// delivery is missing or not due, so nothing is sent twice.
+    pub fn mark_sending(
+        &self,
+        digest_id: &str,
+        email: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        let claim = LedgerChange::Claim {
+            digest_id: digest_id.to_owned(),
+            email: email.to_owned(),
+        };
+        self.apply_one(&claim, now).map(|_| ())
+    }
+
+    /// Applies `changes` in order in one transaction (one fsync for all of
+    /// them, see [`group_commit`](super::group_commit)) and returns each
+    /// change's own result: a claim that is not due, or an outcome for a
+    /// row that is not `sending`, fails alone and leaves the others
+    /// standing, since each change runs in its own savepoint; but once an
+    /// outcome fails, the claims after it are refused, since a ledger that
+    /// cannot record what happened must not let more messages leave. A
+    /// change's result is the row's new status (`Sending` for a claim).
+    /// `Err` (nothing applied) when the transaction itself fails.
+    ///
+    /// Every ledger write goes through here: one change at a time
+    /// ([`State::mark_sending`], [`State::record_outcome`]), a claim and its
+    /// outcome together ([`State::fail_unsent`]), or whatever the send
+    /// workers queued together ([`group_commit`](super::group_commit)).
+    pub fn apply(
+        &self,
+        changes: &[&LedgerChange],
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<Result<Status>>> {
+        let tx = self.write_transaction()?;
+        let mut results = Vec::with_capacity(changes.len());
+        let mut outcome_failed = false;
+        for change in changes {
+            if outcome_failed && matches!(change, LedgerChange::Claim { .. }) {
+                results.push(Err(anyhow!(
+                    "not claimed: an earlier outcome could not be recorded in {}",
+                    self.path.display()
+                )));
+                continue;
+            }
+            savepoint(&tx, "SAVEPOINT change")
+                .with_context(|| format!("cannot begin a savepoint on {}", self.path.display()))?;
+            let result = match change {
+                LedgerChange::Claim { digest_id, email } => self
+                    .mark_sending_on(&tx, digest_id, email, now)
+                    .map(|()| Status::Sending),
+                LedgerChange::Outcome {
+                    digest_id,
+                    email,
+                    outcome,
+                } => self.record_outcome_on(&tx, digest_id, email, outcome, now),
+            };
+            let undone = if result.is_ok() {
+                Ok(())
+            } else {
+                savepoint(&tx, "ROLLBACK TO change")
+            };
+            undone
+                .and_then(|()| savepoint(&tx, "RELEASE change"))
+                .with_context(|| format!("cannot end a savepoint on {}", self.path.display()))?;
+            outcome_failed |= result.is_err() && matches!(change, LedgerChange::Outcome { .. });
+            results.push(result);
+        }
+        tx.commit().with_context(|| {
+            format!(
+                "cannot commit {} ledger changes to {}",
+                changes.len(),
+                self.path.display()
+            )
+        })?;
+        Ok(results)
+    }
+
+    /// [`State::apply`] for one change, whose result it returns.
+    fn apply_one(&self, change: &LedgerChange, now: DateTime<FixedOffset>) -> Result<Status> {
+        self.apply(&[change], now)?
+            .pop()
+            .unwrap_or_else(|| Err(anyhow!("the ledger applied no change")))
+    }
+
+    /// Closes a due delivery as `Failed` with `reason` without it ever
+    /// reaching a transport (the address left the list, was suppressed, or
+    /// its message could not be built): the claim and the outcome in one
+    /// transaction, through the same transitions as a real attempt.
+    pub fn fail_unsent(
+        &self,
+        digest_id: &str,
+        email: &str,
+        reason: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        let claim = LedgerChange::Claim {
+            digest_id: digest_id.to_owned(),
+            email: email.to_owned(),
+        };
+        let outcome = LedgerChange::Outcome {
+            digest_id: digest_id.to_owned(),
+            email: email.to_owned(),
+            outcome: DeliveryOutcome::Failed {
+                reason: reason.to_owned(),
+                suppress: false,
+            },
+        };
+        // The claim's error first: when it fails, so does the outcome.
+        for result in self.apply(&[&claim, &outcome], now)? {
+            result?;
+        }
+        Ok(())
+    }
+
+    fn mark_sending_on(
+        &self,
+        conn: &Connection,
+        digest_id: &str,
+        email: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        let email = normalize_email(email);
+        // Cached statements: these run once or twice per message sent.
+        let changed = conn
+            .prepare_cached(&CLAIM)
+            .and_then(|mut statement| statement.execute(params![digest_id, email, timestamp(now)]))
+            .with_context(|| {
+                format!(
+                    "cannot mark the delivery of digest `{digest_id}` to {email} as sending in {}",
+                    self.path.display()
+                )
+            })?;
+        if changed == 1 {
+            return Ok(());
+        }
+        match self.delivery_status(digest_id, &email)? {
+            None => bail!(
+                "no delivery of digest `{digest_id}` to {email} in {}",
+                self.path.display()
+            ),
+            Some(status) => bail!(
+                "the delivery of digest `{digest_id}` to {email} is {status}, not due; \
+                 it was not marked as sending ({})",
+                self.path.display()
+            ),
+        }
+    }
+
+    /// Records what the transport reported for a delivery in `Sending`, and
+    /// returns its new status:
+    /// - `Sent` → `Sent`;
+    /// - `Failed` → `Failed`, and with `suppress` the address is added to the
+    ///   suppression list with the reason (see [`State::suppress`]);
+    /// - `Deferred` → `Deferred`, due again after 5 minutes doubling per
+    ///   attempt, capped at 6 hours; on the 10th attempt → `Failed`
+    ///   ("gave up after 10 attempts");
+    /// - `Unknown` → `Unknown`.
+    pub fn record_outcome(
+        &self,
+        digest_id: &str,
+        email: &str,
+        outcome: &DeliveryOutcome,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Status> {
+        let change = LedgerChange::Outcome {
+            digest_id: digest_id.to_owned(),
+            email: email.to_owned(),
+            outcome: outcome.clone(),
+        };
+        self.apply_one(&change, now)
+    }
+
+    fn record_outcome_on(
+        &self,
+        tx: &Connection,
+        digest_id: &str,
+        email: &str,
+        outcome: &DeliveryOutcome,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Status> {
+        let path = self.path.display();
+        let email = normalize_email(email);
+        let context =
+            || format!("cannot record the outcome of digest `{digest_id}` to {email} in {path}");
+        let row: Option<(Status, u32)> = tx
+            .prepare_cached(
+                "SELECT status, attempts FROM deliveries WHERE digest_id = ?1 AND email = ?2",
+            )
+            .and_then(|mut statement| {
+                statement.query_row(params![digest_id, email], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+            })
+            .optional()
+            .with_context(context)?;
+        let attempts = match row {
+            None => bail!("no delivery of digest `{digest_id}` to {email} in {path}"),
+            Some((Status::Sending, attempts)) => attempts,
+            Some((status, _)) => bail!(
+                "the delivery of digest `{digest_id}` to {email} is {status}, not sending, \
+                 so its outcome was not recorded ({path}); call mark_sending before \
+                 handing a message to a transport"
+            ),
+        };
+        let now_text = timestamp(now);
+        let (status, error, next_attempt) = match outcome {
+            DeliveryOutcome::Sent => (Status::Sent, None, None),
+            DeliveryOutcome::Failed { reason, suppress } => {
+                if *suppress {
+                    suppress_in(tx, &email, reason, &now_text).with_context(context)?;
+                }
+                (Status::Failed, Some(reason.clone()), None)
+            }
+            DeliveryOutcome::Deferred(reason) if attempts >= MAX_ATTEMPTS => (
+                Status::Failed,
+                Some(format!("gave up after {attempts} attempts; last: {reason}")),
+                None,
+            ),
+            DeliveryOutcome::Deferred(reason) => (
+                Status::Deferred,
+                Some(reason.clone()),
+                Some(timestamp(now + retry_delay(attempts))),
+            ),
+            DeliveryOutcome::Unknown(reason) => (Status::Unknown, Some(reason.clone()), None),
+        };
+        tx.prepare_cached(
+            "UPDATE deliveries
+             SET status = ?3, last_error = ?4, next_attempt_at = ?5, updated_at = ?6
+             WHERE digest_id = ?1 AND email = ?2",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                digest_id,
+                email,
+                status,
+                error,
+                next_attempt,
+                now_text
+            ])
+        })
+        .with_context(context)?;
+        Ok(status)
+    }
+
+    /// After a crash or `kill -9`: rows left in `Sending` may have been
+    /// transmitted, so they become `Unknown` (never resent automatically).
+    /// Call it while holding the [`SendLock`](super::SendLock). Returns how
+    /// many.
+    pub fn recover_interrupted(&self, now: DateTime<FixedOffset>) -> Result<u64> {
+        self.conn
+            .execute(&RECOVER, [timestamp(now)])
+            .map(|n| n as u64)
+            .with_context(|| {
+                format!(
+                    "cannot recover interrupted deliveries in {}",
+                    self.path.display()
+                )
+            })
+    }
+
+    /// Deliveries whose outcome is unknown, oldest digest first, then by email.
+    pub fn unknown_deliveries(&self) -> Result<Vec<Delivery>> {
+        self.deliveries_where(&UNKNOWN, &[]).with_context(|| {
+            format!(
+                "cannot read the unknown deliveries from {}",
+                self.path.display()
+            )
+        })
+    }
+
+    /// `send --retry-unknown`: `Unknown` → `Pending`, on purpose, accepting
+    /// that some recipients may get the digest twice. Addresses suppressed
+    /// since stay `Unknown`. `last_error` is kept as a record of why. Returns how many.
+    pub fn requeue_unknown(&self, now: DateTime<FixedOffset>) -> Result<u64> {
+        self.conn
+            .execute(&REQUEUE, [timestamp(now)])
+            .map(|n| n as u64)
+            .with_context(|| {
+                format!(
+                    "cannot requeue unknown deliveries in {}",
+                    self.path.display()
+                )
+            })
+    }
+
+    /// How many deliveries are in each status.
+    pub fn counts(&self) -> Result<Counts> {
+        let read = || -> rusqlite::Result<Counts> {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT status, count(*) FROM deliveries GROUP BY status")?;
+            let mut rows = stmt.query([])?;
+            let mut counts = Counts::default();
+            while let Some(row) = rows.next()? {
+                // count(*) is never negative.
+                let n = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+                match row.get::<_, Status>(0)? {
+                    Status::Pending => counts.pending = n,
+                    Status::Sending => counts.sending = n,
+                    Status::Sent => counts.sent = n,
+                    Status::Failed => counts.failed = n,
+                    Status::Deferred => counts.deferred = n,
+                    Status::Unknown => counts.unknown = n,
+                }
+            }
+            Ok(counts)
+        };
+        read().with_context(|| format!("cannot count deliveries in {}", self.path.display()))
+    }
+
+    /// The status of one delivery, if it exists.
+    pub(super) fn delivery_status(&self, digest_id: &str, email: &str) -> Result<Option<Status>> {
+        self.conn
+            .query_row(
+                "SELECT status FROM deliveries WHERE digest_id = ?1 AND email = ?2",
+                params![digest_id, email],
+                |row| row.get(0),
+            )
+            .optional()
+            .with_context(|| {
+                format!(
+                    "cannot look up the delivery of digest `{digest_id}` to {email} in {}",
+                    self.path.display()
+                )
+            })
+    }
+
+    /// Deliveries matching `condition`, oldest digest first, then by email.
+    pub(super) fn deliveries_where(
+        &self,
+        condition: &str,
+        values: &[&dyn ToSql],
+    ) -> rusqlite::Result<Vec<Delivery>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DELIVERY_COLUMNS}
+             FROM deliveries d JOIN digests g ON g.id = d.digest_id
+             WHERE {condition}
+             ORDER BY g.created_at, g.id, d.email"
+        ))?;
+        let rows = stmt.query_map(values, |row| {
+            Ok(Delivery {
+                digest_id: row.get(0)?,
+                email: row.get(1)?,
+                locale: row.get(2)?,
+                status: row.get(3)?,
+                attempts: row.get(4)?,
+                last_error: row.get(5)?,
+            })
+        })?;
+        rows.collect()
+    }
+}
+
+/// Runs one savepoint statement (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`),
+/// cached: [`State::apply`] runs two or three per ledger change.
+fn savepoint(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(|_| ())
+}

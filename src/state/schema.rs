@@ -1,0 +1,215 @@
+//! The shape of the state database file: how a gazette database is told
+//! apart from any other file (`application_id`), the connection settings
+//! every exactly-once rule relies on (WAL, `synchronous = FULL`, foreign
+//! keys), and the migrations from each older schema version to this
+//! build's.
+//!
+//! It must never edit a migration that has shipped (append a new one), and
+//! never write to a file before it is recognised as ours or as empty; it
+//! reads and writes no rows.
+
+use super::State;
+use anyhow::{Context, Result, bail};
+use rusqlite::{ErrorCode, OptionalExtension};
+use std::time::Duration;
+
+#[cfg(test)]
+mod tests;
+
+/// `PRAGMA application_id` of a gazette database ("gzst"), so a different
+/// SQLite file at the configured path is recognised instead of altered.
+const APPLICATION_ID: i32 = 0x677a_7374;
+
+/// How long a statement waits for another connection's write lock (a
+/// `build` recording while `send` runs) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Schema migrations in order: entry `i` takes the database from version
+/// `i` to version `i + 1` (`PRAGMA user_version`). Append, never edit.
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+
+/// The schema version this build writes and understands.
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1: digests, their stories, the delivery ledger, suppressions.
+/// The `status` CHECK spells out [`Status`](super::Status)'s words itself:
+/// a shipped migration is never edited, so it is not built from the enum;
+/// a test in `status` keeps the two in step.
+const SCHEMA_V1: &str = "
+CREATE TABLE digests (
+    id         TEXT PRIMARY KEY NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+
+-- A story goes into exactly one digest, ever: story_id is unique across digests.
+CREATE TABLE digest_stories (
+    digest_id TEXT NOT NULL REFERENCES digests (id),
+    story_id  TEXT NOT NULL UNIQUE,
+    position  INTEGER NOT NULL CHECK (position >= 0),
+    PRIMARY KEY (digest_id, position)
+) STRICT;
+
+-- One row per digest and recipient; the row is the exactly-once ledger.
+CREATE TABLE deliveries (
+    digest_id       TEXT NOT NULL REFERENCES digests (id),
+    email           TEXT NOT NULL CHECK (email = lower(email)),
+    locale          TEXT NOT NULL,
+    status          TEXT NOT NULL
+        CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'deferred', 'unknown')),
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    updated_at      TEXT NOT NULL,
+    PRIMARY KEY (digest_id, email)
+) STRICT;
+
+CREATE INDEX deliveries_by_status ON deliveries (status, next_attempt_at);
+
+CREATE TABLE suppressions (
+    email      TEXT PRIMARY KEY NOT NULL CHECK (email = lower(email)),
+    reason     TEXT NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+";
+
+/// Version 2: the fetch cache of feed sources, keyed by the source's URL.
+/// `body` is the last raw document that parsed as a feed; `etag` and
+/// `last_modified` are the validators the server sent with it, replayed as
+/// `If-None-Match` / `If-Modified-Since`.
+const SCHEMA_V2: &str = "
+CREATE TABLE fetch_cache (
+    url           TEXT PRIMARY KEY NOT NULL,
+    etag          TEXT,
+    last_modified TEXT,
+    body          BLOB NOT NULL,
+    fetched_at    TEXT NOT NULL
+) STRICT;
+";
+
+/// Version 3: what the last build read and wrote, so an unchanged build can stop early.
+const SCHEMA_V3: &str = "
+CREATE TABLE build_record (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    inputs      TEXT NOT NULL,
+    valid_from  TEXT,
+    valid_until TEXT,
+    outputs     TEXT NOT NULL
+) STRICT;
+";
+
+/// Version 4: no index on the deliveries' status. Every claim and every
+/// outcome changes a row's status, and an index on it would make each such
+/// change rewrite two more pages (remove and re-insert the entry) in the
+/// commit a message waits for; the few queries by status run once per
+/// `send` and scan the table instead (100,000 rows: milliseconds).
+const SCHEMA_V4: &str = "DROP INDEX deliveries_by_status;";
+
+impl State {
+    /// Refuses files that are not ours before anything writes to them.
+    pub(super) fn check_identity(&self) -> Result<()> {
+        let path = self.path.display();
+        self.conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .with_context(|| format!("cannot configure the state database {path}"))?;
+        let header = self.conn.query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id),
+                    (SELECT user_version FROM pragma_user_version),
+                    (SELECT count(*) FROM sqlite_schema)",
+            [],
+            |row| {
+                Ok((
+                    row.get::<_, i32>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            },
+        );
+        let (application_id, version, objects) = match header {
+            Ok(header) => header,
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::NotADatabase) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "{path} is not a gazette state database (not even SQLite); \
+                         move it away or set `[state] path` in config.toml to another file"
+                    )
+                });
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read the state database {path}"));
+            }
+        };
+        let fresh = application_id == 0 && version == 0 && objects == 0;
+        if (application_id != APPLICATION_ID && !fresh) || version < 0 {
+            bail!(
+                "{path} is a SQLite database but not a gazette state database \
+                 (application_id {application_id:#x}, {objects} schema objects); \
+                 move it away or set `[state] path` in config.toml to another file"
+            );
+        }
+        if version > SCHEMA_VERSION {
+            bail!(
+                "the state database {path} has schema version {version}, newer than the \
+                 version {SCHEMA_VERSION} this gazette understands; it was written by a newer \
+                 gazette: upgrade gazette (or restore a backup made by this version)"
+            );
+        }
+        Ok(())
+    }
+
+    /// Per-connection settings: WAL, full fsync on commit, foreign keys.
+    pub(super) fn configure(&self) -> Result<()> {
+        let path = self.path.display();
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .with_context(|| format!("cannot switch the state database {path} to WAL mode"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            bail!(
+                "the state database {path} stays in `{mode}` journal mode instead of WAL; \
+                 put it on a local file system"
+            );
+        }
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .and_then(|()| self.conn.pragma_update(None, "foreign_keys", true))
+            .with_context(|| format!("cannot configure the state database {path}"))?;
+        Ok(())
+    }
+
+    /// Applies the migrations this file has not seen, in one transaction
+    /// (IMMEDIATE, so two processes opening a new file migrate it once).
+    pub(super) fn migrate(&self) -> Result<()> {
+        let path = self.path.display();
+        let tx = self.write_transaction()?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .with_context(|| format!("cannot read the schema version of {path}"))?;
+        if version >= SCHEMA_VERSION {
+            return Ok(());
+        }
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let to = index + 1;
+            tx.execute_batch(migration)
+                .and_then(|()| tx.pragma_update(None, "user_version", to as i64))
+                .with_context(|| {
+                    format!("cannot migrate the state database {path} to version {to}")
+                })?;
+        }
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .and_then(|()| tx.commit())
+            .with_context(|| format!("cannot migrate the state database {path}"))
+    }
+
+    /// Whether table `name` exists: a database opened read-only may predate
+    /// it (it is not migrated), and what it lacks then reads as empty.
+    pub(super) fn has_table(&self, name: &str) -> rusqlite::Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                [name],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|row| row.is_some())
+    }
+}

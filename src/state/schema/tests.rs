@@ -1,0 +1,170 @@
+//! Tests of recognising, configuring and migrating the state database (`schema`).
+
+use super::*;
+use crate::state::tests::*;
+use rusqlite::Connection;
+use std::fs;
+
+#[test]
+fn creates_schema_in_new_folders_and_reopening_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    {
+        let mut state = State::open(&path).unwrap();
+        state
+            .create_digest(
+                "2026-05-01",
+                at("2026-05-01T07:00:00+08:00"),
+                &strings(&["b", "a", "c"]),
+                &recipients(&[("li.wei@example.org", "zh")]),
+            )
+            .unwrap();
+    }
+    let state = State::open(&path).unwrap();
+    let version: i64 = state
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let application_id: i32 = state
+        .conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(application_id, APPLICATION_ID);
+    assert!(state.digest_exists("2026-05-01").unwrap());
+    assert!(!state.digest_exists("2026-05-02").unwrap());
+    assert_eq!(
+        state.digest_story_ids("2026-05-01").unwrap(),
+        strings(&["b", "a", "c"])
+    );
+    assert_eq!(
+        state.included_story_ids().unwrap(),
+        ["a", "b", "c"].iter().map(|s| s.to_string()).collect()
+    );
+    let created: String = state
+        .conn
+        .query_row("SELECT created_at FROM digests", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(created, "2026-04-30T23:00:00Z");
+    assert_eq!(state.counts().unwrap().pending, 1);
+}
+
+#[test]
+fn a_version_1_database_is_migrated_to_the_fetch_cache_keeping_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA_V1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO digests (id, created_at) VALUES ('d1', '2026-05-01T00:00:00Z');",
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+    }
+    let read_only = State::open_read_only(&path).unwrap().unwrap();
+    assert_eq!(
+        read_only.cached_fetch("https://a.example/feed").unwrap(),
+        None
+    );
+    drop(read_only);
+    let state = State::open(&path).unwrap();
+    let version: i64 = state
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert!(state.digest_exists("d1").unwrap());
+    assert_eq!(state.cached_fetch("https://a.example/feed").unwrap(), None);
+}
+
+#[test]
+fn the_ledger_has_no_status_index_to_rewrite_on_every_change() {
+    let (_dir, state) = open_temp();
+    let indexes: Vec<String> = state
+        .conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        !indexes.iter().any(|name| name == "deliveries_by_status"),
+        "{indexes:?}"
+    );
+}
+
+#[test]
+fn journal_mode_is_wal_with_full_sync_and_foreign_keys() {
+    let (_dir, state) = open_temp();
+    let mode: String = state
+        .conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    let synchronous: i64 = state
+        .conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
+    let foreign_keys: i64 = state
+        .conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert_eq!(synchronous, 2, "FULL");
+    assert_eq!(foreign_keys, 1);
+}
+
+#[test]
+fn refuses_a_database_written_by_a_newer_gazette() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    drop(State::open(&path).unwrap());
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let message = error_text(State::open(&path));
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("schema version 99"), "{message}");
+    assert!(message.contains("upgrade gazette"), "{message}");
+}
+
+#[test]
+fn refuses_a_file_that_is_not_sqlite_without_changing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let text = "these are not the droids you are looking for\n".repeat(40);
+    fs::write(&path, &text).unwrap();
+    let message = error_text(State::open(&path));
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(
+        message.contains("is not a gazette state database"),
+        "{message}"
+    );
+    assert!(message.contains("[state] path"), "{message}");
+    assert_eq!(fs::read_to_string(&path).unwrap(), text);
+}
+
+#[test]
+fn refuses_another_programs_sqlite_database_without_changing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body TEXT); PRAGMA user_version = 1;")
+        .unwrap();
+    let message = error_text(State::open(&path));
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(
+        message.contains("not a gazette state database"),
+        "{message}"
+    );
+    let mode: String = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete");
+}

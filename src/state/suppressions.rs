@@ -1,0 +1,72 @@
+//! The suppression list: addresses that must never be mailed again (hard
+//! bounces, complaints, unsubscribes), and failing an address's outstanding
+//! deliveries in the same transaction that adds it.
+//!
+//! It must never remove an entry nor replace an entry's first reason, and
+//! never decide why an address is suppressed (the caller gives the reason).
+
+use super::{State, Status, normalize_email, timestamp};
+use anyhow::{Context, Result};
+use chrono::{DateTime, FixedOffset};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::LazyLock;
+
+#[cfg(test)]
+mod tests;
+
+impl State {
+    /// Adds an address to the suppression list and, in the same
+    /// transaction, marks its `Pending`/`Deferred` deliveries as `Failed`
+    /// "suppressed" so they are never sent. Returns whether the address was
+    /// newly added (an existing entry keeps its first reason).
+    pub fn suppress(&self, email: &str, reason: &str, now: DateTime<FixedOffset>) -> Result<bool> {
+        let email = normalize_email(email);
+        let context = || format!("cannot suppress {email} in {}", self.path.display());
+        let tx = self.write_transaction()?;
+        let added = suppress_in(&tx, &email, reason, &timestamp(now)).with_context(context)?;
+        tx.commit().with_context(context)?;
+        Ok(added)
+    }
+
+    /// Whether the address (compared case-insensitively) is suppressed.
+    pub fn is_suppressed(&self, email: &str) -> Result<bool> {
+        let email = normalize_email(email);
+        self.conn
+            .prepare_cached("SELECT 1 FROM suppressions WHERE email = ?1")
+            .and_then(|mut statement| statement.query_row([&email], |_| Ok(())))
+            .optional()
+            .map(|row| row.is_some())
+            .with_context(|| format!("cannot look up {email} in {}", self.path.display()))
+    }
+}
+
+/// An address's `pending` and `deferred` rows → `failed` "suppressed".
+/// `?1` email, `?2` now. Built once from `Status`'s names (see `ledger`).
+static FAIL_OUTSTANDING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries
+         SET status = '{failed}', last_error = 'suppressed', next_attempt_at = NULL, updated_at = ?2
+         WHERE email = ?1 AND status IN ('{pending}', '{deferred}')",
+        failed = Status::Failed,
+        pending = Status::Pending,
+        deferred = Status::Deferred,
+    )
+});
+
+/// Adds a suppression and fails the address's outstanding deliveries, on
+/// `tx` (inside the caller's transaction). Returns whether the address was
+/// new.
+pub(super) fn suppress_in(
+    tx: &Connection,
+    email: &str,
+    reason: &str,
+    now: &str,
+) -> rusqlite::Result<bool> {
+    let added = tx.execute(
+        "INSERT INTO suppressions (email, reason, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (email) DO NOTHING",
+        params![email, reason, now],
+    )?;
+    tx.execute(&FAIL_OUTSTANDING, params![email, now])?;
+    Ok(added == 1)
+}
