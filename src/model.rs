@@ -237,6 +237,37 @@ pub struct Subscriber {
     pub topics: Vec<String>,
 }
 
+/// An email address as the list keys it: the ledger, the suppression
+/// list, unsubscribe tokens and Message-IDs all compare addresses through
+/// this one normalisation (lower case, trimmed), done when it is made.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EmailKey(String);
+
+impl EmailKey {
+    /// The key of `address` as a reader or the editor wrote it.
+    pub fn new(address: &str) -> EmailKey {
+        EmailKey(address.trim().to_lowercase())
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for EmailKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Subscriber {
+    /// This subscriber's key on the list.
+    pub fn key(&self) -> EmailKey {
+        EmailKey::new(&self.email)
+    }
+}
+
 /// Where a subscriber's own value goes in a [`Template`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {

@@ -96,7 +96,7 @@ pub fn parse(bytes: &[u8], locales: &[&str]) -> Result<SubscriberList> {
             });
             continue;
         }
-        if !seen.insert(email.to_lowercase()) {
+        if !seen.insert(crate::model::EmailKey::new(&email)) {
             list.skipped.push(SkippedRow {
                 line,
                 reason: format!("{email} is listed more than once; only the first row is used"),

@@ -16,7 +16,7 @@ pub fn token(secret: &[u8], email: &str) -> String {
         Ok(mac) => mac,
         Err(_) => unreachable!("HMAC accepts keys of any length"),
     };
-    mac.update(email.to_lowercase().as_bytes());
+    mac.update(crate::model::EmailKey::new(email).as_str().as_bytes());
     mac.finalize()
         .into_bytes()
         .iter()

@@ -161,9 +161,9 @@ impl State {
     }
 }
 
-/// Addresses are compared case-insensitively: stored lowercased.
+/// Addresses are stored and compared by their list key ([`EmailKey`]).
 fn normalize_email(email: &str) -> String {
-    email.to_lowercase()
+    crate::model::EmailKey::new(email).as_str().to_owned()
 }
 
 /// RFC 3339 in UTC, whole seconds: fixed width, so text order is time order.

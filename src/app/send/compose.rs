@@ -8,15 +8,13 @@ use crate::config::{Config, DigestConfig, UntranslatedMode};
 use crate::deliver::{self, DkimSigner, EncodedBody};
 use crate::digest::{self, DigestSettings, RenderedDigest, Templates, Untranslated};
 use crate::i18n::Catalog;
-use crate::model::{Corpus, Email, Subscriber};
+use crate::model::{Corpus, Email, EmailKey, Subscriber};
 use crate::state::State;
 use crate::{source, unsubscribe};
 use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
-
-use super::plan::ledger_address;
 
 /// What rendering a digest needs besides the corpus: one value instead of
 /// a list of arguments.
@@ -210,7 +208,7 @@ fn prepared_key(digest_id: &str, subscriber: &Subscriber) -> (String, String, Ve
 /// `<digest.hash@domain>`: the same for the same digest and subscriber, so
 /// a resend on purpose is recognisable as the same message.
 pub fn message_id(digest_id: &str, email: &str, domain: &str) -> String {
-    let hash = Sha256::digest(ledger_address(email).as_bytes());
+    let hash = Sha256::digest(EmailKey::new(email).as_str().as_bytes());
     let short: String = hash.iter().take(10).map(|b| format!("{b:02x}")).collect();
     format!("<digest.{digest_id}.{short}@{domain}>")
 }

@@ -111,7 +111,7 @@ impl PlanInput {
         let mut suppressed = BTreeSet::new();
         let addresses = subscribers
             .iter()
-            .map(|s| ledger_address(&s.email))
+            .map(|s| s.key().as_str().to_owned())
             .chain(due.iter().map(|(_, email)| email.clone()));
         for address in addresses {
             if checked.insert(address.clone()) && state.is_suppressed(&address)? {
@@ -140,7 +140,7 @@ impl PlanInput {
     pub fn plan<'a>(&'a self, subscribers: &'a [Subscriber]) -> SendPlan<'a> {
         let by_address: HashMap<String, &Subscriber> = subscribers
             .iter()
-            .map(|s| (ledger_address(&s.email), s))
+            .map(|s| (s.key().as_str().to_owned(), s))
             .collect();
         let action = |email: &str| match by_address.get(email) {
             None => Action::Skip(SkipReason::NotInList),
@@ -171,11 +171,6 @@ impl PlanInput {
     }
 }
 
-/// The address as the ledger keys it.
-pub fn ledger_address(email: &str) -> String {
-    email.to_lowercase()
-}
-
 /// The digest of the stories no earlier digest held, if there are any,
 /// with every subscriber who wants at least one of them.
 fn new_digest(
@@ -201,7 +196,7 @@ fn new_digest(
             let topics = Topics::new(&subscriber.topics);
             topics.is_empty() || stories.iter().any(|story| topics.matches(story, now))
         })
-        .map(|s| (ledger_address(&s.email), s.locale.clone()))
+        .map(|s| (s.key().as_str().to_owned(), s.locale.clone()))
         .collect();
     recipients.sort();
     Ok(Some(NewDigest {
