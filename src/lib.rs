@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod model;
 pub mod publish;
 pub mod scaffold;
+pub mod script;
 pub mod source;
 pub mod state;
 pub mod subscribers;
