@@ -20,6 +20,7 @@ pub mod subscribers;
 mod test_support;
 pub mod unsubscribe;
 pub mod view;
+pub mod walk;
 
 /// Process exit codes, documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
