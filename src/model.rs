@@ -54,7 +54,8 @@ impl Locale {
     }
 }
 
-/// One language version of a story, loaded, rendered and sanitised.
+/// One language version of a story, loaded and checked; its [`Body`] is
+/// rendered and sanitised, or only indexed until a view needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Article {
     /// Stable story id shared by all translations (front matter `id`, else the slug).
