@@ -193,7 +193,15 @@ postal_address = "Bench News, 1 Example Street, Chengdu"
     )
     .unwrap();
     let config = config::load(&config_path).unwrap();
-    let corpus = source::load(&config, Default::default()).unwrap();
+    let mut corpus = source::load(&config, Default::default()).unwrap();
+    // Loading only indexes bodies; `build` and `send` render the versions
+    // they show, and every version here is shown.
+    let every_version: source::Selection = corpus
+        .stories
+        .iter()
+        .flat_map(|s| s.translations.keys().map(|k| (s.id.clone(), k.clone())))
+        .collect();
+    source::render_selected(&mut corpus, &every_version).unwrap();
     let catalog = i18n::load(&config).unwrap();
     Site {
         _dir: dir,

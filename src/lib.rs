@@ -13,6 +13,7 @@ pub mod model;
 pub mod net;
 pub mod publish;
 pub mod scaffold;
+pub mod script;
 pub mod source;
 pub mod state;
 pub mod subscribers;
@@ -20,6 +21,7 @@ pub mod subscribers;
 mod test_support;
 pub mod unsubscribe;
 pub mod view;
+pub mod walk;
 
 /// Process exit codes, documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -54,7 +54,8 @@ impl Locale {
     }
 }
 
-/// One language version of a story, loaded, rendered and sanitised.
+/// One language version of a story, loaded and checked; its [`Body`] is
+/// rendered and sanitised, or only indexed until a view needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Article {
     /// Stable story id shared by all translations (front matter `id`, else the slug).
@@ -66,11 +67,12 @@ pub struct Article {
     pub title: String,
     pub date: DateTime<FixedOffset>,
     pub updated: Option<DateTime<FixedOffset>>,
-    /// Plain-text summary: the front matter's, else an excerpt of the body
-    /// (empty until the body is rendered, see [`Article::body_offset`]).
-    pub summary: String,
-    /// Sanitised HTML body with absolute links (empty until rendered).
-    pub content_html: String,
+    /// The source's own plain-text summary (front matter `summary`, a feed
+    /// item's summary); `None` when it gave none, and an excerpt of the
+    /// body stands in. Read what readers see with [`Article::summary`].
+    pub own_summary: Option<String>,
+    /// The body: rendered, or only indexed until a view needs it.
+    pub body: Body,
     pub tags: Vec<String>,
     pub authors: Vec<String>,
     /// Absolute URL of the lead image.
@@ -85,11 +87,56 @@ pub struct Article {
     /// Boxed: it is large (two URLs) and most articles are the site's own,
     /// so inline it would make every article ~200 bytes bigger.
     pub origin: Option<Box<Origin>>,
-    /// `Some(offset)` while the body is not rendered yet: it starts at this
-    /// byte of `source_path`. Loading indexes front matter only; the
-    /// orchestrator renders just the versions that reach an output, so
-    /// `content_html` (and a summary that is an excerpt) stay empty until then.
-    pub body_offset: Option<usize>,
+}
+
+/// An article's body. Loading a Markdown file only indexes it (front
+/// matter checked, body checked as UTF-8): the orchestrator renders just the
+/// versions that reach an output (`source::render_selected`). Scraped pages
+/// and feed items are rendered as they are loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// Not rendered yet: the Markdown body starts at byte `offset` of the
+    /// article's [`Article::source_path`] (kept there once, not copied here).
+    Indexed { offset: usize },
+    /// Rendered and sanitised.
+    Rendered {
+        /// Sanitised HTML with absolute links.
+        html: String,
+        /// A plain-text excerpt of the body, for an article without its own
+        /// summary; empty when it has one (it is then never shown).
+        excerpt: String,
+    },
+}
+
+impl Body {
+    /// A rendered body whose article has its own summary (so no excerpt).
+    pub fn rendered(html: String) -> Body {
+        Body::Rendered {
+            html,
+            excerpt: String::new(),
+        }
+    }
+
+    /// Whether the body still waits to be rendered.
+    pub fn is_indexed(&self) -> bool {
+        matches!(self, Body::Indexed { .. })
+    }
+}
+
+/// A view asked for the body (or the excerpt standing in for a summary)
+/// of an article whose body was never rendered: the version was left out of
+/// the render selection. Never papered over with empty text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the body of {} (`{slug}` in locale `{locale}`) was never rendered, so it cannot be shown; \
+     this is a bug in gazette: the version is missing from what was selected for rendering",
+    .path.display()
+)]
+pub struct UnrenderedBody {
+    /// The article's file (or feed location).
+    pub path: PathBuf,
+    pub slug: String,
+    pub locale: String,
 }
 
 /// Where a story taken from a partner's feed comes from: the attribution
@@ -107,6 +154,34 @@ pub struct Origin {
 }
 
 impl Article {
+    /// The sanitised HTML body, or an error naming the article when its
+    /// body was only indexed.
+    pub fn content_html(&self) -> Result<&str, UnrenderedBody> {
+        match &self.body {
+            Body::Rendered { html, .. } => Ok(html),
+            Body::Indexed { .. } => Err(self.unrendered()),
+        }
+    }
+
+    /// The summary readers see: the source's own, else the excerpt of the
+    /// rendered body; an error naming the article when that is needed but
+    /// the body was only indexed.
+    pub fn summary(&self) -> Result<&str, UnrenderedBody> {
+        match (&self.own_summary, &self.body) {
+            (Some(summary), _) => Ok(summary),
+            (None, Body::Rendered { excerpt, .. }) => Ok(excerpt),
+            (None, Body::Indexed { .. }) => Err(self.unrendered()),
+        }
+    }
+
+    fn unrendered(&self) -> UnrenderedBody {
+        UnrenderedBody {
+            path: self.source_path.clone(),
+            slug: self.slug.clone(),
+            locale: self.locale.clone(),
+        }
+    }
+
     /// When this version last changed: `updated`, else `date`.
     pub fn last_change(&self) -> DateTime<FixedOffset> {
         self.updated.unwrap_or(self.date).max(self.date)
@@ -425,8 +500,8 @@ mod tests {
                         // Many equal dates, so the slug breaks ties.
                         date: day(1 + (n * 3 + shift) % 9),
                         updated: None,
-                        summary: String::new(),
-                        content_html: String::new(),
+                        own_summary: None,
+                        body: Body::rendered(String::new()),
                         tags: vec![],
                         authors: vec![],
                         image: None,
@@ -434,7 +509,6 @@ mod tests {
                         draft: false,
                         source_path: PathBuf::from(&slug),
                         origin: None,
-                        body_offset: None,
                     }),
                 );
             }

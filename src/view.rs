@@ -96,14 +96,16 @@ pub fn feed_view(
                         }),
                 )
                 .collect();
+            // An unrendered body is an error naming the file, never empty text.
+            let summary = article.summary()?;
             let content_html = match &read_more {
-                None => article.content_html.clone(),
+                None => article.content_html()?.to_owned(),
                 Some(read_more) => {
                     let published = localizer.message(
                         "feed-published-on",
                         &[("date", localizer.long_date(&article.date).into())],
                     )?;
-                    summary_html(&article.summary, url, &published, read_more)
+                    summary_html(summary, url, &published, read_more)
                 }
             };
             Ok(ItemView {
@@ -113,7 +115,7 @@ pub fn feed_view(
                 ),
                 url: url.clone(),
                 title: article.title.clone(),
-                summary: article.summary.clone(),
+                summary: summary.to_owned(),
                 content_html,
                 published: article.date,
                 updated: article.last_change(),
@@ -220,6 +222,65 @@ fn fixed_epoch(authority: &str) -> DateTime<FixedOffset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Article, Body, Story};
+
+    /// A one-story corpus whose `en` version was only indexed, never rendered.
+    fn unrendered(own_summary: Option<&str>) -> Corpus {
+        let article = Article {
+            story_id: "rail".into(),
+            slug: "rail".into(),
+            locale: "en".into(),
+            title: "Rail".into(),
+            date: DateTime::parse_from_rfc3339("2026-11-20T09:30:00+08:00").unwrap(),
+            updated: None,
+            own_summary: own_summary.map(str::to_owned),
+            body: Body::Indexed { offset: 40 },
+            tags: vec![],
+            authors: vec![],
+            image: None,
+            url: Url::parse("https://news.example.org/rail/").unwrap(),
+            draft: false,
+            source_path: "articles/rail.md".into(),
+            origin: None,
+        };
+        Corpus {
+            stories: vec![Story {
+                id: "rail".into(),
+                slug: "rail".into(),
+                translations: BTreeMap::from([("en".to_owned(), Box::new(article))]),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_feed_over_an_unrendered_body_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for (mode, own_summary) in [("full", Some("Its own summary.")), ("summary", None)] {
+            let text = format!(
+                "{}[feeds]\ncontent = \"{mode}\"\n",
+                crate::test_support::BILINGUAL_CONFIG
+            );
+            let config =
+                crate::config::parse(&text, std::path::Path::new("config.toml"), dir.path())
+                    .unwrap();
+            let catalog = crate::i18n::load(&config).unwrap();
+            let locale = config.locale("en").unwrap();
+            let error = feed_view(
+                &config,
+                &unrendered(own_summary),
+                locale,
+                catalog.localizer("en").unwrap(),
+            )
+            .unwrap_err();
+            let message = format!("{error:#}");
+            assert!(
+                message.starts_with(
+                    "the body of articles/rail.md (`rail` in locale `en`) was never rendered"
+                ),
+                "{mode}: {message}"
+            );
+        }
+    }
 
     #[test]
     fn tag_uri_encodes_unsafe_characters() {

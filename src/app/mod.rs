@@ -330,11 +330,7 @@ mod tests {
                 markdown::index_file(&path, text.as_bytes(), &ctx).unwrap(),
             ));
         }
-        assert!(
-            articles
-                .iter()
-                .all(|a| a.content_html.is_empty() && a.summary.is_empty())
-        );
+        assert!(articles.iter().all(|a| a.body.is_indexed()));
         let (mut corpus, problems) = source::pair(articles);
         assert!(problems.is_empty(), "{problems:?}");
         let selection = feed_selection(&corpus, &locales, 50);
@@ -343,13 +339,19 @@ mod tests {
         let newest = corpus.newest_first("en");
         assert_eq!(newest[49].0.id, "s50");
         assert_eq!(newest[50].0.id, "s51");
-        assert!(newest[49].1.content_html.contains("<strong>50</strong>"));
-        assert_eq!(newest[49].1.summary, "Body 50.");
         assert!(
-            newest[50].1.content_html.is_empty(),
+            newest[49]
+                .1
+                .content_html()
+                .unwrap()
+                .contains("<strong>50</strong>")
+        );
+        assert_eq!(newest[49].1.summary().unwrap(), "Body 50.");
+        assert!(
+            newest[50].1.content_html().is_err(),
             "position 51 is not rendered"
         );
-        assert!(newest[50].1.body_offset.is_some());
+        assert!(newest[50].1.body.is_indexed());
 
         // A body that is not UTF-8 is reported when indexing, rendered or not.
         let bad = dir.path().join("bad.md");

@@ -359,7 +359,7 @@ fn story_view(
     settings: &DigestSettings,
 ) -> Result<StoryView> {
     let minutes = reading::minutes(
-        &article.content_html,
+        article.content_html()?,
         settings.words_per_minute,
         settings.cjk_chars_per_minute,
     );
@@ -392,7 +392,7 @@ fn story_view(
     Ok(StoryView {
         id: story.id.clone(),
         url: article.url.to_string(),
-        summary: plain(&article.summary),
+        summary: plain(article.summary()?),
         reading_time,
         label,
         lang,

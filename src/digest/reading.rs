@@ -1,5 +1,10 @@
-//! Reading-time estimate: Chinese, Japanese and Korean text is read by the
-//! character, other scripts by the word, so each is counted its own way.
+//! Reading-time estimate: Chinese and Japanese text is read by the
+//! character, other scripts (Korean included, which puts spaces between
+//! words; see [`is_cjk`]) by the word, so each is counted its own way.
+//!
+//! Pure counting over rendered HTML; it never renders or reads files.
+
+use crate::script::is_cjk;
 
 /// Minutes to read `html` (tags are ignored), at least 1. A speed of 0 is
 /// treated as 1 so a bad setting cannot divide by zero.
@@ -30,18 +35,6 @@ fn count(text: &str) -> (usize, usize) {
         // Other punctuation (apostrophes, hyphens) stays inside the word.
     }
     (words, cjk)
-}
-
-/// Han, kana and Hangul: scripts written without spaces between words.
-fn is_cjk(c: char) -> bool {
-    matches!(c,
-        '\u{3040}'..='\u{30FF}'     // Hiragana, Katakana
-        | '\u{3400}'..='\u{4DBF}'   // CJK Extension A
-        | '\u{4E00}'..='\u{9FFF}'   // CJK Unified Ideographs
-        | '\u{AC00}'..='\u{D7AF}'   // Hangul syllables
-        | '\u{F900}'..='\u{FAFF}'   // CJK Compatibility Ideographs
-        | '\u{20000}'..='\u{3134F}' // Extensions B–G
-    )
 }
 
 /// The text of sanitised HTML: tags replaced by spaces so words on either
@@ -89,6 +82,16 @@ mod tests {
     #[test]
     fn mixed_text_counts_both() {
         assert_eq!(count("成都 Chengdu 和 Chongqing's 重庆"), (2, 5));
+    }
+
+    #[test]
+    fn korean_is_read_by_the_word() {
+        // Hangul is written with spaces between words (see `is_cjk`): three
+        // words here, not nine characters.
+        assert_eq!(count("서울 교통망이 확장된다"), (3, 0));
+        assert_eq!(count("한국어 成都 문장"), (2, 2));
+        let html = format!("<p>{}</p>", "교통망이 ".repeat(460));
+        assert_eq!(minutes(&html, 230, 400), 2);
     }
 
     #[test]

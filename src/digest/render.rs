@@ -1,5 +1,8 @@
 //! Rendering a [`DigestView`] once per (locale, story set), and the cheap
 //! per-subscriber substitution that follows.
+//!
+//! Never reads files, sends mail or chooses stories: it renders the view it
+//! is given with the templates it is given.
 
 use super::templates::{HTML, TEXT, Templates};
 use super::{

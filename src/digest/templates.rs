@@ -1,6 +1,10 @@
 //! The digest's template registry: embedded defaults replaced file by file
 //! by the site's `templates/`, strict mode, HTML escaping only for HTML.
+//!
+//! It only reads template files; it never renders a digest or decides
+//! which stories one shows.
 
+use crate::walk::{Depth, Hidden, Listing, Missing};
 use anyhow::{Context, Result};
 use handlebars::Handlebars;
 use std::path::Path;
@@ -144,16 +148,22 @@ pub fn load_templates(dir: &Path) -> Result<Templates> {
 
 /// A misspelt override would silently be ignored: say so in the log.
 fn warn_about_unknown_files(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let looks_like_ours = name.ends_with(".hbs") || name.ends_with(".css");
-        if looks_like_ours && !EMBEDDED.iter().any(|(file, _, _)| *file == name) {
+    // The folder is optional, and this is only a warning: a folder that
+    // cannot be listed has nothing to warn about (reading an override that
+    // is there reports its own error).
+    let files = Listing {
+        extensions: &["hbs", "css"],
+        depth: Depth::Flat,
+        hidden: Hidden::Include,
+        missing: Missing::Empty,
+    }
+    .files(dir)
+    .unwrap_or_default();
+    for path in files {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if !EMBEDDED.iter().any(|(file, _, _)| *file == name) {
             tracing::warn!(
-                file = %entry.path().display(),
+                file = %path.display(),
                 "not a digest template; known: {}",
                 EMBEDDED.iter().map(|(f, _, _)| *f).collect::<Vec<_>>().join(", ")
             );

@@ -5,7 +5,7 @@
 use super::*;
 use crate::config::Config;
 use crate::i18n::Catalog;
-use crate::model::{Article, Corpus, Story};
+use crate::model::{Article, Body, Corpus, Story};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -114,8 +114,11 @@ fn article(
         title: title.to_owned(),
         date: DateTime::parse_from_rfc3339("2026-11-28T09:00:00+08:00").unwrap(),
         updated: None,
-        summary: summary.to_owned(),
-        content_html: body.to_owned(),
+        own_summary: (!summary.is_empty()).then(|| summary.to_owned()),
+        body: Body::Rendered {
+            html: body.to_owned(),
+            excerpt: String::new(),
+        },
         tags: tags.iter().map(|t| t.to_string()).collect(),
         authors: vec![],
         image: None,
@@ -123,7 +126,6 @@ fn article(
         draft: false,
         source_path: PathBuf::from(format!("articles/{id}.{locale}.md")),
         origin: None,
-        body_offset: None,
     }
 }
 
@@ -794,4 +796,41 @@ fn text_snapshot_zh() {
         "https://news.example.org/unsubscribe?t=abc&l=zh",
     );
     insta::assert_snapshot!("text_zh", format!("Subject: {subject}\n\n{text}"));
+}
+
+#[test]
+fn a_story_whose_body_was_never_rendered_is_an_error_naming_its_file_not_empty_text() {
+    let site = Site::new();
+    for own_summary in [None, Some("A summary of its own.".to_owned())] {
+        let mut budget = article(
+            "budget",
+            "en",
+            "City budget approved",
+            "",
+            "<p>Short.</p>",
+            &["Politics"],
+        );
+        // Left out of the render selection: only indexed.
+        budget.body = Body::Indexed { offset: 42 };
+        budget.own_summary = own_summary;
+        let corpus = corpus(vec![budget]);
+        let error = digest_view(
+            &corpus,
+            &["budget".to_owned()],
+            site.locale("en"),
+            &[],
+            site.localizer("en"),
+            &site.settings("en", Untranslated::Label),
+            now(),
+        )
+        .map(|_| ())
+        .unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.contains(
+                "the body of articles/budget.en.md (`budget` in locale `en`) was never rendered"
+            ),
+            "{message}"
+        );
+    }
 }

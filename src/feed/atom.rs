@@ -1,5 +1,7 @@
 //! Atom 1.0 writer, via `atom_syndication`. Each entry links to every
 //! translation of its story with `rel="alternate"` and `hreflang`.
+//!
+//! Maps a view to text only: never writes files or escapes by hand.
 
 use super::{GENERATOR, GENERATOR_URI, image_mime_type};
 use crate::config::FeedFormat;

@@ -1,6 +1,8 @@
 //! The pre-publish gate: every feed is parsed back with `feed-rs` (an
 //! independent reader) and compared with the view it came from. A feed that
 //! fails here is never published.
+//!
+//! It only reads and compares; it never changes a feed or writes files.
 
 use crate::config::FeedFormat;
 use crate::view::FeedView;

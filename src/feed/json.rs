@@ -1,5 +1,7 @@
 //! JSON Feed 1.1 writer: typed serde structs, fields in spec order, so the
 //! output is deterministic and escaping is serde_json's job.
+//!
+//! Maps a view to text only: never writes files or escapes by hand.
 
 use super::{GENERATOR, GENERATOR_URI};
 use crate::config::FeedFormat;

@@ -1,5 +1,7 @@
 //! RSS 2.0 writer, via the `rss` crate (content, Atom and Dublin Core
 //! extensions). Escaping is the crate's job; this only maps fields.
+//!
+//! Never writes files.
 
 use super::{GENERATOR, image_mime_type};
 use crate::config::FeedFormat;

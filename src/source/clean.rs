@@ -3,6 +3,7 @@
 //!
 //! Pure functions over strings; no I/O, no knowledge of where text came from.
 
+use crate::script::is_cjk;
 use std::borrow::Cow;
 use url::Url;
 
@@ -49,8 +50,9 @@ pub fn html_to_text(html: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// True when most letters are CJK ideographs or kana, so sentences end in
-/// 。！？ and words are not separated by spaces.
+/// True when most letters are Han ideographs or kana ([`is_cjk`]), so
+/// sentences end in 。！？ and words are not separated by spaces. Korean is
+/// not: it is cut and measured like other space-separated text.
 pub fn is_mostly_cjk(text: &str) -> bool {
     let (mut cjk, mut other) = (0usize, 0usize);
     for c in text.chars().filter(|c| c.is_alphabetic()) {
@@ -61,15 +63,6 @@ pub fn is_mostly_cjk(text: &str) -> bool {
         }
     }
     cjk > other
-}
-
-fn is_cjk(c: char) -> bool {
-    matches!(c,
-        '\u{3040}'..='\u{30FF}'   // kana
-        | '\u{3400}'..='\u{4DBF}' // CJK extension A
-        | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
-        | '\u{F900}'..='\u{FAFF}' // compatibility ideographs
-        | '\u{20000}'..='\u{2FA1F}')
 }
 
 /// A plain-text excerpt: CJK text cut after the last sentence end within
@@ -226,6 +219,20 @@ mod tests {
     fn chinese_excerpt_keeps_closing_quote_with_its_sentence() {
         let text = format!("“{}！”{}", "好".repeat(100), "后文".repeat(100));
         assert!(excerpt(&text).ends_with("！”"));
+    }
+
+    #[test]
+    fn korean_is_cut_at_a_word_boundary_like_other_spaced_text() {
+        // Korean ends sentences with `.` and puts spaces between words.
+        let text = "서울 지역의 교통망이 빠르게 확장되고 있다. ".repeat(20);
+        assert!(!is_mostly_cjk(&text));
+        let cut = excerpt(&text);
+        assert!(cut.ends_with('…'), "{cut}");
+        assert!(cut.chars().count() <= WORD_EXCERPT_CHARS + 1, "{cut}");
+        // Whole words only: the cut is right after one of the text's words.
+        let kept = cut.trim_end_matches('…');
+        assert!(text.starts_with(kept), "{cut}");
+        assert_eq!(text[kept.len()..].chars().next(), Some(' '), "{cut}");
     }
 
     #[test]

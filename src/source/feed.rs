@@ -9,7 +9,7 @@
 use super::Problem;
 use super::clean::{excerpt, html_to_text, sanitize_html, strip_xml_illegal};
 use crate::config::{FeedLocation, FeedSource};
-use crate::model::{Article, Origin};
+use crate::model::{Article, Body, Origin};
 use sha2::{Digest as _, Sha256};
 use std::path::PathBuf;
 use url::Url;
@@ -127,13 +127,20 @@ fn entry_to_article(
         _ => String::new(),
     };
     let content_html = sanitize_html(&strip_xml_illegal(&content_html), &link);
-    let summary = entry
+    let own_summary = entry
         .summary
         .as_ref()
         .map(|s| text_of(&s.content, s.content_type.as_str()))
         .filter(|s| !s.is_empty())
-        .map(|s| excerpt(&s))
-        .unwrap_or_else(|| excerpt(&html_to_text(&content_html)));
+        .map(|s| excerpt(&s));
+    // Without a summary of its own, an excerpt of the content stands in.
+    let body = match own_summary {
+        Some(_) => Body::rendered(content_html),
+        None => Body::Rendered {
+            excerpt: excerpt(&html_to_text(&content_html)),
+            html: content_html,
+        },
+    };
 
     let mut tags: Vec<String> = Vec::new();
     for category in &entry.categories {
@@ -162,8 +169,8 @@ fn entry_to_article(
         title,
         date,
         updated,
-        summary,
-        content_html,
+        own_summary,
+        body,
         tags,
         authors,
         image: image_of(entry),
@@ -176,7 +183,6 @@ fn entry_to_article(
             canonical_url: link,
             item_id,
         })),
-        body_offset: None,
     })
 }
 
@@ -347,14 +353,23 @@ mod tests {
             DateTime::parse_from_rfc3339("2026-11-27T08:00:00+08:00").unwrap()
         );
         assert_eq!(a.url.as_str(), "https://partner.example.com/2026/rail");
-        assert_eq!(a.summary, "Short summary.");
-        assert!(!a.content_html.contains("script"), "{}", a.content_html);
-        assert!(!a.content_html.contains("onclick"), "{}", a.content_html);
+        assert_eq!(a.summary().unwrap(), "Short summary.");
         assert!(
-            a.content_html
+            !a.content_html().unwrap().contains("script"),
+            "{}",
+            a.content_html().unwrap()
+        );
+        assert!(
+            !a.content_html().unwrap().contains("onclick"),
+            "{}",
+            a.content_html().unwrap()
+        );
+        assert!(
+            a.content_html()
+                .unwrap()
                 .contains(r#"href="https://partner.example.com/about""#),
             "{}",
-            a.content_html
+            a.content_html().unwrap()
         );
         assert_eq!(a.tags, vec!["Transport"]);
         assert_eq!(
@@ -416,7 +431,7 @@ mod tests {
         assert_eq!(a.title, "Bold title");
         assert_eq!(a.story_id, "A:urn:a:1");
         assert_eq!(a.authors, vec!["Li Wei"]);
-        assert_eq!(a.summary, "成渝。");
+        assert_eq!(a.summary().unwrap(), "成渝。");
         assert_eq!(a.date.to_rfc3339(), "2026-11-28T00:00:00+00:00");
 
         let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
@@ -425,8 +440,8 @@ mod tests {
         let items = items_to_articles(json.as_bytes(), &source("J")).unwrap();
         let a = &items.articles[0];
         assert_eq!(a.story_id, "J:7");
-        assert_eq!(a.content_html, "<p>a &lt; b</p>");
-        assert_eq!(a.summary, "a < b");
+        assert_eq!(a.content_html().unwrap(), "<p>a &lt; b</p>");
+        assert_eq!(a.summary().unwrap(), "a < b");
         assert_eq!(a.tags, vec!["x"]);
     }
 

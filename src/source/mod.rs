@@ -107,8 +107,8 @@ pub fn load(
     let mut articles: Vec<Box<Article>> = Vec::new();
     let mut problems = Vec::new();
     // Validated with the config; a failure here names the config file.
-    // Compiled on first use: the regex set costs ~3% of a large Markdown
-    // build that has no text source.
+    // Compiled on first use: a build without a text source never needs the
+    // regex set, and compiling it is a noticeable part of a Markdown build.
     let rules = std::cell::OnceCell::new();
     for (index, source) in config.sources.iter().enumerate() {
         let (loaded, found) = match source {
@@ -161,10 +161,11 @@ pub fn load(
 pub type Selection = std::collections::BTreeSet<(String, String)>;
 
 /// Renders the bodies of the selected versions that loading only indexed
-/// (see [`markdown::render_file`]), in parallel; other versions keep an
-/// empty `content_html` and, without a front matter summary, an empty
-/// `summary`. Loading already reported every bad file; a problem here means
-/// a file changed or vanished since, and every such file is reported.
+/// (see [`markdown::render_file`]), in parallel; other versions stay
+/// [`Body::Indexed`](crate::model::Body::Indexed), and a view that reaches
+/// one gets an error naming its file instead of empty text. Loading already
+/// reported every bad file; a problem here means a file changed or vanished
+/// since, and every such file is reported.
 pub fn render_selected(corpus: &mut Corpus, selection: &Selection) -> Result<(), ContentError> {
     use rayon::prelude::*;
     // Borrowed keys: looking up every version of a large corpus must not
@@ -183,7 +184,7 @@ pub fn render_selected(corpus: &mut Corpus, selection: &Selection) -> Result<(),
                 .translations
                 .iter_mut()
                 .filter(move |(locale, article)| {
-                    article.body_offset.is_some() && selection.contains(&(id, locale.as_str()))
+                    article.body.is_indexed() && selection.contains(&(id, locale.as_str()))
                 })
                 .map(|(_, article)| &mut **article)
         })
@@ -352,8 +353,8 @@ mod tests {
             title: id.to_owned(),
             date: DateTime::parse_from_rfc3339("2026-11-27T08:00:00+08:00").unwrap(),
             updated: None,
-            summary: String::new(),
-            content_html: String::new(),
+            own_summary: None,
+            body: crate::model::Body::rendered(String::new()),
             tags: vec![],
             authors: vec![],
             image: None,
@@ -366,7 +367,6 @@ mod tests {
                 canonical_url: url,
                 item_id: id.to_owned(),
             })),
-            body_offset: None,
         }
     }
 

@@ -645,10 +645,10 @@ pub fn load_dir(
     rules: &ChromeRules,
     ctx: &LoadContext,
 ) -> (Vec<Article>, Vec<Problem>) {
-    let mut files = Vec::new();
-    if let Err(problem) = markdown::collect_files(dir, "txt", &mut files) {
-        return (Vec::new(), vec![problem]);
-    }
+    let files = match markdown::article_files(dir, "txt") {
+        Ok(files) => files,
+        Err(problem) => return (Vec::new(), vec![problem]),
+    };
     let results: Vec<Result<Article, Problem>> = files
         .par_iter()
         .map(|path| load_page(path, locale, rules, ctx))

@@ -596,7 +596,7 @@ fn article_html_keeps_text_exactly_and_captions_as_figures() {
     let article = load_article("en-markdown-chars.txt", "en");
     assert_eq!(article.title, "Q&A: Why <Tom’s> *Bridge* Costs $2 & Not £1");
     assert_eq!(article.slug, "q-a-why-toms-bridge-costs-2-not-1");
-    let html = &article.content_html;
+    let html = article.content_html().unwrap();
     for expected in [
         "<p>1. The first thing to know is that tolls pay for repairs, not profit.</p>",
         "<p>- A dash at the start of a line is just a dash, and so is # a hash.</p>",
@@ -609,7 +609,7 @@ fn article_html_keeps_text_exactly_and_captions_as_figures() {
     }
 
     let article = load_article("en-riverside.txt", "en");
-    let html = &article.content_html;
+    let html = article.content_html().unwrap();
     assert!(
         html.contains("<figure><figcaption>The bridge at dusk. (Riverside Daily file photo)</figcaption></figure>"),
         "{html}"
@@ -620,7 +620,11 @@ fn article_html_keeps_text_exactly_and_captions_as_figures() {
         "{html}"
     );
     // Captions are not part of the summary.
-    assert!(!article.summary.contains("dusk"), "{}", article.summary);
+    assert!(
+        !article.summary().unwrap().contains("dusk"),
+        "{}",
+        article.summary().unwrap()
+    );
 }
 
 #[test]
@@ -635,8 +639,13 @@ fn chinese_article_is_in_its_locale_with_a_pinyin_slug() {
         article.url.as_str(),
         "https://news.example.org/zh/tian-fu-guo-ji-ji-chang-lv-ke-tun-tu-liang-chuang-xin-gao/"
     );
-    assert!(article.content_html.contains("<h2>新航线</h2>"));
-    assert!(article.content_html.contains("三条航线，”一位乘客说"));
+    assert!(article.content_html().unwrap().contains("<h2>新航线</h2>"));
+    assert!(
+        article
+            .content_html()
+            .unwrap()
+            .contains("三条航线，”一位乘客说")
+    );
 }
 
 #[test]
