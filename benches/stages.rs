@@ -11,7 +11,8 @@
 
 use chrono::{DateTime, FixedOffset};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gazette::config::{self, FeedFormat};
+use gazette::config;
+use gazette::feed::Format;
 use gazette::model::{Email, Locale};
 use gazette::source::{self, LoadContext, markdown};
 use gazette::{deliver, digest, feed, i18n, unsubscribe, view};
@@ -225,7 +226,7 @@ fn feeds(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("feed_view", &locale.key), |b| {
             b.iter(|| view::feed_view(&site.config, &site.corpus, locale, localizer).unwrap())
         });
-        for format in [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json] {
+        for format in [Format::Rss, Format::Atom, Format::Json] {
             // feed::render = the format's writer + the feed-rs read-back gate.
             group.bench_function(BenchmarkId::new(format!("{format}"), &locale.key), |b| {
                 b.iter(|| feed::render(black_box(&view), format).unwrap())

@@ -4,12 +4,11 @@
 //! Pure functions: no I/O, no format syntax. Every visible string comes
 //! from the [`Localizer`]; every URL here is absolute.
 
-use crate::config::{Config, ContentMode, FeedFormat};
+use crate::config::{Config, ContentMode};
 use crate::i18n::Localizer;
 use crate::model::{Corpus, Locale};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset, NaiveTime, TimeZone, Utc};
-use std::collections::BTreeMap;
 use url::Url;
 
 /// One locale's feed, ready for any format writer.
@@ -23,8 +22,9 @@ pub struct FeedView {
     pub title: String,
     pub description: String,
     pub home_url: Url,
-    /// Where each format of this feed is published (its self link).
-    pub self_urls: BTreeMap<FeedFormat, Url>,
+    /// The folder this locale's feeds are published in (`feeds.url` +
+    /// `<locale>/`); each format's self link is its file name in it.
+    pub feeds_url: Url,
     /// Newest change among the items; a fixed date when there are none,
     /// never the clock, so unchanged input gives unchanged output.
     pub updated: DateTime<FixedOffset>,
@@ -135,16 +135,16 @@ pub fn feed_view(
         })
         .collect::<Result<_>>()?;
 
-    let self_urls = config
+    let feeds_url = config
         .feeds
-        .formats
-        .iter()
-        .map(|&format| {
-            let url = feed_url(&config.feeds.url, &locale.key, format)
-                .with_context(|| format!("cannot build the {format} feed URL under feeds.url"))?;
-            Ok((format, url))
-        })
-        .collect::<Result<_>>()?;
+        .url
+        .join(&format!("{}/", locale.key))
+        .with_context(|| {
+            format!(
+                "cannot build the feed URLs of locale `{}` under feeds.url",
+                locale.key
+            )
+        })?;
     let updated = items
         .iter()
         .map(|i| i.updated)
@@ -157,7 +157,7 @@ pub fn feed_view(
         title: localizer.text("feed-title")?,
         description: localizer.text("feed-description")?,
         home_url: locale.home_url.clone(),
-        self_urls,
+        feeds_url,
         updated,
         author_name: config.site.author.name.clone(),
         author_email: config.site.author.email.clone(),
@@ -178,15 +178,6 @@ fn summary_html(summary: &str, url: &Url, published: &str, read_more: &str) -> S
     let _ = escape_html(&mut html, read_more);
     html.push_str("</a></p>");
     html
-}
-
-/// Public URL of one locale's feed in one format.
-pub fn feed_url(
-    feeds_url: &Url,
-    locale_key: &str,
-    format: FeedFormat,
-) -> Result<Url, url::ParseError> {
-    feeds_url.join(&format!("{locale_key}/{}", format.file_name()))
 }
 
 /// `tag:<authority>:<specific>` (RFC 4151) with the specific part

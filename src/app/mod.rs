@@ -98,7 +98,7 @@ pub fn render_site(
                     .feeds
                     .formats
                     .iter()
-                    .map(move |&format| (view, format))
+                    .map(move |&format| (view, feed::Format::from(format)))
             })
             .collect();
         let rendered: Vec<Result<RenderedFeed>> = jobs

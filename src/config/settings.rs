@@ -47,34 +47,14 @@ pub enum SmtpSecurity {
     None,
 }
 
-/// `feeds.formats`: a syndication format the site publishes.
+/// `feeds.formats`: a syndication format the site publishes, as named in
+/// the file (`feed::Format` knows what each one is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FeedFormat {
     Rss,
     Atom,
     Json,
-}
-
-impl FeedFormat {
-    /// File name of this format inside `feeds/<locale>/`.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            FeedFormat::Rss => "rss.xml",
-            FeedFormat::Atom => "atom.xml",
-            FeedFormat::Json => "feed.json",
-        }
-    }
-}
-
-impl fmt::Display for FeedFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FeedFormat::Rss => "RSS 2.0",
-            FeedFormat::Atom => "Atom 1.0",
-            FeedFormat::Json => "JSON Feed 1.1",
-        })
-    }
 }
 
 /// `feeds.content`: whether feed items carry the full article or only its summary.

@@ -3,8 +3,8 @@
 //!
 //! Maps a view to text only: never writes files or escapes by hand.
 
+use super::Format;
 use super::{GENERATOR, GENERATOR_URI, image_mime_type};
-use crate::config::FeedFormat;
 use crate::view::FeedView;
 use anyhow::Result;
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Source, Text};
@@ -30,11 +30,7 @@ fn link(href: &str, rel: &str, mime_type: &str, hreflang: Option<&str>) -> Link 
 
 /// Renders `view` as an Atom 1.0 document.
 pub fn render(view: &FeedView) -> Result<String> {
-    let self_href = view
-        .self_urls
-        .get(&FeedFormat::Atom)
-        .map(|u| u.to_string())
-        .unwrap_or_default();
+    let self_href = Format::Atom.self_url(view)?.to_string();
     let entries = view
         .items
         .iter()

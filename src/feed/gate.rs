@@ -4,7 +4,7 @@
 //!
 //! It only reads and compares; it never changes a feed or writes files.
 
-use crate::config::FeedFormat;
+use super::Format;
 use crate::view::FeedView;
 use anyhow::{Result, bail};
 use std::collections::BTreeSet;
@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 /// Parses `text` and checks it against `view`: item count, unique ids equal
 /// to the view's, exact titles, publication dates, absolute http(s) links,
 /// language, and a self link that matches where the file is published.
-pub fn check(view: &FeedView, format: FeedFormat, text: &str) -> Result<()> {
+pub fn check(view: &FeedView, format: Format, text: &str) -> Result<()> {
     let feed = match feed_rs::parser::parse(text.as_bytes()) {
         Ok(feed) => feed,
         Err(e) => bail!("a feed reader cannot parse it: {e}"),
@@ -65,14 +65,11 @@ pub fn check(view: &FeedView, format: FeedFormat, text: &str) -> Result<()> {
         }
     }
 
-    let expected_self = view
-        .self_urls
-        .get(&format)
-        .map(|u| u.as_str())
-        .unwrap_or_default();
+    let expected_self = format.self_url(view)?;
+    let expected_self = expected_self.as_str();
     let has_self = feed.links.iter().any(|link| {
         link.href == expected_self
-            && (format == FeedFormat::Json || link.rel.as_deref() == Some("self"))
+            && (format == Format::Json || link.rel.as_deref() == Some("self"))
     });
     if !has_self {
         problems.push(format!(

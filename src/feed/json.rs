@@ -3,8 +3,8 @@
 //!
 //! Maps a view to text only: never writes files or escapes by hand.
 
+use super::Format;
 use super::{GENERATOR, GENERATOR_URI};
-use crate::config::FeedFormat;
 use crate::view::FeedView;
 use anyhow::Result;
 use serde::Serialize;
@@ -75,11 +75,7 @@ pub fn render(view: &FeedView) -> Result<String> {
         version: VERSION,
         title: &view.title,
         home_page_url: view.home_url.as_str(),
-        feed_url: view
-            .self_urls
-            .get(&FeedFormat::Json)
-            .map(|u| u.to_string())
-            .unwrap_or_default(),
+        feed_url: Format::Json.self_url(view)?.to_string(),
         description: &view.description,
         language: &view.language,
         authors: vec![JsonAuthor {

@@ -12,7 +12,59 @@ mod rss;
 use crate::config::FeedFormat;
 use crate::view::FeedView;
 use anyhow::{Context, Result};
+use std::fmt;
 use std::path::PathBuf;
+use url::Url;
+
+/// A syndication format gazette writes: its file name, its name in
+/// messages, and (in [`render`]) its writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl Format {
+    /// File name of this format inside `feeds/<locale>/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Rss => "rss.xml",
+            Format::Atom => "atom.xml",
+            Format::Json => "feed.json",
+        }
+    }
+
+    /// Where this format of `view`'s feed is published: its self link.
+    pub fn self_url(self, view: &FeedView) -> Result<Url> {
+        view.feeds_url.join(self.file_name()).with_context(|| {
+            format!(
+                "cannot build the {self} feed URL of locale `{}` under feeds.url",
+                view.locale_key
+            )
+        })
+    }
+}
+
+impl From<FeedFormat> for Format {
+    fn from(format: FeedFormat) -> Format {
+        match format {
+            FeedFormat::Rss => Format::Rss,
+            FeedFormat::Atom => Format::Atom,
+            FeedFormat::Json => Format::Json,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Rss => "RSS 2.0",
+            Format::Atom => "Atom 1.0",
+            Format::Json => "JSON Feed 1.1",
+        })
+    }
+}
 
 /// The `generator` named in every feed.
 pub const GENERATOR: &str = "gazette";
@@ -22,18 +74,18 @@ pub const GENERATOR_URI: &str = "https://github.com/gazette-news/gazette";
 /// One rendered feed file, checked and ready to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedFeed {
-    pub format: FeedFormat,
+    pub format: Format,
     /// Path under the feeds folder: `<locale>/<file>`.
     pub relative_path: PathBuf,
     pub text: String,
 }
 
 /// Renders `view` in `format` and checks the result with the gate.
-pub fn render(view: &FeedView, format: FeedFormat) -> Result<RenderedFeed> {
+pub fn render(view: &FeedView, format: Format) -> Result<RenderedFeed> {
     let text = match format {
-        FeedFormat::Rss => rss::render(view),
-        FeedFormat::Atom => atom::render(view),
-        FeedFormat::Json => json::render(view),
+        Format::Rss => rss::render(view),
+        Format::Atom => atom::render(view),
+        Format::Json => json::render(view),
     }
     .with_context(|| {
         format!(

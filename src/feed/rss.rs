@@ -3,8 +3,8 @@
 //!
 //! Never writes files.
 
+use super::Format;
 use super::{GENERATOR, image_mime_type};
-use crate::config::FeedFormat;
 use crate::view::FeedView;
 use anyhow::Result;
 use rss::extension::atom::{AtomExtension, Link};
@@ -14,11 +14,7 @@ use rss::{Category, Channel, Enclosure, Guid, Item, Source};
 /// Renders `view` as an RSS 2.0 document.
 pub fn render(view: &FeedView) -> Result<String> {
     let self_link = Link {
-        href: view
-            .self_urls
-            .get(&FeedFormat::Rss)
-            .map(|u| u.to_string())
-            .unwrap_or_default(),
+        href: Format::Rss.self_url(view)?.to_string(),
         rel: "self".to_owned(),
         mime_type: Some("application/rss+xml".to_owned()),
         ..Link::default()
