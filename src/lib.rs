@@ -11,6 +11,7 @@ pub mod feed;
 pub mod files;
 pub mod i18n;
 pub mod model;
+pub mod net;
 pub mod publish;
 pub mod scaffold;
 pub mod source;
