@@ -45,8 +45,8 @@ impl fmt::Display for DataBody<'_> {
 }
 
 /// Doubles a `.` at the start of every line, so no line of the message can
-/// end the DATA phase early. Borrows when there is no such line, which is
-/// every digest (quoted-printable never starts a line with `.`).
+/// end the DATA phase early. Borrows when there is no such line, the usual
+/// case: `body`'s encoders never start a line with `.`.
 pub(super) fn dot_stuff(text: &str) -> Cow<'_, str> {
     if !text.starts_with('.') && !text.contains("\n.") {
         return Cow::Borrowed(text);
