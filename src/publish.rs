@@ -1,19 +1,34 @@
-//! Publishing: writes finished files atomically (temp file in the same
+//! Publishing: writes finished files atomically (through
+//! [`files::write_atomic`](crate::files::write_atomic): temp file in the same
 //! folder, fsync, rename) and leaves files whose bytes would not change
 //! untouched, so a run with nothing new changes nothing.
 //!
 //! This module must not render or decide what to publish; it only writes.
 
+use crate::files::{self, Atomic, Existing, FolderSync, TempName, WriteError};
 use anyhow::{Context, Result};
-use std::io::Write;
 use std::path::Path;
 
 /// What happened to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// The file was new or its bytes changed; it now holds the new bytes.
     Written,
+    /// The file already held exactly these bytes and was not touched.
     Unchanged,
 }
+
+/// Published files' temporary names: hidden, and never `*.xml` or
+/// `*.json`, so nothing serving the folder can pick one up.
+const TEMP: TempName = TempName {
+    prefix: ".gazette-",
+    suffix: ".tmp",
+};
+
+/// The file is fsynced before the rename, so a crash can at worst lose the
+/// rename and leave yesterday's file: no error is worth failing a build for
+/// once the new file is in place.
+const FOLDER_SYNC: FolderSync = FolderSync::BestEffort;
 
 /// Writes `bytes` to `path` unless it already holds exactly them.
 /// Readers see either the old file or the new one, never a partial one.
@@ -26,12 +41,22 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<Outcome> {
         .with_context(|| format!("{} has no parent folder", path.display()))?;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create folder {}", dir.display()))?;
-    let temp = staged(dir, bytes)
-        .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
-    temp.persist(path)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
-    sync_folder(dir);
-    Ok(Outcome::Written)
+    let how = Atomic {
+        temp: TEMP,
+        existing: Existing::Replace,
+        folder_sync: FOLDER_SYNC,
+    };
+    match files::write_atomic(path, bytes, how) {
+        Ok(()) => Ok(Outcome::Written),
+        Err(WriteError::Temp(e)) => {
+            Err(e).with_context(|| format!("cannot write a temporary file in {}", dir.display()))
+        }
+        Err(WriteError::Rename(e)) => {
+            Err(e).with_context(|| format!("cannot replace {}", path.display()))
+        }
+        // Never returned with `FolderSync::BestEffort`; kept for completeness.
+        Err(e @ WriteError::FolderSync(_)) => Err(e.into()),
+    }
 }
 
 /// Writes `bytes` to a new file at `path`, atomically; never replaces an
@@ -39,29 +64,12 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<Outcome> {
 pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    staged(dir, bytes)?
-        .persist_noclobber(path)
-        .map_err(|e| e.error)?;
-    sync_folder(dir);
-    Ok(())
-}
-
-/// `bytes` in a fsynced temporary file in `dir`, ready to be renamed into place.
-fn staged(dir: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
-    let mut temp = tempfile::Builder::new()
-        .prefix(".gazette-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    Ok(temp)
-}
-
-/// Makes a rename in `dir` durable; not every platform can open a folder.
-fn sync_folder(dir: &Path) {
-    if let Ok(folder) = std::fs::File::open(dir) {
-        let _ = folder.sync_all();
-    }
+    let how = Atomic {
+        temp: TEMP,
+        existing: Existing::Keep,
+        folder_sync: FOLDER_SYNC,
+    };
+    Ok(files::write_atomic(path, bytes, how)?)
 }
 
 #[cfg(test)]

@@ -214,6 +214,7 @@ fn fixed_epoch(authority: &str) -> DateTime<FixedOffset> {
 mod tests {
     use super::*;
     use crate::model::{Article, Body, Story};
+    use std::collections::BTreeMap;
 
     /// A one-story corpus whose `en` version was only indexed, never rendered.
     fn unrendered(own_summary: Option<&str>) -> Corpus {

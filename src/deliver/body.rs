@@ -48,8 +48,8 @@ impl EncodedBody {
         let boundary = boundary(template);
         let parts = |parts: &Parts| {
             [
-                EncodedPart::new(&parts.text, "text/plain", false, &boundary, true),
-                EncodedPart::new(&parts.html, "text/html", true, &boundary, false),
+                EncodedPart::new(&parts.text, PartKind::Text, &boundary, Position::First),
+                EncodedPart::new(&parts.html, PartKind::Html, &boundary, Position::Later),
             ]
         };
         let named = parts(&template.named);
@@ -89,7 +89,7 @@ impl EncodedBody {
             .flat_map(|part| {
                 part.slots
                     .iter()
-                    .map(|&slot| personal.value(slot, part.html).len())
+                    .map(|&slot| personal.value(slot, part.kind.is_html()).len())
             })
             .sum();
         let slots: usize = parts.iter().map(|part| part.slots.len()).sum();
@@ -124,13 +124,46 @@ fn boundary(template: &BodyTemplate) -> String {
     format!("=_{hex}")
 }
 
+/// Which of the two alternatives a part is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PartKind {
+    /// text/plain; slots take the values' plain form.
+    Text,
+    /// text/html; slots take the values' HTML-escaped form.
+    Html,
+}
+
+impl PartKind {
+    fn mime_type(self) -> &'static str {
+        match self {
+            PartKind::Text => "text/plain",
+            PartKind::Html => "text/html",
+        }
+    }
+
+    /// What [`Personal::value`] asks to pick a value's form.
+    fn is_html(self) -> bool {
+        self == PartKind::Html
+    }
+}
+
+/// Where a part stands in the multipart body, which decides how its
+/// delimiter starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Position {
+    /// The first part: its delimiter starts the body (there is no preamble).
+    First,
+    /// Any later part: its delimiter starts with the CRLF that ends the
+    /// part before (RFC 2046 §5.1.1).
+    Later,
+}
+
 /// One part (text or HTML), its fixed pieces encoded.
 #[derive(Debug, Clone)]
 struct EncodedPart {
     /// The delimiter and the part's headers, up to the blank line.
     head: Vec<u8>,
-    /// Whether slots take the values' HTML form.
-    html: bool,
+    kind: PartKind,
     slots: Vec<Slot>,
     encoded: Encoded,
 }
@@ -143,13 +176,7 @@ enum Encoded {
 }
 
 impl EncodedPart {
-    fn new(
-        template: &Template,
-        mime_type: &str,
-        html: bool,
-        boundary: &str,
-        first: bool,
-    ) -> EncodedPart {
+    fn new(template: &Template, kind: PartKind, boundary: &str, position: Position) -> EncodedPart {
         let base64 = !quoted_printable_is_compact(&template.fixed);
         let encoded = if base64 {
             Encoded::Base64(template.fixed.iter().map(|f| Base64Piece::new(f)).collect())
@@ -168,14 +195,18 @@ impl EncodedPart {
         };
         // The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
         let head = format!(
-            "{}--{boundary}\r\nContent-Type: {mime_type}; charset=utf-8\r\n\
+            "{}--{boundary}\r\nContent-Type: {}; charset=utf-8\r\n\
              Content-Transfer-Encoding: {}\r\n\r\n",
-            if first { "" } else { "\r\n" },
+            match position {
+                Position::First => "",
+                Position::Later => "\r\n",
+            },
+            kind.mime_type(),
             if base64 { "base64" } else { "quoted-printable" },
         );
         EncodedPart {
             head: head.into_bytes(),
-            html,
+            kind,
             slots: template.slots.clone(),
             encoded,
         }
@@ -194,7 +225,7 @@ impl EncodedPart {
         let values = self
             .slots
             .iter()
-            .map(|&slot| personal.value(slot, self.html));
+            .map(|&slot| personal.value(slot, self.kind.is_html()));
         match &self.encoded {
             Encoded::QuotedPrintable(pieces) => {
                 // `pieces` has one more element than `slots`.

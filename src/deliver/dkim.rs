@@ -61,7 +61,12 @@ pub enum DkimKeyError {
     Unsupported(String),
     /// The PEM block is damaged or does not hold what its label says.
     #[error("the {label} key cannot be read ({reason})")]
-    Invalid { label: String, reason: String },
+    Invalid {
+        /// The PEM label, such as `RSA PRIVATE KEY`.
+        label: String,
+        /// What the decoder found wrong.
+        reason: String,
+    },
     /// An RSA key too short for receivers to accept.
     #[error(
         "the RSA key has {0} bits; receivers reject DKIM keys under 1024 bits (RFC 8301): generate one with `openssl genrsa -out dkim.pem 2048`"

@@ -1,12 +1,31 @@
 //! A transport that writes each message to a folder as an `.eml` file, for
 //! previews, tests and hand-off to another mailer.
+//!
+//! Part of `deliver`: it owns the outbox's file names and how durably each
+//! file is written ([`files::write_atomic`](crate::files::write_atomic) for
+//! a real outbox). It must never read messages back, render, or delete
+//! files it did not write.
 
 use super::Transport;
+use crate::files::{self, Atomic, Existing, FolderSync, TempName};
 use crate::model::DeliveryOutcome;
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+/// How a real outbox writes a message. The temporary name is hidden and
+/// ends in `.eml`. A message counts as sent only once its rename is
+/// durable, so a failed fsync of the folder is an error (where a folder can
+/// be opened: not on Windows).
+const DURABLE: Atomic = Atomic {
+    temp: TempName {
+        prefix: ".tmp-",
+        suffix: ".eml",
+    },
+    existing: Existing::Replace,
+    folder_sync: FolderSync::Required,
+};
 
 /// Writes one `<message-id>.eml` file per message into a folder.
 ///
@@ -19,10 +38,18 @@ use std::sync::Mutex;
 #[derive(Debug)]
 pub struct FileOutbox {
     dir: PathBuf,
-    /// fsync each file and the folder (an outbox); off for previews.
-    durable: bool,
+    mode: Mode,
     /// Held while a preview file is created.
     creating: Mutex<()>,
+}
+
+/// How a [`FileOutbox`] writes each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Atomically and fsynced, as [`DURABLE`] says: an outbox.
+    Durable,
+    /// In place, not fsynced: a preview.
+    Preview,
 }
 
 impl FileOutbox {
@@ -32,7 +59,7 @@ impl FileOutbox {
             .with_context(|| format!("cannot create outbox folder {}", dir.display()))?;
         Ok(FileOutbox {
             dir,
-            durable: true,
+            mode: Mode::Durable,
             creating: Mutex::new(()),
         })
     }
@@ -40,11 +67,11 @@ impl FileOutbox {
     /// Like [`FileOutbox::new`], for previews (`send --dry-run`): each file
     /// is written in place, neither through a temp file nor fsynced, since
     /// nothing reads a preview while it is written or depends on it
-    /// surviving a crash (a temp file and a rename per message doubled the
-    /// folder operations, which is where a preview's time went).
+    /// surviving a crash, and a temp file and a rename per message would
+    /// double the folder operations that dominate a preview's time.
     pub fn preview(dir: PathBuf) -> Result<Self> {
         Ok(FileOutbox {
-            durable: false,
+            mode: Mode::Preview,
             ..FileOutbox::new(dir)?
         })
     }
@@ -55,28 +82,21 @@ impl FileOutbox {
     }
 
     fn write(&self, name: &str, message: &[u8]) -> std::io::Result<()> {
-        if !self.durable {
-            let mut file = {
-                // Creating a file locks the folder, and threads waiting for
-                // that lock spin in the kernel (a third of a 10,000-message
-                // preview's CPU): they take turns here, asleep, instead and
-                // write their bytes at the same time.
-                let _turn = self.creating.lock().unwrap_or_else(|e| e.into_inner());
-                std::fs::File::create(self.dir.join(name))?
-            };
-            return file.write_all(message);
+        let path = self.dir.join(name);
+        match self.mode {
+            Mode::Durable => Ok(files::write_atomic(&path, message, DURABLE)?),
+            Mode::Preview => {
+                let mut file = {
+                    // Creating a file locks the folder, and threads waiting
+                    // for that lock spin in the kernel, burning CPU: they
+                    // take turns here, asleep, instead, and write their
+                    // bytes in parallel.
+                    let _turn = self.creating.lock().unwrap_or_else(|e| e.into_inner());
+                    std::fs::File::create(path)?
+                };
+                file.write_all(message)
+            }
         }
-        let mut file = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .suffix(".eml")
-            .tempfile_in(&self.dir)?;
-        file.write_all(message)?;
-        file.as_file().sync_all()?;
-        file.persist(self.dir.join(name)).map_err(|e| e.error)?;
-        // Make the rename itself durable; not possible to open a folder on Windows.
-        #[cfg(unix)]
-        std::fs::File::open(&self.dir)?.sync_all()?;
-        Ok(())
     }
 
     /// Writes one message; what [`Transport::send`] does, callable from

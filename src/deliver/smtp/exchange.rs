@@ -1,0 +1,117 @@
+//! One message's SMTP transaction on an open session: `MAIL FROM`,
+//! `RCPT TO` and `DATA` (one command at a time, or pipelined), the caller's
+//! go-ahead, then the body and the final dot in one write.
+//!
+//! It records where a transaction stopped (the [`Phase`] of its
+//! [`Failure`]) and keeps the session in step (`RSET` owed, connection to
+//! drop); it must never decide what a failure means for the ledger (that
+//! is `outcome`) nor open connections itself (that is `session`).
+
+use super::SmtpTransport;
+use super::data::{DataBody, Exhausted};
+use super::outcome::{Failure, Phase, lost_while_writing};
+use lettre::Address;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{Extension, MailBodyParameter, MailParameter};
+use std::cell::Cell;
+
+impl SmtpTransport {
+    /// Runs one transaction, asking `go_ahead` once the relay has accepted
+    /// `DATA` and before any of the message is written. `Ok(false)`: it said
+    /// no, and the connection was dropped so the relay discards the
+    /// transaction. `Err` carries where and how it stopped.
+    pub(super) fn transaction(
+        &mut self,
+        from: Address,
+        to: Address,
+        message: &[u8],
+        go_ahead: &mut dyn FnMut() -> bool,
+    ) -> Result<bool, Failure> {
+        let session = self.ready()?;
+        let mut options = Vec::new();
+        if !message.is_ascii() {
+            if !session
+                .conn
+                .server_info()
+                .supports_feature(Extension::EightBitMime)
+            {
+                return Err(Failure::local(
+                    Phase::MailFrom,
+                    "message has 8-bit content but the server lacks 8BITMIME".to_owned(),
+                ));
+            }
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let pipelining = session.pipelining;
+        // From here on the server holds transaction state until a final reply.
+        self.needs_reset = true;
+        let mail = Mail::new(Some(from.clone()), options);
+        let rcpt = Rcpt::new(to.clone(), Vec::new());
+        let mail_failed = |e| Failure::new(Phase::MailFrom, format!("MAIL FROM:<{from}>"), e);
+        let rcpt_failed = |e| Failure::new(Phase::RcptTo, format!("RCPT TO:<{to}>"), e);
+        if pipelining {
+            self.pipelined_envelope(mail, rcpt, mail_failed, rcpt_failed)?;
+        } else {
+            let conn = &mut self.open_session(Phase::MailFrom)?.conn;
+            conn.command(mail).map_err(mail_failed)?;
+            conn.command(rcpt).map_err(rcpt_failed)?;
+            conn.command(Data)
+                .map_err(|e| Failure::new(Phase::Data, "DATA", e))?;
+        }
+        if !go_ahead() {
+            // Mid-DATA there is no RSET: closing without the final dot is
+            // the one way to make sure the relay delivers nothing. Not
+            // `abort()`: its QUIT would be read as message text, and its
+            // wait for a reply would last the whole timeout.
+            self.drop_connection();
+            return Ok(false);
+        }
+        let conn = &mut self.open_session(Phase::Body)?.conn;
+        // The body and the final dot go out in ONE write. lettre's
+        // `message_iter` writes the dot separately; behind the body's last
+        // partial segment, Nagle's algorithm holds that 5-byte write until the
+        // relay's delayed ACK (~40 ms on Linux), capping a connection at ~25
+        // messages/s. lettre cannot set TCP_NODELAY, so we avoid the pattern.
+        let result = match std::str::from_utf8(message) {
+            Ok(text) => conn.command(DataBody(text)).map_err(|e| {
+                // Only an error that proves the relay did not read our whole
+                // message (we could not write it) may be retried; anything
+                // else could have followed an accepted dot.
+                let phase = if lost_while_writing(&e) {
+                    Phase::Body
+                } else {
+                    Phase::FinalReply
+                };
+                Failure::new(phase, "end of DATA", e)
+            }),
+            Err(_) => {
+                let written = Cell::new(false);
+                let body = Exhausted {
+                    inner: std::iter::once(message),
+                    done: &written,
+                };
+                conn.message_iter(body).map_err(|e| {
+                    let phase = if written.get() {
+                        Phase::FinalReply
+                    } else {
+                        Phase::Body
+                    };
+                    Failure::new(phase, "end of DATA", e)
+                })
+            }
+        };
+        match result {
+            Ok(_) => {
+                self.needs_reset = false;
+                Ok(true)
+            }
+            Err(failure) => {
+                // A reply to the final dot ends the transaction either way.
+                if failure.code().is_some() {
+                    self.needs_reset = false;
+                }
+                Err(failure)
+            }
+        }
+    }
+}
