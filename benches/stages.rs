@@ -194,7 +194,7 @@ postal_address = "Bench News, 1 Example Street, Chengdu"
     )
     .unwrap();
     let config = config::load(&config_path).unwrap();
-    let mut corpus = source::load(&config, Default::default()).unwrap();
+    let mut corpus = source::load(&config, Default::default(), None).unwrap();
     // Loading only indexes bodies; `build` and `send` render the versions
     // they show, and every version here is shown.
     let every_version: source::Selection = corpus

@@ -421,15 +421,24 @@ impl Personal {
         self.name.is_empty()
     }
 
-    /// The value of `slot`, as the HTML part (`html`) or the text part shows it.
-    pub fn value(&self, slot: Slot, html: bool) -> &str {
-        match (slot, html) {
-            (Slot::Name, false) => &self.name,
-            (Slot::Name, true) => &self.name_html,
-            (Slot::UnsubscribeUrl, false) => &self.unsubscribe_url,
-            (Slot::UnsubscribeUrl, true) => &self.unsubscribe_url_html,
+    /// The value of `slot` in the form a part shows it.
+    pub fn value(&self, slot: Slot, form: Form) -> &str {
+        match (slot, form) {
+            (Slot::Name, Form::Text) => &self.name,
+            (Slot::Name, Form::Html) => &self.name_html,
+            (Slot::UnsubscribeUrl, Form::Text) => &self.unsubscribe_url,
+            (Slot::UnsubscribeUrl, Form::Html) => &self.unsubscribe_url_html,
         }
     }
+}
+
+/// The form of a body part, and so of the values in its slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Plain text: values as they are.
+    Text,
+    /// HTML: values escaped.
+    Html,
 }
 
 /// One message for one subscriber, ready for a transport: the headers'

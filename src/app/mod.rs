@@ -72,7 +72,8 @@ pub fn render_site(
     feed_articles: std::collections::BTreeMap<usize, Vec<crate::model::Article>>,
     now: DateTime<FixedOffset>,
 ) -> Result<Site> {
-    let corpus = source::load(config, feed_articles)?;
+    let rules = setup::ImportRules::default();
+    let corpus = source::load(config, feed_articles, rules.for_sources(config)?)?;
     let window = corpus.publication_window(now);
     let mut corpus = corpus.into_published(now);
     // Render only the bodies that reach a feed: the newest `max_items` of

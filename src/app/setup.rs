@@ -55,6 +55,15 @@ pub struct ImportRules {
 }
 
 impl ImportRules {
+    /// The compiled rules when a text source of `config` needs them.
+    pub fn for_sources(&self, config: &Config) -> Result<Option<&ChromeRules>> {
+        if config.has_text_sources() {
+            self.get(config).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// The compiled rules of `config`.
     pub fn get(&self, config: &Config) -> Result<&ChromeRules> {
         if let Some(rules) = self.compiled.get() {

@@ -13,7 +13,7 @@
 //! three times, once for each way the bytes before it can leave a 3-byte
 //! group unfinished; a message encodes only the few bytes around each value.
 
-use crate::model::{BodyTemplate, Parts, Personal, Slot, Template};
+use crate::model::{BodyTemplate, Form, Parts, Personal, Slot, Template};
 use base64::Engine as _;
 use lettre::message::header::ContentType;
 use sha2::{Digest as _, Sha256};
@@ -89,7 +89,7 @@ impl EncodedBody {
             .flat_map(|part| {
                 part.slots
                     .iter()
-                    .map(|&slot| personal.value(slot, part.kind.is_html()).len())
+                    .map(|&slot| personal.value(slot, part.kind.form()).len())
             })
             .sum();
         let slots: usize = parts.iter().map(|part| part.slots.len()).sum();
@@ -141,9 +141,12 @@ impl PartKind {
         }
     }
 
-    /// What [`Personal::value`] asks to pick a value's form.
-    fn is_html(self) -> bool {
-        self == PartKind::Html
+    /// The form [`Personal::value`] gives this part's values in.
+    fn form(self) -> Form {
+        match self {
+            PartKind::Text => Form::Text,
+            PartKind::Html => Form::Html,
+        }
     }
 }
 
@@ -225,7 +228,7 @@ impl EncodedPart {
         let values = self
             .slots
             .iter()
-            .map(|&slot| personal.value(slot, self.kind.is_html()));
+            .map(|&slot| personal.value(slot, self.kind.form()));
         match &self.encoded {
             Encoded::QuotedPrintable(pieces) => {
                 // `pieces` has one more element than `slots`.

@@ -108,7 +108,7 @@ mod dkim_verifier;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BodyTemplate, Parts, Personal, Slot, Template};
+    use crate::model::{BodyTemplate, Form, Parts, Personal, Slot, Template};
     use chrono::DateTime;
     use mail_parser::MimeHeaders;
 
@@ -324,7 +324,7 @@ mod tests {
     fn reference(template: &Template, personal: &Personal, html: bool) -> String {
         let mut out = template.fixed[0].clone();
         for (slot, fixed) in template.slots.iter().zip(&template.fixed[1..]) {
-            out.push_str(personal.value(*slot, html));
+            out.push_str(personal.value(*slot, if html { Form::Html } else { Form::Text }));
             out.push_str(fixed);
         }
         out

@@ -10,7 +10,7 @@ use super::{
     more_link, plain,
 };
 use crate::i18n::Localizer;
-use crate::model::{BodyTemplate, Parts, Personal, Slot, Template};
+use crate::model::{BodyTemplate, Form, Parts, Personal, Slot, Template};
 use anyhow::{Context, Result, anyhow};
 
 /// Largest HTML part we send. Gmail clips messages over about 102 KB; this
@@ -138,17 +138,17 @@ pub fn personalise(
     };
     (
         rendered.subject.clone(),
-        fill(&parts.html, &personal, true),
-        fill(&parts.text, &personal, false),
+        fill(&parts.html, &personal, Form::Html),
+        fill(&parts.text, &personal, Form::Text),
     )
 }
 
-/// `template` with `personal`'s values (their HTML form when `html`) in its slots.
-fn fill(template: &Template, personal: &Personal, html: bool) -> String {
+/// `template` with `personal`'s values, in `form`, in its slots.
+fn fill(template: &Template, personal: &Personal, form: Form) -> String {
     let values: Vec<&str> = template
         .slots
         .iter()
-        .map(|&slot| personal.value(slot, html))
+        .map(|&slot| personal.value(slot, form))
         .collect();
     let size = template.fixed.iter().map(String::len).sum::<usize>()
         + values.iter().map(|v| v.len()).sum::<usize>();

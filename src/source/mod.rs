@@ -99,17 +99,17 @@ impl<'a> LoadContext<'a> {
 /// on: an `Article` is a few hundred bytes inline, and a large site has
 /// tens of thousands, so each whole-vector move or regrouping by value
 /// would copy (and for a while hold twice) that much memory.
+///
+/// `rules` are the compiled import rules; `app` builds them (once) only
+/// when a text source needs them.
 pub fn load(
     config: &Config,
     mut feed_articles: BTreeMap<usize, Vec<Article>>,
+    rules: Option<&text::ChromeRules>,
 ) -> Result<Corpus, ContentError> {
     let ctx = LoadContext::from_config(config);
     let mut articles: Vec<Box<Article>> = Vec::new();
     let mut problems = Vec::new();
-    // Validated with the config; a failure here names the config file.
-    // Compiled on first use: a build without a text source never needs the
-    // regex set, and compiling it is a noticeable part of a Markdown build.
-    let rules = std::cell::OnceCell::new();
     for (index, source) in config.sources.iter().enumerate() {
         let (loaded, found) = match source {
             Source::Markdown { path } => markdown::load_dir(path, &ctx),
@@ -122,19 +122,17 @@ pub fn load(
                     .collect(),
                 Vec::new(),
             ),
-            Source::Text { path, locale } => match rules.get_or_init(|| {
-                text::ChromeRules::new(&config.import.chrome, &config.import.captions)
-            }) {
-                Ok(rules) => {
+            Source::Text { path, locale } => match rules {
+                Some(rules) => {
                     let (loaded, found) = text::load_dir(path, locale, rules, &ctx);
                     (loaded.into_iter().map(Box::new).collect(), found)
                 }
-                Err(message) => (
+                None => (
                     Vec::new(),
                     vec![Problem {
                         path: config.path.clone(),
                         line: None,
-                        message: format!("[import]: {message}"),
+                        message: "[import]: the import rules were not compiled for this text source (a bug in gazette; please report it)".to_owned(),
                     }],
                 ),
             },

@@ -147,7 +147,7 @@ impl ChromeRules {
     pub fn new(extra_chrome: &[String], extra_captions: &[String]) -> Result<Self, String> {
         let set = |builtin: &[&str], extra: &[String]| {
             for pattern in extra {
-                check_pattern(pattern)?;
+                crate::config::check_pattern(pattern)?;
             }
             let all = builtin
                 .iter()
@@ -182,20 +182,6 @@ impl Default for ChromeRules {
     fn default() -> Self {
         ChromeRules::new(&[], &[]).expect("the built-in patterns compile")
     }
-}
-
-/// Checks one user pattern; the message says what is wrong with it.
-pub fn check_pattern(pattern: &str) -> Result<(), String> {
-    if pattern.trim().is_empty() {
-        return Err("`` is empty; it would match every line".to_owned());
-    }
-    Regex::new(&format!("(?i:{pattern})"))
-        .map(drop)
-        .map_err(|e| {
-            let detail = e.to_string();
-            let last = detail.lines().last().unwrap_or_default().trim();
-            format!("`{pattern}` is not a regular expression ({last})")
-        })
 }
 
 // --- one line ----------------------------------------------------------------

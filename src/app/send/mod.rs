@@ -70,10 +70,12 @@ impl Inputs {
             SourceFailures::Tolerate,
             now,
         )?;
+        let rules = setup::ImportRules::default();
         Ok(Inputs {
             skipped_rows: list.skipped.len() as u64,
             subscribers: list.subscribers,
-            corpus: source::load(config, feed_articles)?.into_published(now),
+            corpus: source::load(config, feed_articles, rules.for_sources(config)?)?
+                .into_published(now),
             catalog: i18n::load(config)?,
             templates: digest::load_templates(&digest.templates_dir)?,
         })

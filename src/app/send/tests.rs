@@ -47,7 +47,7 @@ fn messages_decode_to_the_personalised_digest() {
     use mail_parser::MimeHeaders as _;
     let (config, now) = mail_site();
     let digest_config = config.digest.as_ref().unwrap();
-    let mut corpus = source::load(&config, BTreeMap::new())
+    let mut corpus = source::load(&config, BTreeMap::new(), None)
         .unwrap()
         .into_published(now);
     let catalog = i18n::load(&config).unwrap();
@@ -150,7 +150,7 @@ fn subscriber(email: &str, topics: &[&str]) -> Subscriber {
 #[test]
 fn a_topic_that_differs_from_a_tag_only_in_case_still_matches() {
     let (config, now) = mail_site();
-    let corpus = source::load(&config, BTreeMap::new())
+    let corpus = source::load(&config, BTreeMap::new(), None)
         .unwrap()
         .into_published(now);
     let subscribers = [
