@@ -3,7 +3,10 @@
 //! Parses arguments only and turns them into an [`app::Request`]; it must
 //! not read files or run the pipeline.
 
-use crate::app::{self, ExistingFiles, ImportDate, Output, SourceFailures, UnknownDeliveries};
+use crate::app::{
+    self, DeferredDeliveries, ExistingFiles, ImportDate, NewState, Output, SourceFailures,
+    UnknownDeliveries,
+};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -78,6 +81,16 @@ pub enum Command {
         /// after the message was handed over); the reader may get it twice.
         #[arg(long)]
         retry_unknown: bool,
+        /// Retry deferred deliveries now instead of waiting for their next
+        /// attempt time (for when the relay has just been fixed).
+        #[arg(long)]
+        retry_deferred: bool,
+        /// Go on although the state database knows no digest while the
+        /// published digest pages show that digests were sent before (a
+        /// lost or replaced database); the first digest then holds only
+        /// the last `digest.first_window` days of stories.
+        #[arg(long)]
+        accept_new_state: bool,
     },
     /// Add ADDRESS to the suppression list: it never gets mail again.
     Unsubscribe {
@@ -154,12 +167,24 @@ impl Cli {
             Command::Send {
                 dry_run,
                 retry_unknown,
+                retry_deferred,
+                accept_new_state,
             } => app::Command::Send(app::SendRequest {
                 dry_run,
                 unknown: if retry_unknown {
                     UnknownDeliveries::Retry
                 } else {
                     UnknownDeliveries::Leave
+                },
+                deferred: if retry_deferred {
+                    DeferredDeliveries::RetryNow
+                } else {
+                    DeferredDeliveries::Wait
+                },
+                new_state: if accept_new_state {
+                    NewState::Accept
+                } else {
+                    NewState::Refuse
                 },
             }),
             Command::Unsubscribe { address } => app::Command::Unsubscribe { address },

@@ -5,6 +5,7 @@
 
 use crate::i18n;
 use anyhow::{Context, Result, bail};
+use chrono::{DateTime, FixedOffset, SecondsFormat};
 use std::path::{Path, PathBuf};
 
 /// Files of a new site besides the Fluent files: (path, contents).
@@ -25,17 +26,25 @@ const SITE_FILES: &[(&str, &str)] = &[
     (".gitignore", "/feeds/*/\n/.gazette/\n/outbox/\n"),
 ];
 
-/// Creates a site in `dir`; returns how many files were written.
-/// Refuses when any of the files already exists, naming it.
-pub fn create_site(dir: &Path) -> Result<usize> {
-    let files: Vec<(PathBuf, &str)> = SITE_FILES
+/// The sample articles' date as shipped; `init` replaces it with the
+/// moment the site is made, so its first digest (which holds only
+/// `digest.first_window` days of stories) has something to send.
+const SAMPLE_DATE: &str = "date = 2026-01-01T09:00:00+00:00";
+
+/// Creates a site in `dir`, its sample articles dated `now`; returns how
+/// many files were written. Refuses when any of the files already exists,
+/// naming it.
+pub fn create_site(dir: &Path, now: DateTime<FixedOffset>) -> Result<usize> {
+    let dated = format!("date = {}", now.to_rfc3339_opts(SecondsFormat::Secs, true));
+    let files: Vec<(PathBuf, String)> = SITE_FILES
         .iter()
-        .map(|(path, text)| (dir.join(path), *text))
-        .chain(
-            i18n::EMBEDDED
-                .iter()
-                .map(|(locale, name, text)| (dir.join("locales").join(locale).join(name), *text)),
-        )
+        .map(|(path, text)| (dir.join(path), text.replace(SAMPLE_DATE, &dated)))
+        .chain(i18n::EMBEDDED.iter().map(|(locale, name, text)| {
+            (
+                dir.join("locales").join(locale).join(name),
+                (*text).to_owned(),
+            )
+        }))
         .collect();
     if let Some((existing, _)) = files.iter().find(|(path, _)| path.exists()) {
         bail!(
@@ -51,4 +60,28 @@ pub fn create_site(dir: &Path) -> Result<usize> {
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(files.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_dates_the_sample_articles_when_the_site_is_made() {
+        let samples: Vec<&&str> = SITE_FILES
+            .iter()
+            .filter(|(path, _)| path.starts_with("articles/"))
+            .map(|(_, text)| text)
+            .collect();
+        assert!(!samples.is_empty());
+        assert!(samples.iter().all(|text| text.contains(SAMPLE_DATE)));
+        let dir = tempfile::tempdir().unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-29T06:00:00+08:00").unwrap();
+        create_site(dir.path(), now).unwrap();
+        let welcome = std::fs::read_to_string(dir.path().join("articles/welcome.md")).unwrap();
+        assert!(
+            welcome.contains("date = 2026-11-29T06:00:00+08:00"),
+            "{welcome}"
+        );
+    }
 }

@@ -21,6 +21,8 @@ pub struct SkippedRow {
 #[derive(Debug, Default)]
 pub struct SubscriberList {
     pub subscribers: Vec<Subscriber>,
+    /// The line each of `subscribers` was read from, in the same order.
+    pub lines: Vec<u64>,
     pub skipped: Vec<SkippedRow>,
 }
 
@@ -113,6 +115,7 @@ pub fn parse(bytes: &[u8], locales: &[&str]) -> Result<SubscriberList> {
                     .collect()
             })
             .unwrap_or_default();
+        list.lines.push(line);
         list.subscribers.push(Subscriber {
             email,
             name: field(name_col),

@@ -36,7 +36,7 @@ fn every_command_has_help() {
 #[test]
 fn init_creates_a_site_that_builds_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
-    let output = gazette(&["init", "newsite"], dir.path());
+    let output = gazette(&["--now", NOW, "init", "newsite"], dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
     let site = dir.path().join("newsite");
     for file in [

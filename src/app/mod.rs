@@ -10,8 +10,8 @@ pub mod send;
 pub mod setup;
 
 pub use request::{
-    Command, ExistingFiles, ImportDate, ImportRequest, Output, Request, SendRequest,
-    SourceFailures, UnknownDeliveries,
+    Command, DeferredDeliveries, ExistingFiles, ImportDate, ImportRequest, NewState, Output,
+    Request, SendRequest, SourceFailures, UnknownDeliveries,
 };
 
 use crate::config::{self, Config};
@@ -32,7 +32,7 @@ pub fn run(request: &Request) -> Result<()> {
     match &request.command {
         Command::Build { failures } => build(&request.config, now, output, *failures),
         Command::Check { failures } => check(&request.config, now, output, *failures),
-        Command::Init { dir } => init(dir, output),
+        Command::Init { dir } => init(dir, now, output),
         Command::Send(send) => send::send(&config::load(&request.config)?, now, send, output),
         Command::Unsubscribe { address } => unsubscribe(&request.config, address, now, output),
         Command::Import(import) => import::import(&config::load(&request.config)?, import, output),
@@ -279,8 +279,8 @@ fn unsubscribe(
     Ok(())
 }
 
-fn init(dir: &Path, output: Output) -> Result<()> {
-    let written = scaffold::create_site(dir)?;
+fn init(dir: &Path, now: DateTime<FixedOffset>, output: Output) -> Result<()> {
+    let written = scaffold::create_site(dir, now)?;
     if output.is_normal() {
         println!(
             "created a site in {} ({} files); next: cd {} && gazette build",

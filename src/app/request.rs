@@ -62,6 +62,27 @@ pub struct SendRequest {
     /// folder) as `.eml`; send and record nothing.
     pub dry_run: Option<PathBuf>,
     pub unknown: UnknownDeliveries,
+    pub deferred: DeferredDeliveries,
+    pub new_state: NewState,
+}
+
+/// What `send` does with deferred deliveries whose backoff has not passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeferredDeliveries {
+    /// Wait for their next attempt time.
+    Wait,
+    /// Retry them now (`--retry-deferred`: the relay was just fixed).
+    RetryNow,
+}
+
+/// What `send` does when the state database knows no digest but the
+/// published digest pages show that digests went out before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewState {
+    /// Refuse: the database was probably lost or replaced.
+    Refuse,
+    /// Go on with the new database (`--accept-new-state`).
+    Accept,
 }
 
 /// What `send` does with deliveries whose fate is unknown.

@@ -56,6 +56,15 @@ pub(super) fn validate_digest(
     if raw.max_items == 0 {
         problems.push("digest.max_items must be at least 1".to_owned());
     }
+    let first_window = match raw.first_window {
+        days @ 1..=36500 => chrono::TimeDelta::days(days),
+        days => {
+            problems.push(format!(
+                "digest.first_window = {days}: write the number of days of stories a first digest may hold, at least 1 (default 7)"
+            ));
+            chrono::TimeDelta::days(7)
+        }
+    };
     if raw.postal_address.trim().is_empty() {
         problems.push(
             "digest.postal_address is empty; bulk mail must carry the sender's postal address"
@@ -82,6 +91,7 @@ pub(super) fn validate_digest(
         postal_address: raw.postal_address,
         templates_dir: root.join(raw.templates_dir),
         dkim,
+        first_window,
     })
 }
 

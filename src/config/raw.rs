@@ -65,6 +65,9 @@ pub(super) struct RawDigest {
     pub templates_dir: PathBuf,
     #[serde(default)]
     pub dkim: Option<RawDkim>,
+    /// Days of stories a first digest may hold (the state knows no digest).
+    #[serde(default = "default_first_window")]
+    pub first_window: i64,
 }
 
 /// `[digest.dkim]`: sign every digest with DKIM. Absent: no signature.
@@ -85,6 +88,9 @@ fn default_digest_max_items() -> usize {
 }
 fn default_secret_env() -> String {
     "GAZETTE_UNSUBSCRIBE_SECRET".to_owned()
+}
+fn default_first_window() -> i64 {
+    7
 }
 fn default_templates_dir() -> PathBuf {
     PathBuf::from("templates")

@@ -108,6 +108,10 @@ pub struct DigestConfig {
     pub templates_dir: PathBuf,
     /// `[digest.dkim]`; `None` sends unsigned mail.
     pub dkim: Option<DkimConfig>,
+    /// `digest.first_window`: a digest on a state that knows no earlier
+    /// digest holds only stories this recent, so a lost state database
+    /// never mails the whole archive.
+    pub first_window: chrono::TimeDelta,
 }
 
 /// Validated `[digest.dkim]`: names checked, key file located. `app`

@@ -86,6 +86,7 @@ fn digest_and_delivery_defaults() {
     assert_eq!(digest.from_domain, "news.example.org");
     assert_eq!(digest.untranslated, UntranslatedMode::Label);
     assert_eq!(digest.unsubscribe_secret_env, "GAZETTE_UNSUBSCRIBE_SECRET");
+    assert_eq!(digest.first_window, chrono::TimeDelta::days(7));
     let Delivery::File { outbox } = &config.delivery else {
         panic!(
             "the default transport is the file outbox: {:?}",
@@ -346,4 +347,21 @@ fn bad_fetch_settings_are_listed_and_unknown_keys_refused() {
     );
     let err = format!("{:#}", parse_str(&text).unwrap_err());
     assert!(err.contains("unknown field `link`"), "{err}");
+}
+
+#[test]
+fn first_window_is_whole_days_of_at_least_one() {
+    let config = parse_str(&format!("{MINIMAL}{DIGEST}first_window = 3\n")).unwrap();
+    assert_eq!(
+        config.digest.unwrap().first_window,
+        chrono::TimeDelta::days(3)
+    );
+    let err = format!(
+        "{:#}",
+        parse_str(&format!("{MINIMAL}{DIGEST}first_window = 0\n")).unwrap_err()
+    );
+    assert!(
+        err.contains("digest.first_window = 0: write the number of days of stories a first digest may hold, at least 1"),
+        "{err}"
+    );
 }

@@ -173,4 +173,21 @@ impl State {
             .with_context(context)?;
         Ok(ids)
     }
+
+    /// When the first digest was made; `None` before any.
+    pub fn first_digest_at(&self) -> Result<Option<DateTime<FixedOffset>>> {
+        let context = || {
+            format!(
+                "cannot read the first digest's date in {}",
+                self.path.display()
+            )
+        };
+        let first: Option<String> = self
+            .conn
+            .query_row("SELECT MIN(created_at) FROM digests", [], |row| row.get(0))
+            .with_context(context)?;
+        first
+            .map(|text| DateTime::parse_from_rfc3339(&text).with_context(context))
+            .transpose()
+    }
 }

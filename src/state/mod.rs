@@ -58,6 +58,7 @@ mod status;
 mod suppressions;
 #[cfg(test)]
 mod tests;
+mod waiting;
 
 pub use build_record::BuildRecord;
 pub use fetch_cache::CachedFetch;
@@ -65,6 +66,7 @@ pub use group_commit::{Claim, Ledger, LedgerChange, LedgerWriter, ledger_writer}
 pub use ledger::{Counts, Delivery};
 pub use lock::{Busy, SendLock, lock};
 pub use status::Status;
+pub use waiting::Waiting;
 
 use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};

@@ -3,7 +3,7 @@
 //! digest if one went out. Reads the state database only.
 
 use super::compose::{DigestRequest, Renderer};
-use super::plan::new_story_ids;
+use super::plan::{Window, new_story_ids};
 use crate::config::Config;
 use crate::digest;
 use crate::i18n::Catalog;
@@ -37,10 +37,18 @@ pub fn browser_copies(
     // Read-only: `check` renders these too and must write nothing.
     let state = State::open_read_only(&config.state_path)?;
     let today = now.format("%Y-%m-%d").to_string();
+    // Digests reach back only `digest.first_window` before the first one, as in `send`.
+    let window = Window {
+        first: digest_config.first_window,
+        now,
+    };
     let story_ids = match &state {
         Some(state) if state.digest_exists(&today)? => state.digest_story_ids(&today)?,
-        Some(state) => new_story_ids(corpus, &state.included_story_ids()?),
-        None => new_story_ids(corpus, &BTreeSet::new()),
+        Some(state) => {
+            let since = window.since(state.first_digest_at()?);
+            new_story_ids(corpus, &state.included_story_ids()?, Some(since))
+        }
+        None => new_story_ids(corpus, &BTreeSet::new(), Some(window.since(None))),
     };
     if story_ids.is_empty() {
         return Ok(Vec::new());

@@ -18,13 +18,14 @@
 mod browser;
 mod compose;
 mod dry_run;
+mod guard;
 mod plan;
 mod recovery;
 mod tally;
 mod workers;
 
 pub use browser::{browser_copies, browser_url};
-pub use plan::{Action, NewDigest, PlanInput, PlannedDelivery, SendPlan, SkipReason};
+pub use plan::{Action, NewDigest, PlanInput, PlannedDelivery, SendPlan, SkipReason, Window};
 pub use tally::{DeliveryIncomplete, Tally};
 
 use super::{Output, SendRequest, SourceFailures, setup};
@@ -71,14 +72,39 @@ impl Inputs {
             now,
         )?;
         let rules = setup::ImportRules::default();
+        let corpus =
+            source::load(config, feed_articles, rules.for_sources(config)?)?.into_published(now);
+        warn_unknown_topics(digest, &list, &corpus);
         Ok(Inputs {
             skipped_rows: list.skipped.len() as u64,
             subscribers: list.subscribers,
-            corpus: source::load(config, feed_articles, rules.for_sources(config)?)?
-                .into_published(now),
+            corpus,
             catalog: i18n::load(config)?,
             templates: digest::load_templates(&digest.templates_dir)?,
         })
+    }
+}
+
+/// Warns, naming the line, about every subscriber topic that no story
+/// carries (a typo in the list would otherwise silently mean no mail).
+fn warn_unknown_topics(digest: &DigestConfig, list: &subscribers::SubscriberList, corpus: &Corpus) {
+    let tags: std::collections::HashSet<String> = corpus
+        .stories
+        .iter()
+        .flat_map(|story| story.translations.values())
+        .flat_map(|article| &article.tags)
+        .map(|tag| tag.to_lowercase())
+        .collect();
+    for (subscriber, line) in list.subscribers.iter().zip(&list.lines) {
+        for topic in &subscriber.topics {
+            if !tags.contains(&topic.to_lowercase()) {
+                tracing::warn!(
+                    "{}:{line}: topic `{topic}` of {} is on no story; check its spelling against the articles' tags",
+                    digest.subscribers.display(),
+                    subscriber.email
+                );
+            }
+        }
     }
 }
 
@@ -114,11 +140,15 @@ pub fn send(
     };
     let mut composer = Composer::new(renderer, &mut inputs.corpus, secret, dkim.as_ref());
     let envelope_from = digest_config.from_address.as_str();
+    let window = Window {
+        first: digest_config.first_window,
+        now,
+    };
 
     if let Some(dir) = &request.dry_run {
         let dir = config.root.join(dir);
         let state = State::open_read_only(&config.state_path)?;
-        let input = PlanInput::read(state.as_ref(), &inputs.subscribers, composer.corpus, now)?;
+        let input = PlanInput::read(state.as_ref(), &inputs.subscribers, composer.corpus, window)?;
         let plan = input.plan(&inputs.subscribers);
         let written = dry_run::write(&plan, &mut composer, state.as_ref(), envelope_from, &dir)?;
         if output.is_normal() {
@@ -136,10 +166,12 @@ pub fn send(
         skipped: inputs.skipped_rows,
         ..Tally::default()
     };
-    tally.unknown += recovery::recover(&state, request.unknown, now)?;
+    guard::check(config, &state, request.new_state, now)?;
+    tally.unknown += recovery::recover(&state, request, now)?;
 
-    let input = PlanInput::read(Some(&state), &inputs.subscribers, composer.corpus, now)?;
+    let input = PlanInput::read(Some(&state), &inputs.subscribers, composer.corpus, window)?;
     let plan = input.plan(&inputs.subscribers);
+    tally.nothing_for = plan.nothing_for;
     if let Some(digest) = plan.new_digest {
         state.create_digest(&digest.id, now, &digest.story_ids, &digest.recipients)?;
         tally.suppressed += plan.suppressed_from_new;
@@ -156,7 +188,7 @@ pub fn send(
         if output.is_normal() {
             println!("nothing new to send");
         }
-        return tally::finish(&tally, &state.unknown_deliveries()?, output);
+        return finish(&state, &tally, output);
     }
     let run = Run {
         config,
@@ -167,7 +199,17 @@ pub fn send(
         now,
     };
     run.deliver(&plan, &mut tally)?;
-    tally::finish(&tally, &state.unknown_deliveries()?, output)
+    finish(&state, &tally, output)
+}
+
+/// The summary, with what the ledger still holds back.
+fn finish(state: &State, tally: &Tally, output: Output) -> Result<()> {
+    let unknown = state.unknown_deliveries()?;
+    let left = tally::Left {
+        unknown: &unknown,
+        waiting: state.waiting()?,
+    };
+    tally::finish(tally, &left, output)
 }
 
 /// One send's delivery phase: the plan's rows through the worker pool.

@@ -9,7 +9,7 @@ use crate::digest::Topics;
 use crate::model::{Corpus, Story, Subscriber};
 use crate::state::State;
 use anyhow::Result;
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, TimeDelta};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Who gets which digest in this run.
@@ -23,6 +23,9 @@ pub struct SendPlan<'a> {
     pub deliveries: Vec<PlannedDelivery<'a>>,
     /// Subscribers the new digest leaves out because they are suppressed.
     pub suppressed_from_new: u64,
+    /// Subscribers the new digest leaves out because none of its stories
+    /// carries one of their topics.
+    pub nothing_for: u64,
 }
 
 /// A digest to record: its id, its stories (newest first) and a
@@ -83,6 +86,25 @@ pub struct PlanInput {
     /// Without the suppressed subscribers, who are counted instead.
     new_digest: Option<NewDigest>,
     suppressed_from_new: u64,
+    nothing_for: u64,
+}
+
+/// Which stories a new digest may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// `digest.first_window`: how far back a first digest reaches.
+    pub first: TimeDelta,
+    pub now: DateTime<FixedOffset>,
+}
+
+impl Window {
+    /// The oldest story date any digest may hold: `first_window` before the
+    /// first digest (`first_digest`, or now when there is none). Stories
+    /// older than that were never news to this list, so they stay out of
+    /// later digests too.
+    pub fn since(&self, first_digest: Option<DateTime<FixedOffset>>) -> DateTime<FixedOffset> {
+        first_digest.unwrap_or(self.now) - self.first
+    }
 }
 
 impl PlanInput {
@@ -92,11 +114,18 @@ impl PlanInput {
         state: Option<&State>,
         subscribers: &[Subscriber],
         corpus: &Corpus,
-        now: DateTime<FixedOffset>,
+        window: Window,
     ) -> Result<PlanInput> {
+        let now = window.now;
         let Some(state) = state else {
+            let fresh = Fresh {
+                story_ids: new_story_ids(corpus, &BTreeSet::new(), Some(window.since(None))),
+                id: next_digest_id(None, now)?,
+            };
+            let (new_digest, nothing_for) = new_digest(fresh, subscribers, corpus, now);
             return Ok(PlanInput {
-                new_digest: new_digest(None, subscribers, corpus, &BTreeSet::new(), now)?,
+                new_digest,
+                nothing_for,
                 ..PlanInput::default()
             });
         };
@@ -118,8 +147,12 @@ impl PlanInput {
                 suppressed.insert(address);
             }
         }
-        let included = state.included_story_ids()?;
-        let mut new_digest = new_digest(Some(state), subscribers, corpus, &included, now)?;
+        let since = window.since(state.first_digest_at()?);
+        let fresh = Fresh {
+            story_ids: new_story_ids(corpus, &state.included_story_ids()?, Some(since)),
+            id: next_digest_id(Some(state), now)?,
+        };
+        let (mut new_digest, nothing_for) = new_digest(fresh, subscribers, corpus, now);
         let mut suppressed_from_new = 0;
         if let Some(digest) = &mut new_digest {
             let before = digest.recipients.len();
@@ -133,6 +166,7 @@ impl PlanInput {
             suppressed,
             new_digest,
             suppressed_from_new,
+            nothing_for,
         })
     }
 
@@ -167,22 +201,29 @@ impl PlanInput {
             new_digest: self.new_digest.as_ref(),
             deliveries,
             suppressed_from_new: self.suppressed_from_new,
+            nothing_for: self.nothing_for,
         }
     }
 }
 
-/// The digest of the stories no earlier digest held, if there are any,
-/// with every subscriber who wants at least one of them.
+/// The stories a new digest would hold and the id it would get.
+struct Fresh {
+    story_ids: Vec<String>,
+    id: String,
+}
+
+/// The digest of the fresh stories, if there are any, with every
+/// subscriber who wants at least one of them; and how many subscribers
+/// want none of them.
 fn new_digest(
-    state: Option<&State>,
+    fresh: Fresh,
     subscribers: &[Subscriber],
     corpus: &Corpus,
-    included: &BTreeSet<String>,
     now: DateTime<FixedOffset>,
-) -> Result<Option<NewDigest>> {
-    let story_ids = new_story_ids(corpus, included);
+) -> (Option<NewDigest>, u64) {
+    let Fresh { story_ids, id } = fresh;
     if story_ids.is_empty() {
-        return Ok(None);
+        return (None, 0);
     }
     let fresh: BTreeSet<&str> = story_ids.iter().map(String::as_str).collect();
     let stories: Vec<&Story> = corpus
@@ -199,15 +240,24 @@ fn new_digest(
         .map(|s| (s.key().as_str().to_owned(), s.locale.clone()))
         .collect();
     recipients.sort();
-    Ok(Some(NewDigest {
-        id: next_digest_id(state, now)?,
-        story_ids,
-        recipients,
-    }))
+    let nothing_for = (subscribers.len() - recipients.len()) as u64;
+    (
+        Some(NewDigest {
+            id,
+            story_ids,
+            recipients,
+        }),
+        nothing_for,
+    )
 }
 
-/// Stories no earlier digest held, newest first (tie-break by id).
-pub fn new_story_ids(corpus: &Corpus, included: &BTreeSet<String>) -> Vec<String> {
+/// Stories no earlier digest held, newest first (tie-break by id); with
+/// `since`, only those whose newest version is at least that recent.
+pub fn new_story_ids(
+    corpus: &Corpus,
+    included: &BTreeSet<String>,
+    since: Option<DateTime<FixedOffset>>,
+) -> Vec<String> {
     let mut fresh: Vec<(DateTime<FixedOffset>, &str)> = corpus
         .stories
         .iter()
@@ -220,6 +270,7 @@ pub fn new_story_ids(corpus: &Corpus, included: &BTreeSet<String>) -> Vec<String
                 .max()
                 .map(|d| (d, story.id.as_str()))
         })
+        .filter(|(date, _)| since.is_none_or(|since| *date >= since))
         .collect();
     fresh.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     fresh.into_iter().map(|(_, id)| id.to_owned()).collect()

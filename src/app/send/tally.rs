@@ -3,7 +3,7 @@
 
 use crate::app::Output;
 use crate::model::DeliveryOutcome;
-use crate::state::Delivery;
+use crate::state::{Delivery, Waiting};
 use anyhow::Result;
 
 /// Raised when some digests were not delivered in this run (failed,
@@ -28,6 +28,8 @@ pub struct Tally {
     pub suppressed: u64,
     /// Due deliveries not attempted because the run stopped early; still pending.
     pub left: u64,
+    /// Subscribers the new digest has nothing for (no story on their topics).
+    pub nothing_for: u64,
     /// Deferrals since the last message that went out.
     pub(super) deferred_in_a_row: u64,
 }
@@ -39,6 +41,9 @@ impl std::fmt::Display for Tally {
             "sent {}, deferred {}, failed {}, unknown {}, skipped {}, suppressed {}",
             self.sent, self.deferred, self.failed, self.unknown, self.skipped, self.suppressed
         )?;
+        if self.nothing_for > 0 {
+            write!(f, ", nothing for them {}", self.nothing_for)?;
+        }
         if self.left > 0 {
             write!(f, ", left for the next run {}", self.left)?;
         }
@@ -99,13 +104,38 @@ impl Tally {
     }
 }
 
-/// Prints the summary line and lists every delivery of unknown fate; an
-/// error when anything in this run was not delivered.
-pub fn finish(tally: &Tally, unknown: &[Delivery], output: Output) -> Result<()> {
+/// What the ledger holds back after a run: for the summary.
+pub struct Left<'a> {
+    /// Every delivery of unknown fate, from this run or earlier ones.
+    pub unknown: &'a [Delivery],
+    pub waiting: Waiting,
+}
+
+/// `2 deferred, next try after 16:05 UTC`, or `None` when nothing waits.
+fn waiting_line(waiting: &Waiting) -> Option<String> {
+    let next = waiting.next_try?;
+    Some(format!(
+        "{} deferred, next try after {} (`gazette send --retry-deferred` retries them now)",
+        waiting.deferred,
+        next.with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+    ))
+}
+
+/// Prints the summary line, what waits for a later run, and every
+/// delivery of unknown fate; an error when anything in this run was not
+/// delivered, saying what happens to it.
+pub fn finish(tally: &Tally, left: &Left<'_>, output: Output) -> Result<()> {
     if output.is_normal() || tally.incomplete() {
         println!("{tally}");
     }
-    for delivery in unknown {
+    let waiting = waiting_line(&left.waiting);
+    if let Some(line) = &waiting
+        && (output.is_normal() || tally.incomplete())
+    {
+        println!("{line}");
+    }
+    for delivery in left.unknown {
         println!(
             "unknown: digest {} to {} (the relay may have accepted it; `gazette send --retry-unknown` resends on purpose)",
             delivery.digest_id, delivery.email
@@ -113,11 +143,28 @@ pub fn finish(tally: &Tally, unknown: &[Delivery], output: Output) -> Result<()>
     }
     // Unknown deliveries from earlier runs are listed every time so nobody
     // forgets them, but only this run's outcomes decide the exit code.
-    if tally.incomplete() {
-        return Err(DeliveryIncomplete(format!(
-            "not every digest was delivered ({tally}); deferred ones are retried by the next run"
-        ))
-        .into());
+    if !tally.incomplete() {
+        return Ok(());
     }
-    Ok(())
+    let mut next = Vec::new();
+    if let Some(line) = waiting {
+        next.push(line);
+    }
+    if tally.failed > 0 {
+        next.push(format!(
+            "{} failed for good (the summary above and `gazette send -v` name them)",
+            tally.failed
+        ));
+    }
+    if tally.unknown > 0 {
+        next.push(format!(
+            "{} of unknown fate are never resent on their own: check with the relay, then `gazette send --retry-unknown` resends them",
+            tally.unknown
+        ));
+    }
+    Err(DeliveryIncomplete(format!(
+        "not every digest was delivered ({tally}): {}",
+        next.join("; ")
+    ))
+    .into())
 }

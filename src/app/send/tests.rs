@@ -52,7 +52,7 @@ fn messages_decode_to_the_personalised_digest() {
         .into_published(now);
     let catalog = i18n::load(&config).unwrap();
     let templates = digest::load_templates(&digest_config.templates_dir).unwrap();
-    let story_ids = new_story_ids(&corpus, &BTreeSet::new());
+    let story_ids = new_story_ids(&corpus, &BTreeSet::new(), None);
     let digest_id = "2026-11-29";
     let renderer = || Renderer {
         config: &config,
@@ -159,7 +159,11 @@ fn a_topic_that_differs_from_a_tag_only_in_case_still_matches() {
         subscriber("none@example.org", &["no-such-topic"]),
         subscriber("all@example.org", &[]),
     ];
-    let input = PlanInput::read(None, &subscribers, &corpus, now).unwrap();
+    let window = Window {
+        first: chrono::TimeDelta::days(30),
+        now,
+    };
+    let input = PlanInput::read(None, &subscribers, &corpus, window).unwrap();
     let plan = input.plan(&subscribers);
     let planned: Vec<&str> = plan.deliveries.iter().map(|d| d.email).collect();
     assert_eq!(

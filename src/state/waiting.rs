@@ -1,0 +1,73 @@
+//! Deliveries that wait: how many `deferred` rows there are and when the
+//! first of them is due again, and `--retry-deferred`, which makes them
+//! due now (an operator who just fixed the relay).
+//!
+//! Reads and reschedules only; it never changes a row's status and never
+//! decides whether to retry (the caller does).
+
+use super::{State, Status, timestamp};
+use anyhow::{Context, Result};
+use chrono::{DateTime, FixedOffset};
+
+#[cfg(test)]
+mod tests;
+
+/// The `deferred` rows waiting for their next attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub deferred: u64,
+    /// The earliest `next_attempt_at` among them; `None` when none wait.
+    pub next_try: Option<DateTime<FixedOffset>>,
+}
+
+impl State {
+    /// How many deliveries are deferred, and when the first is due again.
+    pub fn waiting(&self) -> Result<Waiting> {
+        let (deferred, next): (i64, Option<String>) = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), MIN(next_attempt_at) FROM deliveries WHERE status = ?1",
+                [Status::Deferred.as_str()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .with_context(|| {
+                format!(
+                    "cannot count the deferred deliveries in {}",
+                    self.path.display()
+                )
+            })?;
+        let next_try = next
+            .map(|text| {
+                DateTime::parse_from_rfc3339(&text).with_context(|| {
+                    format!(
+                        "a deferred delivery in {} has the unreadable next attempt time `{text}`",
+                        self.path.display()
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(Waiting {
+            deferred: deferred.max(0) as u64,
+            next_try,
+        })
+    }
+
+    /// Makes every deferred delivery due at `now`, ignoring its backoff;
+    /// returns how many. Their attempt counts are kept, so a delivery that
+    /// keeps failing still gives up after the usual number of attempts.
+    pub fn retry_deferred_now(&self, now: DateTime<FixedOffset>) -> Result<u64> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE deliveries SET next_attempt_at = ?1 WHERE status = ?2",
+                rusqlite::params![timestamp(now), Status::Deferred.as_str()],
+            )
+            .with_context(|| {
+                format!(
+                    "cannot make the deferred deliveries due in {}",
+                    self.path.display()
+                )
+            })?;
+        Ok(changed as u64)
+    }
+}
