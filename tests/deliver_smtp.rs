@@ -676,3 +676,80 @@ fn a_pipelining_relay_gets_the_envelope_in_one_go_and_refusals_keep_their_meanin
         "one connection for all three"
     );
 }
+
+// ------------------------------------------------ SMTPUTF8 (RFC 6531)
+
+mod common;
+
+use common::smtp::Utf8Relay;
+
+const UTF8_USER: &str = "读者@example.org";
+
+/// The address in the parsed `To:` header of `data`.
+fn to_address(data: &[u8]) -> String {
+    let parsed = MessageParser::default().parse(data).expect("parseable");
+    let to = parsed.to().expect("a To header").first().expect("one");
+    to.address().expect("an address").to_owned()
+}
+
+#[test]
+fn a_utf8_recipient_goes_out_with_smtputf8_and_ascii_ones_without_it() {
+    for pipelining in [false, true] {
+        let mut keywords = vec!["8BITMIME", "SMTPUTF8"];
+        if pipelining {
+            keywords.push("PIPELINING");
+        }
+        let relay = Utf8Relay::start(&keywords);
+        let mut transport =
+            SmtpTransport::new(settings(relay.port, Duration::from_secs(10))).unwrap();
+        for (name, to, id) in [
+            ("示例读者", UTF8_USER, "d1.reader"),
+            ("Sam", "sam@example.org", "d1.sam"),
+        ] {
+            assert_eq!(
+                send_email(&mut transport, &email(name, to, id)),
+                DeliveryOutcome::Sent,
+                "{to} pipelining={pipelining}"
+            );
+        }
+        drop(transport);
+        let sent = relay.transactions();
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        // The UTF-8 header makes the message 8-bit: both parameters.
+        assert_eq!(
+            sent[0].mail,
+            format!("MAIL FROM:<{SENDER}> BODY=8BITMIME SMTPUTF8")
+        );
+        assert_eq!(sent[0].rcpt, [format!("RCPT TO:<{UTF8_USER}>")]);
+        assert_eq!(to_address(&sent[0].data), UTF8_USER);
+        // An ASCII reader's envelope never asks for SMTPUTF8 (RFC 6531 §3.4).
+        assert_eq!(sent[1].mail, format!("MAIL FROM:<{SENDER}>"));
+        assert_eq!(sent[1].rcpt, ["RCPT TO:<sam@example.org>"]);
+        assert_eq!(to_address(&sent[1].data), "sam@example.org");
+        assert_eq!(relay.connections(), 1, "pipelining={pipelining}");
+    }
+}
+
+#[test]
+fn a_utf8_recipient_fails_unsuppressed_when_the_relay_lacks_smtputf8() {
+    // mailin-embedded offers 8BITMIME but not SMTPUTF8.
+    let (port, log) = start_mailin();
+    let mut transport = SmtpTransport::new(settings(port, Duration::from_secs(10))).unwrap();
+    match send_email(&mut transport, &email("示例读者", UTF8_USER, "d1.reader")) {
+        DeliveryOutcome::Failed { reason, suppress } => {
+            assert!(!suppress, "the relay's limitation, not a dead mailbox");
+            assert!(reason.contains(UTF8_USER), "{reason}");
+            assert!(reason.contains("relay does not offer SMTPUTF8"), "{reason}");
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+    assert_eq!(
+        send_email(&mut transport, &email("Sam", "sam@example.org", "d1.sam")),
+        DeliveryOutcome::Sent
+    );
+    drop(transport);
+    let log = log.lock().unwrap();
+    let delivered: Vec<&[String]> = log.messages.iter().map(|m| &m.to[..]).collect();
+    assert_eq!(delivered, [["sam@example.org".to_owned()]]);
+    assert_eq!(log.connections, 1, "the refusal kept the connection");
+}

@@ -664,3 +664,105 @@ fn topics_match_tags_whatever_their_case_in_send_and_dry_run_alike() {
     );
     assert!(ledger(&site).contains(&("case@example.org".to_owned(), "sent".to_owned())));
 }
+
+/// The mail fixture with `init`'s own kind of reader added: an address
+/// whose local part is not ASCII.
+fn site_with_a_utf8_reader(port: u16) -> Site {
+    let site = mail_site(port);
+    let list = site.read("subscribers.csv") + "读者@example.org,示例读者,zh,\n";
+    site.write("subscribers.csv", list);
+    site
+}
+
+#[test]
+fn a_utf8_reader_is_sent_with_smtputf8_when_the_relay_offers_it() {
+    let relay = common::smtp::Utf8Relay::start(&["8BITMIME", "SMTPUTF8", "PIPELINING"]);
+    let site = site_with_a_utf8_reader(relay.port);
+    let output = send(&site, NOW, &[]);
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("sent 5, deferred 0, failed 0"),
+        "{}",
+        stdout(&output)
+    );
+    let rows = ledger(&site);
+    assert!(
+        rows.contains(&("读者@example.org".to_owned(), "sent".to_owned())),
+        "{rows:?}"
+    );
+    assert!(rows.iter().all(|(_, status)| status == "sent"), "{rows:?}");
+
+    let sent = relay.transactions();
+    assert_eq!(sent.len(), 5);
+    for transaction in &sent {
+        let parsed = MessageParser::default().parse(&transaction.data).unwrap();
+        let to = parsed.to().unwrap().first().unwrap();
+        let address = to.address().unwrap();
+        assert_eq!(transaction.rcpt, [format!("RCPT TO:<{address}>")]);
+        // Only the UTF-8 reader's envelope asks for SMTPUTF8.
+        let utf8 = address == "读者@example.org";
+        assert_eq!(
+            transaction.mail.ends_with(" SMTPUTF8"),
+            utf8,
+            "{}",
+            transaction.mail
+        );
+        if utf8 {
+            assert_eq!(to.name(), Some("示例读者"));
+        }
+    }
+    assert!(
+        sent.iter()
+            .any(|t| t.rcpt == ["RCPT TO:<读者@example.org>".to_owned()])
+    );
+}
+
+#[test]
+fn a_utf8_reader_fails_unsuppressed_when_the_relay_lacks_smtputf8_and_the_rest_are_sent() {
+    // mailin-embedded offers 8BITMIME but not SMTPUTF8.
+    let server = MailServer::start(&[]);
+    let site = site_with_a_utf8_reader(server.port);
+    let output = send(&site, NOW, &[]);
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("sent 4, deferred 0, failed 1, unknown 0"),
+        "{}",
+        stdout(&output)
+    );
+    let reason = "recipient 读者@example.org is an internationalized (non-ASCII) address, \
+                  and the relay does not offer SMTPUTF8 (RFC 6531)";
+    assert!(stderr(&output).contains(reason), "{}", stderr(&output));
+    let rows = ledger(&site);
+    assert!(
+        rows.contains(&("读者@example.org".to_owned(), "failed".to_owned())),
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows.iter().filter(|(_, s)| s == "sent").count(),
+        4,
+        "{rows:?}"
+    );
+
+    let db = rusqlite::Connection::open(site.path(".gazette/state.db")).unwrap();
+    let last_error: String = db
+        .query_row(
+            "SELECT last_error FROM deliveries WHERE email = '读者@example.org'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(last_error.contains(reason), "{last_error}");
+    let suppressed: i64 = db
+        .query_row("SELECT count(*) FROM suppressions", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(suppressed, 0, "the relay's limitation, not a dead mailbox");
+
+    let received = server.received();
+    assert_eq!(received.len(), 4);
+    assert_eq!(count_to(&received, "读者@example.org"), 0);
+}

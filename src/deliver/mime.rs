@@ -16,7 +16,10 @@ use std::time::SystemTime;
 /// The body is multipart/alternative with the text/plain part first and the
 /// text/html part last (clients show the last part they understand), both
 /// UTF-8, encoded once per digest (see [`EncodedBody`]). Headers are
-/// lettre's: non-ASCII subjects and display names are RFC 2047 encoded.
+/// lettre's: non-ASCII subjects and display names are RFC 2047 encoded;
+/// a non-ASCII address is written as it is, in UTF-8 (RFC 6532), since an
+/// encoded word is not allowed in an addr-spec. Such a message needs a relay
+/// that offers SMTPUTF8 (RFC 6531); the SMTP transport checks.
 /// `Message-ID` is `email.message_id` verbatim, so a resend of the same
 /// digest keeps its identity.
 ///
@@ -482,5 +485,36 @@ mod tests {
         email.list_id = "x\r\nBcc: victim@example.com".into();
         let text = String::from_utf8(build_message(&email, &body(), None).unwrap()).unwrap();
         assert!(!text.contains("\r\nBcc:"), "{text}");
+    }
+
+    #[test]
+    fn a_utf8_address_is_written_as_utf8_and_only_the_name_is_encoded() {
+        let mut email = sample();
+        email.to_email = "读者@example.org".into();
+        email.to_name = "示例读者".into();
+        let signer = DkimSigner::from_pem(ED25519_PEM, "news.example.org", "brief").unwrap();
+        let bytes = build_message(&email, &body(), Some(&signer)).unwrap();
+        let text = String::from_utf8(bytes.clone())
+            .unwrap()
+            .replace("\r\n ", " ");
+        let to = text
+            .lines()
+            .find(|line| line.starts_with("To: "))
+            .expect("a To header");
+        // RFC 6532: the addr-spec in UTF-8, never as an RFC 2047 encoded word.
+        assert!(to.ends_with(" <读者@example.org>"), "{to}");
+        assert!(to.starts_with("To: =?utf-8?"), "{to}");
+        let (head, _) = text.split_once("\r\n\r\n").unwrap();
+        let non_ascii: Vec<&str> = head.lines().filter(|l| !l.is_ascii()).collect();
+        assert_eq!(non_ascii, [to], "only the To header is UTF-8");
+
+        let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+        let to = parsed.to().unwrap().first().unwrap();
+        assert_eq!(to.address(), Some("读者@example.org"));
+        assert_eq!(to.name(), Some("示例读者"));
+        // The signature covers the UTF-8 header as it is.
+        let results = verifier::verify(&bytes, "brief", "news.example.org", ED25519_TXT);
+        assert_eq!(results.len(), 1, "{results:?}");
+        assert_eq!(results[0].result, mail_auth::DkimResult::Pass);
     }
 }

@@ -185,3 +185,151 @@ pub fn start_faulty(fault: Fault) -> (u16, Arc<Mutex<Vec<Received>>>) {
     });
     (port, accepted)
 }
+
+/// One transaction as the [`Utf8Relay`] saw it: the `MAIL` and `RCPT`
+/// command lines exactly as sent (parameters included) and the message
+/// with the dot-stuffing undone.
+#[derive(Debug, Clone)]
+pub struct Transaction {
+    pub mail: String,
+    pub rcpt: Vec<String>,
+    pub data: Vec<u8>,
+}
+
+/// A scripted relay on 127.0.0.1 whose EHLO reply lists exactly the
+/// keywords it is given (mailin-embedded cannot advertise SMTPUTF8), and
+/// that records each accepted transaction's envelope lines. Like a real
+/// SMTPUTF8 relay it refuses a UTF-8 address in a transaction that did not
+/// ask for SMTPUTF8 (553 5.6.7, RFC 6531 §3.5). Replies go out one line at
+/// a time, so a pipelined envelope is answered in order too.
+pub struct Utf8Relay {
+    pub port: u16,
+    transactions: Arc<Mutex<Vec<Transaction>>>,
+    connections: Arc<Mutex<usize>>,
+}
+
+impl Utf8Relay {
+    /// Starts the relay offering `keywords` (e.g. `["8BITMIME", "SMTPUTF8"]`).
+    pub fn start(keywords: &[&str]) -> Utf8Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let transactions = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(Mutex::new(0));
+        let mut ehlo = String::from("250-utf8.relay");
+        for keyword in keywords {
+            ehlo.push_str("\r\n250-");
+            ehlo.push_str(keyword);
+        }
+        ehlo.push_str("\r\n250 HELP\r\n");
+        let (record, count) = (Arc::clone(&transactions), Arc::clone(&connections));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                *count.lock().unwrap() += 1;
+                let (record, ehlo) = (Arc::clone(&record), ehlo.clone());
+                std::thread::spawn(move || {
+                    let _ = serve_utf8(stream, &ehlo, &record);
+                });
+            }
+        });
+        Utf8Relay {
+            port,
+            transactions,
+            connections,
+        }
+    }
+
+    /// The transactions accepted so far (250 after the final dot).
+    pub fn transactions(&self) -> Vec<Transaction> {
+        self.transactions.lock().unwrap().clone()
+    }
+
+    /// How many connections were opened to it.
+    pub fn connections(&self) -> usize {
+        *self.connections.lock().unwrap()
+    }
+}
+
+fn serve_utf8(
+    mut stream: std::net::TcpStream,
+    ehlo: &str,
+    record: &Mutex<Vec<Transaction>>,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    stream.write_all(b"220 utf8.relay ESMTP\r\n")?;
+    let mut current: Option<Transaction> = None;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        // Commands are UTF-8 at most (RFC 6531); anything else is a bug to see.
+        let command = String::from_utf8_lossy(&line).trim_end().to_owned();
+        let upper = command.to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") {
+            ehlo.as_bytes()
+        } else if upper.starts_with("MAIL FROM:") {
+            let utf8_asked = upper.split_whitespace().any(|p| p == "SMTPUTF8");
+            if !command.is_ascii() && !utf8_asked {
+                b"553 5.6.7 non-ASCII sender without SMTPUTF8\r\n"
+            } else {
+                current = Some(Transaction {
+                    mail: command,
+                    rcpt: Vec::new(),
+                    data: Vec::new(),
+                });
+                b"250 OK\r\n"
+            }
+        } else if upper.starts_with("RCPT TO:") {
+            match &mut current {
+                None => b"503 5.5.1 MAIL first\r\n",
+                Some(t)
+                    if !command.is_ascii()
+                        && !t.mail.to_ascii_uppercase().contains(" SMTPUTF8") =>
+                {
+                    b"553 5.6.7 non-ASCII recipient without SMTPUTF8\r\n"
+                }
+                Some(t) => {
+                    t.rcpt.push(command);
+                    b"250 OK\r\n"
+                }
+            }
+        } else if upper == "DATA" {
+            match current.take() {
+                Some(mut t) if !t.rcpt.is_empty() => {
+                    stream.write_all(b"354 go ahead\r\n")?;
+                    loop {
+                        line.clear();
+                        if reader.read_until(b'\n', &mut line)? == 0 {
+                            return Ok(());
+                        }
+                        if line == b".\r\n" {
+                            break;
+                        }
+                        let unstuffed = if line.starts_with(b"..") {
+                            &line[1..]
+                        } else {
+                            &line[..]
+                        };
+                        t.data.extend_from_slice(unstuffed);
+                    }
+                    record.lock().unwrap().push(t);
+                    b"250 queued\r\n"
+                }
+                _ => b"503 5.5.1 no valid recipients\r\n",
+            }
+        } else if upper == "RSET" {
+            current = None;
+            b"250 OK\r\n"
+        } else if upper == "NOOP" {
+            b"250 OK\r\n"
+        } else if upper == "QUIT" {
+            stream.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            b"502 5.5.2 unknown command\r\n"
+        };
+        stream.write_all(reply)?;
+    }
+}

@@ -9,10 +9,10 @@
 
 use super::SmtpTransport;
 use super::data::{DataBody, Exhausted};
+use super::extensions::mail_parameters;
 use super::outcome::{Failure, Phase, lost_while_writing};
 use lettre::Address;
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
-use lettre::transport::smtp::extension::{Extension, MailBodyParameter, MailParameter};
 use std::cell::Cell;
 
 impl SmtpTransport {
@@ -28,20 +28,7 @@ impl SmtpTransport {
         go_ahead: &mut dyn FnMut() -> bool,
     ) -> Result<bool, Failure> {
         let session = self.ready()?;
-        let mut options = Vec::new();
-        if !message.is_ascii() {
-            if !session
-                .conn
-                .server_info()
-                .supports_feature(Extension::EightBitMime)
-            {
-                return Err(Failure::local(
-                    Phase::MailFrom,
-                    "message has 8-bit content but the server lacks 8BITMIME".to_owned(),
-                ));
-            }
-            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
-        }
+        let options = mail_parameters(&from, &to, message, session.extensions)?;
         let pipelining = session.pipelining;
         // From here on the server holds transaction state until a final reply.
         self.needs_reset = true;

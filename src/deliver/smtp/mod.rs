@@ -10,6 +10,8 @@
 //!   the connection;
 //! - `exchange`: one message's transaction, `MAIL FROM` to the final dot;
 //! - `pipelining`: the RFC 2920 envelope and the EHLO keyword that allows it;
+//! - `extensions`: the `MAIL FROM` parameters a message needs (8BITMIME,
+//!   SMTPUTF8) and the refusal when the relay lacks one;
 //! - `data`: the DATA payload (dot-stuffing, the terminating dot);
 //! - `outcome`: where a transaction stopped and what that means for the
 //!   ledger.
@@ -18,6 +20,7 @@
 
 mod data;
 mod exchange;
+mod extensions;
 mod outcome;
 mod pipelining;
 mod session;
@@ -95,6 +98,9 @@ impl fmt::Debug for SmtpSettings {
 ///   body was handed to the socket → [`DeliveryOutcome::Deferred`];
 /// - any 5xx reply → [`DeliveryOutcome::Failed`], with `suppress` only for
 ///   address problems: enhanced status 5.1.x, or 550/551/553 to `RCPT TO`;
+/// - a message the relay cannot take at all (a UTF-8 address, and no
+///   SMTPUTF8 offered) → [`DeliveryOutcome::Failed`] without `suppress`,
+///   before any command is sent;
 /// - the connection failing after the whole body was written (sending the
 ///   final dot or waiting for its reply) → [`DeliveryOutcome::Unknown`]: the
 ///   relay may have accepted it, so it is never retried automatically.
@@ -186,7 +192,7 @@ impl Transport for SmtpTransport {
             Err(failure) => {
                 let outcome = failure.outcome();
                 // A broken or closing connection is reopened on the next send.
-                let drop_it = failure.code().is_none_or(|c| c == 421)
+                let drop_it = failure.breaks_session()
                     || self.session.as_ref().is_some_and(Session::has_broken);
                 if drop_it {
                     self.drop_connection();

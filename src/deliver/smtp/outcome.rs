@@ -43,6 +43,10 @@ pub(super) enum Cause {
     /// A problem on our side or with the server's capabilities, not a
     /// reply; the text says it all.
     Local(String),
+    /// The relay lacks an extension this one message needs (SMTPUTF8 for
+    /// a UTF-8 address): the same relay will refuse it on every retry, yet
+    /// the address may be a live mailbox. Found before anything was sent.
+    Unsupported(String),
 }
 
 /// Where a transaction stopped and why.
@@ -95,18 +99,39 @@ impl Failure {
         }
     }
 
+    /// A message the relay cannot take (see [`Cause::Unsupported`]), in
+    /// `phase`; `detail` is the whole reason.
+    pub(super) fn unsupported(phase: Phase, detail: String) -> Self {
+        Failure {
+            phase,
+            what: "setup".to_owned(),
+            cause: Cause::Unsupported(detail),
+        }
+    }
+
     /// The server's reply code, when it answered.
     pub(super) fn code(&self) -> Option<u16> {
         match self.cause {
             Cause::Reply { code, .. } => Some(code),
-            Cause::Error(_) | Cause::Local(_) => None,
+            Cause::Error(_) | Cause::Local(_) | Cause::Unsupported(_) => None,
+        }
+    }
+
+    /// Whether the connection must be dropped (and reopened for the next
+    /// message): it failed or is closing (421). A refusal found before
+    /// any command was sent leaves it in step, so the next reader reuses it.
+    pub(super) fn breaks_session(&self) -> bool {
+        match self.cause {
+            Cause::Reply { code, .. } => code == 421,
+            Cause::Error(_) | Cause::Local(_) => true,
+            Cause::Unsupported(_) => false,
         }
     }
 
     fn reason(&self) -> String {
         match &self.cause {
             Cause::Reply { code, text } => format!("{}: {} {}", self.what, code, text),
-            Cause::Local(detail) => detail.clone(),
+            Cause::Local(detail) | Cause::Unsupported(detail) => detail.clone(),
             Cause::Error(detail) => format!("{}: {}", self.what, detail),
         }
     }
@@ -115,6 +140,12 @@ impl Failure {
     pub(super) fn outcome(&self) -> DeliveryOutcome {
         let reason = self.reason();
         match &self.cause {
+            // Retrying through the same relay cannot help, and suppressing
+            // would punish the reader for the relay's limitation.
+            Cause::Unsupported(_) => DeliveryOutcome::Failed {
+                reason,
+                suppress: false,
+            },
             Cause::Reply { code, .. } if (400..500).contains(code) => {
                 DeliveryOutcome::Deferred(reason)
             }

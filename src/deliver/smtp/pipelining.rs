@@ -14,11 +14,7 @@ use lettre::transport::smtp::response::Response;
 
 /// Whether an EHLO reply lists the PIPELINING keyword (RFC 2920).
 pub(super) fn offers_pipelining(reply: &Response) -> bool {
-    reply.message().any(|line| {
-        line.split_whitespace()
-            .next()
-            .is_some_and(|keyword| keyword.eq_ignore_ascii_case("PIPELINING"))
-    })
+    super::extensions::offers(reply, "PIPELINING")
 }
 
 impl SmtpTransport {

@@ -7,6 +7,7 @@
 //! outcome: a failure here comes back as a [`Failure`] in
 //! [`Phase::Session`], and `outcome` says what it means.
 
+use super::extensions::Extensions;
 use super::outcome::{Failure, Phase};
 use super::pipelining::offers_pipelining;
 use super::{Security, SmtpSettings, SmtpTransport};
@@ -21,6 +22,8 @@ pub(super) struct Session {
     /// The relay advertised PIPELINING (RFC 2920): MAIL, RCPT and DATA go
     /// out in one write, saving two round trips a message.
     pub(super) pipelining: bool,
+    /// What the relay lets `MAIL FROM` carry (8BITMIME, SMTPUTF8).
+    pub(super) extensions: Extensions,
 }
 
 impl Session {
@@ -92,12 +95,13 @@ impl SmtpTransport {
                     .map_err(|e| failed("STARTTLS".to_owned(), e))?;
             }
         }
-        // lettre keeps only the EHLO keywords it knows, and PIPELINING is
-        // not one of them: ask again (allowed at any time, RFC 5321 §4.1.4)
-        // and read the keyword ourselves, before AUTH so nothing is reset.
-        let pipelining = conn
+        // lettre keeps only the EHLO keywords it knows, PIPELINING is not
+        // one of them, and it matches case-sensitively: ask again (allowed
+        // at any time, RFC 5321 §4.1.4) and read the keywords ourselves,
+        // before AUTH so nothing is reset.
+        let (pipelining, extensions) = conn
             .command(Ehlo::new(self.hello.clone()))
-            .map(|reply| offers_pipelining(&reply))
+            .map(|reply| (offers_pipelining(&reply), Extensions::from_ehlo(&reply)))
             .map_err(|e| failed("EHLO".to_owned(), e))?;
         if !s.username.is_empty() {
             let credentials =
@@ -106,7 +110,11 @@ impl SmtpTransport {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)
                 .map_err(|e| failed(format!("AUTH as {}", s.username), e))?;
         }
-        Ok(Session { conn, pipelining })
+        Ok(Session {
+            conn,
+            pipelining,
+            extensions,
+        })
     }
 
     /// Returns a usable session, reopening or resetting as needed.
