@@ -65,11 +65,12 @@ pub fn parse(bytes: &[u8], locales: &[&str]) -> Result<SubscriberList> {
 
     let mut list = SubscriberList::default();
     let mut seen = BTreeSet::new();
+    let mut lines = LineCounter::new(bytes);
     for record in reader.records() {
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 list.skipped.push(SkippedRow {
                     line,
                     reason: format!("unreadable row: {e}"),
@@ -77,7 +78,7 @@ pub fn parse(bytes: &[u8], locales: &[&str]) -> Result<SubscriberList> {
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         let field = |col: usize| record.get(col).unwrap_or_default().to_owned();
         let email = field(email_col);
         let locale = field(locale_col);
@@ -126,6 +127,54 @@ pub fn parse(bytes: &[u8], locales: &[&str]) -> Result<SubscriberList> {
     Ok(list)
 }
 
+/// Line numbers of byte offsets, counted by us rather than taken from
+/// `csv`: csv counts `\n` bytes read so far, and a record of a CRLF file
+/// starts while the `\n` of the line before is still unread, so its line
+/// came out one low. Offsets are asked in increasing order (records come
+/// in file order), so the file is scanned once however many rows are bad.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of the first character of the record that csv
+    /// says starts at byte `offset` (which may still point at the line
+    /// break before it). `\n`, `\r\n` and a lone `\r` each end a line,
+    /// as csv reads them.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut target = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        while matches!(self.bytes.get(target), Some(b'\r' | b'\n')) {
+            target += 1;
+        }
+        if target < self.offset {
+            // Not in file order after all: count again from the start.
+            self.offset = 0;
+            self.line = 1;
+        }
+        for (i, &b) in self.bytes[self.offset..target].iter().enumerate() {
+            let at = self.offset + i;
+            let lone_cr = b == b'\r' && self.bytes.get(at + 1) != Some(&b'\n');
+            if b == b'\n' || lone_cr {
+                self.line += 1;
+            }
+        }
+        self.offset = target;
+        self.line
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +213,31 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn bad_rows_of_a_crlf_file_are_reported_with_their_own_line() {
+        let csv = "email,name,locale\r\nok@example.org,Ok,en\r\n\r\nnot-an-address,Bad,en\r\ntwo@example.org,\"Two\r\nLines\",en\r\nfr@example.org,Fr,fr\r\n";
+        let list = parse(csv.as_bytes(), LOCALES).unwrap();
+        let lines: Vec<u64> = list.skipped.iter().map(|s| s.line).collect();
+        // Line 3 is blank; the quoted name spans lines 5 and 6.
+        assert_eq!(lines, [4, 7], "{:?}", list.skipped);
+        assert_eq!(list.subscribers.len(), 2);
+    }
+
+    #[test]
+    fn bad_rows_of_lf_and_cr_files_are_reported_with_their_own_line() {
+        for break_ in ["\n", "\r"] {
+            let csv = [
+                "email,name,locale",
+                "ok@example.org,Ok,en",
+                "bad,Bad,en",
+                "",
+            ]
+            .join(break_);
+            let list = parse(csv.as_bytes(), LOCALES).unwrap();
+            assert_eq!(list.skipped[0].line, 3, "{break_:?}");
+        }
     }
 
     #[test]

@@ -62,7 +62,10 @@ fn init_creates_a_site_that_builds_and_refuses_to_overwrite() {
     let send = Command::new(env!("CARGO_BIN_EXE_gazette"))
         .args(["--config", "newsite/config.toml", "--now", NOW, "send"])
         .current_dir(dir.path())
-        .env("GAZETTE_UNSUBSCRIBE_SECRET", "init-test-secret")
+        .env(
+            "GAZETTE_UNSUBSCRIBE_SECRET",
+            "init-test-secret-0123456789abcdef0123",
+        )
         .output()
         .unwrap();
     assert!(send.status.success(), "{}", stderr(&send));

@@ -185,3 +185,249 @@ fn a_broken_digest_template_names_file_and_line_and_is_a_content_error() {
     assert!(err.contains("delete the file to use the default"), "{err}");
     assert!(!site.path("feeds").exists());
 }
+
+/// An unsubscribe secret `send` accepts (at least 32 bytes).
+const SECRET: &str = "errors-test-secret-0123456789abcdef0123";
+
+/// Runs gazette in `site` with the unsubscribe secret set to `secret`.
+fn run_with_secret(site: &Site, args: &[&str], secret: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(args)
+        .current_dir(site.dir.path())
+        .env_remove("GAZETTE_LOG")
+        .env("GAZETTE_UNSUBSCRIBE_SECRET", secret)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_invalid_from_or_reply_to_is_a_config_error_in_check_and_send() {
+    let site = Site::from_fixture("mail");
+    let config = site
+        .read("config.toml")
+        .replace(
+            "from = \"Chengdu–Chongqing Brief <brief@news.example.org>\"",
+            "from = \"Brief <brief@@x>\"",
+        )
+        .replace(
+            "reply_to = \"desk@news.example.org\"",
+            "reply_to = \"not an address\"",
+        );
+    site.write("config.toml", config);
+    for command in ["check", "send"] {
+        let output = run_with_secret(&site, &["--now", NOW, command], SECRET);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{command}: {err}");
+        assert!(err.contains("config.toml: invalid configuration"), "{err}");
+        assert!(
+            err.contains(
+                "digest.from `Brief <brief@@x>` is not an address; write \"Name <brief@news.example.org>\""
+            ),
+            "{command}: {err}"
+        );
+        assert!(
+            err.contains("digest.reply_to `not an address` is not an address"),
+            "{command}: {err}"
+        );
+    }
+    assert!(!site.path(".gazette/state.db").exists());
+}
+
+#[test]
+fn addresses_the_config_accepts_are_ones_send_can_put_in_a_message() {
+    // Config reads the addresses trimmed of any Unicode white space; lettre
+    // rejects a bare address followed by a no-break or ideographic space
+    // (easily pasted from a web page), so the message must be built from
+    // the trimmed text, or an address that passed `check` fails at send time.
+    let site = Site::from_fixture("mail");
+    let config = site
+        .read("config.toml")
+        .replace(
+            "from = \"Chengdu–Chongqing Brief <brief@news.example.org>\"",
+            "from = \"brief@news.example.org\\u3000\"",
+        )
+        .replace(
+            "reply_to = \"desk@news.example.org\"",
+            "reply_to = \"desk@news.example.org\\u00A0\"",
+        );
+    site.write("config.toml", config);
+    let check = run_with_secret(&site, &["--now", NOW, "check"], SECRET);
+    assert!(check.status.success(), "{}", stderr(&check));
+    let output = run_with_secret(
+        &site,
+        &["--now", NOW, "send", "--dry-run", "preview"],
+        SECRET,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let file = std::fs::read_dir(site.path("preview"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let message = std::fs::read_to_string(file).unwrap();
+    assert!(
+        message.contains("From: brief@news.example.org\r\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Reply-To: desk@news.example.org\r\n"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_template_naming_a_missing_value_is_a_content_error_naming_file_line_and_name() {
+    let site = Site::from_fixture("mail");
+    let default = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/digest.html.hbs"),
+    )
+    .unwrap();
+    let line = 1 + default
+        .lines()
+        .position(|l| l.contains("{{site_title}}"))
+        .unwrap();
+    let column = 1 + default
+        .lines()
+        .nth(line - 1)
+        .unwrap()
+        .find("{{site_title}}")
+        .unwrap();
+    site.write(
+        "templates/digest.html.hbs",
+        default.replace("{{site_title}}", "{{site_titel}}"),
+    );
+    for command in ["check", "build"] {
+        let output = site.run(&["--now", NOW, command]);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(4), "{command}: {err}");
+        assert!(
+            err.contains("a digest template could not be rendered; fix the template or delete the file to use the default"),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("templates/digest.html.hbs:{line}:{column}: ")),
+            "{err}"
+        );
+        assert!(
+            err.contains("`site_titel` is not a value digest templates are given; check the spelling (the digest has "),
+            "{err}"
+        );
+        assert!(err.contains("site_title"), "{err}");
+        assert!(!err.contains("Some(\"site_titel\")"), "{err}");
+    }
+    assert!(!site.path("feeds").exists());
+}
+
+#[test]
+fn a_short_unsubscribe_secret_is_refused_saying_how_to_make_one() {
+    let site = Site::from_fixture("mail");
+    let output = run_with_secret(&site, &["--now", NOW, "send"], "x");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("the environment variable GAZETTE_UNSUBSCRIBE_SECRET holds 1 bytes; the secret that signs unsubscribe links must be at least 32 bytes long"),
+        "{err}"
+    );
+    assert!(err.contains("`openssl rand -hex 32`"), "{err}");
+    assert!(!site.path(".gazette/state.db").exists());
+    assert!(!site.path("outbox").exists());
+
+    // 32 bytes is enough (the file outbox: no relay needed).
+    let config = site
+        .read("config.toml")
+        .replace("transport = \"smtp\"", "transport = \"file\"");
+    site.write("config.toml", config);
+    let output = run_with_secret(&site, &["--now", NOW, "send"], &"k".repeat(32));
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn a_bad_row_of_a_crlf_subscriber_list_is_reported_on_its_own_line() {
+    let site = Site::from_fixture("mail");
+    let csv = site.read("subscribers.csv");
+    let line = 1 + csv
+        .lines()
+        .position(|l| l.starts_with("not-an-address"))
+        .unwrap();
+    site.write("subscribers.csv", csv.replace('\n', "\r\n"));
+    let output = run_with_secret(
+        &site,
+        &["--now", NOW, "send", "--dry-run", "preview"],
+        SECRET,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!(
+            "subscribers.csv:{line}: `not-an-address` is not a valid email address; row skipped"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn control_characters_in_articles_are_removed_with_one_warning_per_file() {
+    let site = Site::from_fixture("site");
+    site.write(
+        "articles/controls.md",
+        "+++\ntitle = \"Controls\"\ndate = 2026-11-20T08:00:00Z\n+++\n\nFirst paragraph.\n\nA NUL\u{0} here,\n\u{0}two\u{0} more.\n",
+    );
+    site.write(
+        "articles/escape.zh.md",
+        "+++\ntitle = \"控制\"\ndate = 2026-11-20T08:00:00Z\n+++\n正文\u{1b}。\n",
+    );
+    let output = site.build();
+    let err = stderr(&output);
+    let warning = "articles/controls.md:8: 3 control characters (U+0000) removed; they cannot appear in feeds or mail, so delete them from the file";
+    assert_eq!(err.matches(warning).count(), 1, "{err}");
+    assert_eq!(err.matches("articles/controls.md").count(), 1, "{err}");
+    assert!(
+        err.contains("articles/escape.zh.md:5: 1 control character (U+001B) removed"),
+        "{err}"
+    );
+    assert!(!err.contains("tricky-title"), "only files with them: {err}");
+    let feed = site.read("feeds/en/atom.xml");
+    assert!(feed.contains("A NUL here,"), "{feed}");
+}
+
+#[test]
+fn an_article_over_the_size_limit_is_refused_naming_file_size_and_limit() {
+    let site = Site::from_fixture("site");
+    // Sparse files: the size comes from the metadata, so these are never read.
+    for (name, size) in [
+        ("huge.md", 50 * 1024 * 1024),
+        ("just-over.zh.md", 8 * 1024 * 1024 + 1),
+    ] {
+        let path = site.path(&format!("articles/{name}"));
+        std::fs::File::create(path).unwrap().set_len(size).unwrap();
+    }
+    // Exactly at the limit is allowed.
+    let mut at_limit = String::from("+++\ntitle = \"Long\"\ndate = 2026-11-20T08:00:00Z\n+++\n");
+    at_limit.push_str(&"word ".repeat((8 * 1024 * 1024 - at_limit.len()) / 5));
+    while at_limit.len() < 8 * 1024 * 1024 {
+        at_limit.push('\n');
+    }
+    site.write("articles/long.md", at_limit);
+    site.write(
+        "articles/no-date.md",
+        "+++\ntitle = \"No date\"\n+++\nbody\n",
+    );
+
+    let output = site.run(&["--now", NOW, "build"]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("error: 3 problems in the articles; nothing was published"),
+        "{err}"
+    );
+    for expected in [
+        "articles/huge.md: the file is 52428800 bytes (50.0 MiB), over the limit of 8388608 bytes (8 MiB) for one article; split it into several articles, or link large content instead of including it",
+        "articles/just-over.zh.md: the file is 8388609 bytes (8.0 MiB), over the limit of 8388608 bytes (8 MiB)",
+        "articles/no-date.md: missing `date`",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    assert!(!err.contains("long.md"), "{err}");
+    assert!(!site.path("feeds").exists());
+}

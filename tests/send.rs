@@ -9,7 +9,7 @@ use common::{NOW, Site, dkim, stderr, stdout};
 use mail_parser::{MessageParser, MimeHeaders};
 use std::process::{Command, Output, Stdio};
 
-const SECRET: &str = "test-secret-0123456789";
+const SECRET: &str = "test-secret-0123456789abcdef0123456789";
 const LATER: &str = "2026-11-29T07:00:00+08:00";
 const MUCH_LATER: &str = "2026-11-29T09:00:00+08:00";
 

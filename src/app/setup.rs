@@ -75,19 +75,34 @@ impl ImportRules {
     }
 }
 
+/// The shortest unsubscribe secret accepted, in bytes. Every subscriber
+/// holds an HMAC of their own address under it, so a short secret can be
+/// found offline by trying them all against one's own link (a 1-byte
+/// secret in at most 256 tries), and then anyone can be unsubscribed.
+/// 32 bytes is the size of HMAC-SHA256's output: guessing is no easier
+/// than forging a token.
+pub const MIN_SECRET_BYTES: usize = 32;
+
 /// The secret that signs unsubscribe links, from the environment variable
-/// the config names.
+/// the config names; at least [`MIN_SECRET_BYTES`] long.
 pub fn unsubscribe_secret(digest: &DigestConfig) -> Result<Vec<u8>> {
-    std::env::var(&digest.unsubscribe_secret_env)
-        .ok()
+    let name = &digest.unsubscribe_secret_env;
+    let secret = std::env::var_os(name)
         .filter(|s| !s.is_empty())
-        .map(String::into_bytes)
         .ok_or_else(|| {
             anyhow!(
-                "the environment variable {} is not set; it holds the secret that signs unsubscribe links (any long random string, kept the same between runs)",
-                digest.unsubscribe_secret_env
+                "the environment variable {name} is not set; it holds the secret that signs unsubscribe links: at least {MIN_SECRET_BYTES} random bytes, kept the same between runs (make one with `openssl rand -hex 32`)"
             )
-        })
+        })?;
+    // Its bytes are the key: no need for it to be UTF-8.
+    let secret = secret.into_encoded_bytes();
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(anyhow!(
+            "the environment variable {name} holds {} bytes; the secret that signs unsubscribe links must be at least {MIN_SECRET_BYTES} bytes long, or anyone with their own link could recover it offline: set it to the output of `openssl rand -hex 32` (links already sent stop working when the secret changes)",
+            secret.len()
+        ));
+    }
+    Ok(secret)
 }
 
 /// The transports of a send: one per connection, and the shared rate limit.

@@ -35,7 +35,9 @@ pub(super) fn validate_digest(
     if let Some(reply_to) = &raw.reply_to
         && mailbox(reply_to).is_none()
     {
-        problems.push(format!("digest.reply_to `{reply_to}` is not an address"));
+        problems.push(format!(
+            "digest.reply_to `{reply_to}` is not an address; write \"editors@news.example.org\" or remove the key"
+        ));
     }
     if mailbox(&raw.unsubscribe_mailto).is_none() {
         problems.push(format!(
@@ -79,11 +81,12 @@ pub(super) fn validate_digest(
     Some(DigestConfig {
         subscribers: root.join(raw.subscribers),
         max_items: raw.max_items,
-        from: raw.from,
+        // The text that was parsed above, so `deliver` parses it the same.
+        from: raw.from.trim().to_owned(),
         from_name: from.name.clone().filter(|name| !name.trim().is_empty()),
         from_address: from.email.to_string(),
         from_domain,
-        reply_to: raw.reply_to,
+        reply_to: raw.reply_to.map(|r| r.trim().to_owned()),
         untranslated: raw.untranslated,
         unsubscribe_url: unsubscribe_url?,
         unsubscribe_mailto: raw.unsubscribe_mailto,

@@ -16,7 +16,7 @@ mod templates;
 mod tests;
 
 pub use render::{RenderedDigest, body_template, personal, personalise, render};
-pub use templates::{TemplateError, Templates, load_templates};
+pub use templates::{TemplateError, TemplateStage, Templates, load_templates};
 
 use crate::i18n::Localizer;
 use crate::model::{Article, Corpus, Locale, Story};

@@ -4,14 +4,14 @@
 //! Never reads files, sends mail or chooses stories: it renders the view it
 //! is given with the templates it is given.
 
-use super::templates::{HTML, TEXT, Templates};
+use super::templates::{HTML, TEXT, TemplateError, TemplateStage, Templates};
 use super::{
     DigestView, GREETING_END, GREETING_OR, GREETING_START, NAME_TOKEN, UNSUBSCRIBE_TOKEN,
     more_link, plain,
 };
 use crate::i18n::Localizer;
 use crate::model::{BodyTemplate, Form, Parts, Personal, Slot, Template};
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 
 /// Largest HTML part we send. Gmail clips messages over about 102 KB; this
 /// leaves room for the subscriber's name and unsubscribe URL.
@@ -63,7 +63,7 @@ pub fn render(
     let text = templates
         .text
         .render(TEXT, view)
-        .with_context(|| format!("cannot render {}", templates.origin(TEXT)))?;
+        .map_err(|e| render_error(templates, TEXT, view, &e))?;
     Ok(RenderedDigest {
         subject: view.subject.clone(),
         html,
@@ -76,7 +76,7 @@ fn render_html(templates: &Templates, view: &DigestView) -> Result<String> {
     let html = templates
         .html
         .render(HTML, view)
-        .with_context(|| format!("cannot render {}", templates.origin(HTML)))?;
+        .map_err(|e| render_error(templates, HTML, view, &e))?;
     let inliner = css_inline::CSSInliner::options()
         // Never fetch anything: a digest must render the same offline.
         .load_remote_stylesheets(false)
@@ -89,6 +89,60 @@ fn render_html(templates: &Templates, view: &DigestView) -> Result<String> {
     inliner
         .inline(&html)
         .map_err(|e| anyhow!("cannot inline the CSS of {}: {e}", templates.origin(HTML)))
+}
+
+/// A failed render of the template registered as `name` as the template
+/// problem it is (exit code 4): the file (the partial's, when the error is
+/// in one), line and column, and for a name the view does not carry
+/// (strict mode) that name and the names it does carry.
+fn render_error(
+    templates: &Templates,
+    name: &str,
+    view: &DigestView,
+    error: &handlebars::RenderError,
+) -> TemplateError {
+    let origin = templates.origin(error.template_name.as_deref().unwrap_or(name));
+    let at = match (error.line_no, error.column_no) {
+        (Some(line), Some(column)) => format!(":{line}:{column}"),
+        (Some(line), None) => format!(":{line}"),
+        _ => String::new(),
+    };
+    let reason = match error.reason() {
+        handlebars::RenderErrorReason::MissingVariable(missing) => {
+            let missing = missing
+                .as_deref()
+                .map_or_else(|| "a value".to_owned(), |m| format!("`{m}`"));
+            format!(
+                "{missing} is not a value digest templates are given; check the spelling ({})",
+                known_names(view)
+            )
+        }
+        other => other.to_string(),
+    };
+    TemplateError {
+        problems: vec![format!("{origin}{at}: {reason}")],
+        stage: TemplateStage::Render,
+    }
+}
+
+/// The names a template can use, read from the view itself so the list
+/// never goes stale: the digest's, and a story's (inside `{{#each
+/// stories}}` and in the `story` partials).
+fn known_names(view: &DigestView) -> String {
+    fn keys(value: serde_json::Value) -> String {
+        match value {
+            serde_json::Value::Object(map) => map.keys().cloned().collect::<Vec<_>>().join(", "),
+            _ => String::new(),
+        }
+    }
+    let digest = serde_json::to_value(view).map(keys).unwrap_or_default();
+    match view.stories.first().map(serde_json::to_value) {
+        Some(Ok(story)) => format!(
+            "the digest has {digest}; each of its stories has {}",
+            keys(story)
+        ),
+        _ => format!("the digest has {digest}"),
+    }
 }
 
 /// The body of `rendered` for all its subscribers, made once per rendered

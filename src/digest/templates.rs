@@ -81,15 +81,41 @@ impl std::fmt::Debug for Templates {
     }
 }
 
-/// Templates that do not parse, each as `file:line:column: reason`; like a
-/// bad article, it is the user's content to fix (exit code 4).
+/// Templates that do not parse, or one that fails to render (in strict
+/// mode, a name no view carries), each problem as `file:line:column:
+/// reason`; like a bad article, it is the user's content to fix (exit code
+/// 4).
 #[derive(Debug, thiserror::Error)]
-#[error("{} template{} could not be parsed; fix the syntax or delete the file to use the default:\n{}",
-    .problems.len(),
-    if .problems.len() == 1 { "" } else { "s" },
+#[error("{}:\n{}",
+    .stage.summary(.problems.len()),
     .problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
 pub struct TemplateError {
+    /// Each problem, located.
     pub problems: Vec<String>,
+    /// Where the templates failed.
+    pub stage: TemplateStage,
+}
+
+/// When a [`TemplateError`] was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateStage {
+    /// Loading: the syntax is wrong (every file is reported).
+    Parse,
+    /// Rendering: a template names a value, partial or helper that is not
+    /// there (rendering stops at the first).
+    Render,
+}
+
+impl TemplateStage {
+    fn summary(self, count: usize) -> String {
+        match self {
+            TemplateStage::Parse => format!(
+                "{count} template{} could not be parsed; fix the syntax or delete the file to use the default",
+                if count == 1 { "" } else { "s" }
+            ),
+            TemplateStage::Render => "a digest template could not be rendered; fix the template or delete the file to use the default".to_owned(),
+        }
+    }
 }
 
 /// Embedded defaults (`digest.html.hbs`, `digest.txt.hbs`, the partials
@@ -136,7 +162,11 @@ pub fn load_templates(dir: &Path) -> Result<Templates> {
         origins.push((name.to_owned(), origin));
     }
     if !problems.is_empty() {
-        return Err(TemplateError { problems }.into());
+        return Err(TemplateError {
+            problems,
+            stage: TemplateStage::Parse,
+        }
+        .into());
     }
     warn_about_unknown_files(dir);
     Ok(Templates {

@@ -754,15 +754,39 @@ fn strict_mode_rejects_an_unknown_variable() {
     std::fs::write(&path, "{{intro}}\n{{no_such_field}}\n").unwrap();
     let templates = load_templates(dir.path()).unwrap();
     let view = site.view(&sample(), IDS, "en", &[], Untranslated::Label);
+    let error = render(&templates, &view, site.localizer("en")).unwrap_err();
+    assert_eq!(crate::ExitCode::for_error(&error), crate::ExitCode::Content);
+    let err = format!("{error:#}");
+    assert!(
+        err.contains(&format!(
+            "{}:2:1: `no_such_field` is not a value digest templates are given; check the spelling (the digest has date, footer,",
+            path.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("; each of its stories has id, image, label,"),
+        "{err}"
+    );
+    assert!(!err.contains("Some(\""), "{err}");
+}
+
+#[test]
+fn an_unknown_variable_in_a_partial_names_the_partial_file() {
+    let site = Site::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("story.html.hbs");
+    std::fs::write(&path, "<tr><td>\n{{titel}}</td></tr>\n").unwrap();
+    let templates = load_templates(dir.path()).unwrap();
+    let view = site.view(&sample(), IDS, "en", &[], Untranslated::Label);
     let err = format!(
         "{:#}",
         render(&templates, &view, site.localizer("en")).unwrap_err()
     );
     assert!(
-        err.contains(&format!("cannot render {}", path.display())),
+        err.contains(&format!("{}:2:1: `titel` is not a value", path.display())),
         "{err}"
     );
-    assert!(err.contains("no_such_field"), "{err}");
 }
 
 #[test]

@@ -19,14 +19,87 @@ const CLOSING_MARKS: [char; 6] = ['”', '’', '」', '』', '）', ')'];
 /// Removes characters XML 1.0 forbids (C0 controls other than tab, LF, CR,
 /// and U+FFFE/U+FFFF), so they can never reach a feed.
 pub fn strip_xml_illegal(text: &str) -> Cow<'_, str> {
-    let illegal = |c: char| {
-        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
-    };
-    if text.chars().any(illegal) {
-        Cow::Owned(text.chars().filter(|&c| !illegal(c)).collect())
+    if text.chars().any(is_xml_illegal) {
+        Cow::Owned(text.chars().filter(|&c| !is_xml_illegal(c)).collect())
     } else {
         Cow::Borrowed(text)
     }
+}
+
+/// True for the characters [`strip_xml_illegal`] removes.
+fn is_xml_illegal(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// What [`strip_xml_illegal`] would remove from a text: how many
+/// characters, which ones, and the line of the first, so a loader can tell
+/// the author instead of dropping them silently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    /// How many characters are removed.
+    pub count: usize,
+    /// 1-based line (counting `\n`) of the first one.
+    pub first_line: usize,
+    /// The distinct characters, in order of first appearance.
+    pub chars: Vec<char>,
+}
+
+impl std::fmt::Display for Removed {
+    /// `3 control characters (U+0000, U+001B) removed`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.chars.iter().all(|c| c.is_control()) {
+            "control character"
+        } else {
+            "character"
+        };
+        let plural = if self.count == 1 { "" } else { "s" };
+        let codes: Vec<String> = self
+            .chars
+            .iter()
+            .map(|&c| format!("U+{:04X}", u32::from(c)))
+            .collect();
+        write!(
+            f,
+            "{} {kind}{plural} ({}) removed",
+            self.count,
+            codes.join(", ")
+        )
+    }
+}
+
+/// What [`strip_xml_illegal`] would remove from `text`, or `None` (the
+/// usual case) when nothing.
+pub fn removed_characters(text: &str) -> Option<Removed> {
+    // Every article is scanned on each load, so first a branch-free pass
+    // over the bytes the compiler can vectorise (a control character is one
+    // byte below 0x20), then two substring searches for the noncharacters;
+    // the counting walk below only runs for a file that has any.
+    let has_control = text.bytes().fold(false, |found, b| {
+        found | ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r'))
+    });
+    if !has_control && !text.contains('\u{FFFE}') && !text.contains('\u{FFFF}') {
+        return None;
+    }
+    let mut removed = Removed {
+        count: 0,
+        first_line: 0,
+        chars: Vec::new(),
+    };
+    let mut line = 1;
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+        } else if is_xml_illegal(c) {
+            if removed.count == 0 {
+                removed.first_line = line;
+            }
+            removed.count += 1;
+            if !removed.chars.contains(&c) {
+                removed.chars.push(c);
+            }
+        }
+    }
+    (removed.count > 0).then_some(removed)
 }
 
 /// Sanitises untrusted HTML: no scripts, event handlers or `javascript:`
@@ -158,6 +231,32 @@ mod tests {
             "abc\td\ne"
         );
         assert!(matches!(strip_xml_illegal("clean"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn removed_characters_counts_names_and_locates_the_first() {
+        assert_eq!(removed_characters("clean\ttext\r\nline 2\n成渝，"), None);
+        let removed = removed_characters("a\nb\n\u{0}c\u{1b}\n\u{0}\u{FFFF}").unwrap();
+        assert_eq!(
+            removed,
+            Removed {
+                count: 4,
+                first_line: 3,
+                chars: vec!['\u{0}', '\u{1b}', '\u{FFFF}'],
+            }
+        );
+        assert_eq!(
+            removed.to_string(),
+            "4 characters (U+0000, U+001B, U+FFFF) removed"
+        );
+        assert_eq!(
+            removed_characters("x\u{0}\u{0}\u{0}").unwrap().to_string(),
+            "3 control characters (U+0000) removed"
+        );
+        assert_eq!(
+            removed_characters("\u{8}").unwrap().to_string(),
+            "1 control character (U+0008) removed"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::config::{Config, Source};
 use crate::model::{Article, Corpus, Locale, Story};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use url::Url;
 
 /// One problem with one input file, located as precisely as we can.
@@ -32,6 +32,63 @@ impl fmt::Display for Problem {
             Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
             None => write!(f, "{}: {}", self.path.display(), self.message),
         }
+    }
+}
+
+/// The largest article file (Markdown or a page saved as text) gazette
+/// reads: 8 MiB. A real article is a few kilobytes; loading holds a file
+/// several times over while parsing and rendering it (a 50 MB file once
+/// took 700 MB), so a larger one is refused before it is read.
+pub const MAX_ARTICLE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Reads the article file `path` into `buffer` (cleared first), refusing
+/// one over [`MAX_ARTICLE_BYTES`]: the size comes from the open file's
+/// metadata before any byte is read, and the read itself stops past the
+/// limit, so a file that grows in between is not read whole either.
+pub(crate) fn read_article(path: &Path, buffer: &mut Vec<u8>) -> Result<(), Problem> {
+    use std::io::Read;
+    let problem = |message: String| Problem {
+        path: path.to_path_buf(),
+        line: None,
+        message,
+    };
+    let too_large = |size: u64| {
+        problem(format!(
+            "the file is {size} bytes ({:.1} MiB), over the limit of {MAX_ARTICLE_BYTES} bytes (8 MiB) for one article; split it into several articles, or link large content instead of including it",
+            size as f64 / (1024.0 * 1024.0)
+        ))
+    };
+    buffer.clear();
+    let file = std::fs::File::open(path).map_err(|e| problem(format!("cannot read file: {e}")))?;
+    let size = file
+        .metadata()
+        .map_err(|e| problem(format!("cannot read file: {e}")))?
+        .len();
+    if size > MAX_ARTICLE_BYTES {
+        return Err(too_large(size));
+    }
+    // `take` also keeps `read_to_end` from statting the file again to size
+    // a buffer we already have (one buffer per worker, reused).
+    file.take(MAX_ARTICLE_BYTES + 1)
+        .read_to_end(buffer)
+        .map_err(|e| problem(format!("cannot read file: {e}")))?;
+    if buffer.len() as u64 > MAX_ARTICLE_BYTES {
+        return Err(too_large(buffer.len() as u64));
+    }
+    Ok(())
+}
+
+/// Warns, once for the file `path`, when its `text` holds characters that
+/// loading removes (NUL and other control characters, U+FFFE, U+FFFF):
+/// they cannot appear in a feed, and an author should learn that the text
+/// differs from the file (often a sign of a bad copy or conversion).
+pub(crate) fn warn_about_removed_characters(path: &Path, text: &str) {
+    if let Some(removed) = clean::removed_characters(text) {
+        tracing::warn!(
+            "{}:{}: {removed}; they cannot appear in feeds or mail, so delete them from the file",
+            path.display(),
+            removed.first_line
+        );
     }
 }
 

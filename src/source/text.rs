@@ -653,8 +653,10 @@ fn load_page(
         line,
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| problem(None, format!("cannot read file: {e}")))?;
+    let mut bytes = Vec::new();
+    super::read_article(path, &mut bytes)?;
     let text = decode(&bytes).map_err(|(line, m)| problem(Some(line), m))?;
+    super::warn_about_removed_characters(path, text);
     let page = parse_page(text, rules).map_err(|m| problem(None, m))?;
     let date = match page.date {
         Some(date) => local_date(date),

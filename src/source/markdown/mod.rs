@@ -32,23 +32,12 @@ pub fn load_dir(dir: &Path, ctx: &LoadContext) -> (Vec<Box<Article>>, Vec<Proble
     let results: Vec<Result<Box<Article>, Problem>> = files
         .par_iter()
         .map_init(Vec::new, |buffer, path| {
-            // The whole file is read (they are small) but only the front
-            // matter is kept: the body is rendered later, if it reaches an
-            // output (`render_file`), so the corpus is never held in memory.
-            // One buffer per worker, reused, so a large site does not pay
-            // for a fresh large allocation per file. Read through `take`,
-            // because `File`'s own `read_to_end` first stats the file to
-            // size a buffer we already have.
-            buffer.clear();
-            std::fs::File::open(path)
-                .and_then(|file| {
-                    std::io::Read::read_to_end(&mut std::io::Read::take(file, u64::MAX), buffer)
-                })
-                .map_err(|e| Problem {
-                    path: path.clone(),
-                    line: None,
-                    message: format!("cannot read file: {e}"),
-                })?;
+            // The whole file is read (at most MAX_ARTICLE_BYTES) but only
+            // the front matter is kept: the body is rendered later, if it
+            // reaches an output (`render_file`), so the corpus is never held
+            // in memory. One buffer per worker, reused, so a large site does
+            // not pay for a fresh large allocation per file.
+            super::read_article(path, buffer)?;
             index_file(path, buffer, ctx).map(Box::new)
         })
         .collect();
@@ -105,8 +94,8 @@ pub fn render_file(article: &mut Article) -> Result<(), Problem> {
         line: None,
         message,
     };
-    let bytes = std::fs::read(&article.source_path)
-        .map_err(|e| problem(format!("cannot read file: {e}")))?;
+    let mut bytes = Vec::new();
+    super::read_article(&article.source_path, &mut bytes)?;
     let body = bytes
         .get(offset..)
         .and_then(|body| std::str::from_utf8(body).ok())
@@ -138,6 +127,9 @@ pub fn index_file(path: &Path, bytes: &[u8], ctx: &LoadContext) -> Result<Articl
                 "invalid UTF-8; save the file as UTF-8".to_owned(),
             )
         })?;
+    // Here, where every file is indexed once per run, rather than where
+    // the characters are removed (a body is rendered only if it is shown).
+    super::warn_about_removed_characters(path, text);
     let (file_slug, locale_key) =
         file_name::split_file_name(path, ctx).map_err(|m| problem(None, m))?;
     matter::index_document(path, text, file_slug, locale_key, ctx).map(|(article, _)| article)
