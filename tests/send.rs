@@ -766,3 +766,153 @@ fn a_utf8_reader_fails_unsuppressed_when_the_relay_lacks_smtputf8_and_the_rest_a
     assert_eq!(received.len(), 4);
     assert_eq!(count_to(&received, "读者@example.org"), 0);
 }
+
+fn build(site: &Site, now: &str) {
+    let output = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["--now", now, "build"])
+        .current_dir(site.dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// Subjects' story titles are in the text part; which stories a reader got.
+fn story_titles(message: &common::smtp::Received) -> String {
+    let parsed = MessageParser::default().parse(&message.data).unwrap();
+    parsed.body_text(0).unwrap().into_owned()
+}
+
+/// A lost (deleted or emptied) state database is noticed from the
+/// published digest pages: send refuses, naming what happened and how to
+/// go on; with --accept-new-state the first digest holds only the window.
+#[test]
+fn a_lost_state_database_is_refused_until_accepted_and_then_sends_only_the_window() {
+    let server = MailServer::start(&[]);
+    let site = mail_site(server.port);
+    build(&site, NOW);
+    let first = send(&site, NOW, &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let mut delivered = server.received().len();
+    assert_eq!(delivered, 4);
+
+    const DAYS_LATER: &str = "2026-11-30T06:00:00+08:00";
+    for lose in ["delete", "truncate"] {
+        match lose {
+            "delete" => std::fs::remove_dir_all(site.path(".gazette")).unwrap(),
+            _ => {
+                std::fs::File::create(site.path(".gazette/state.db")).unwrap();
+                for side in ["state.db-wal", "state.db-shm"] {
+                    let _ = std::fs::remove_file(site.path(".gazette").join(side));
+                }
+            }
+        }
+        let refused = send(&site, DAYS_LATER, &[]);
+        assert_eq!(
+            refused.status.code(),
+            Some(1),
+            "{lose}: {}",
+            stderr(&refused)
+        );
+        let message = stderr(&refused);
+        assert!(message.contains("knows no digest"), "{lose}: {message}");
+        assert!(
+            message.contains("earlier digest (2026-11-29)"),
+            "{lose}: {message}"
+        );
+        assert!(
+            message.contains("run `gazette send --accept-new-state`"),
+            "{lose}: {message}"
+        );
+        assert_eq!(server.received().len(), delivered, "{lose}: nothing sent");
+        if lose == "delete" {
+            // Leave a database behind for the truncation case.
+            let again = send(&site, DAYS_LATER, &["--accept-new-state", "--dry-run", "p"]);
+            assert!(again.status.success(), "{}", stderr(&again));
+            let ok = send(&site, DAYS_LATER, &["--accept-new-state"]);
+            assert!(ok.status.success(), "{}", stderr(&ok));
+            delivered = server.received().len();
+        }
+    }
+    // After the truncation, accepting the new state: the first digest on it
+    // reaches back 7 days from 2026-11-30 06:00 +08:00 (to 23 Nov 06:00),
+    // so only the Wanzhou story (24 Nov) is in it; the pacts (20 Nov) and
+    // the car makers (22 Nov) are older.
+    let before = server.received().len();
+    let accepted = send(&site, DAYS_LATER, &["--accept-new-state"]);
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+    let received = server.received();
+    let fresh = &received[before..];
+    assert!(!fresh.is_empty());
+    for message in fresh {
+        let text = story_titles(message);
+        assert!(text.contains("万州将建设区域中心城市"), "{text}");
+        assert!(!text.contains("car makers"), "{text}");
+        assert!(!text.contains("five industry pacts"), "{text}");
+        assert!(!text.contains("五项产业合作协议"), "{text}");
+    }
+}
+
+/// A deferred delivery is named with its next try, a rerun inside the
+/// backoff says so instead of pretending nothing waits, and
+/// --retry-deferred sends it at once.
+#[test]
+fn deferred_rows_are_named_with_their_next_try_and_retry_deferred_sends_them_now() {
+    let server = MailServer::start(&[("sam@example.org", 451, "4.3.0 try again later")]);
+    let site = mail_site(server.port);
+    let output = send(&site, NOW, &[]);
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    // Deferred after the first attempt at 06:00 +08:00 = 22:00 UTC: next try 5 minutes on.
+    let waiting = "1 deferred, next try after 2026-11-28 22:05 UTC";
+    assert!(stdout(&output).contains(waiting), "{}", stdout(&output));
+    let error = stderr(&output);
+    assert!(error.contains(waiting), "{error}");
+    assert!(!error.contains("retried by the next run"), "{error}");
+
+    const SOON: &str = "2026-11-29T06:01:00+08:00";
+    let healthy = switch_to_healthy_relay(&site, server.port);
+    let early = send(&site, SOON, &[]);
+    assert!(early.status.success(), "{}", stderr(&early));
+    let out = stdout(&early);
+    assert!(out.contains("nothing new to send"), "{out}");
+    assert!(out.contains(waiting), "{out}");
+    assert!(healthy.received().is_empty());
+
+    let now = send(&site, SOON, &["--retry-deferred"]);
+    assert!(now.status.success(), "{}", stderr(&now));
+    assert!(stdout(&now).contains("sent 1,"), "{}", stdout(&now));
+    let received = healthy.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(recipient(&received[0]), "sam@example.org");
+    assert!(
+        !stdout(&now).contains("deferred, next try"),
+        "{}",
+        stdout(&now)
+    );
+}
+
+/// A topic no story carries is warned with its line, and the summary adds
+/// up to the list: sent + suppressed + skipped + nothing for them.
+#[test]
+fn a_topic_no_story_carries_is_warned_and_the_summary_adds_up() {
+    let server = MailServer::start(&[]);
+    let site = mail_site(server.port);
+    let list = site.read("subscribers.csv") + "typo@example.org,Typo,en,automotve\n";
+    site.write("subscribers.csv", list.clone());
+    let output = send(&site, NOW, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let line = list.lines().count();
+    let warning = format!(
+        "subscribers.csv:{line}: topic `automotve` of typo@example.org is on no story; check its spelling"
+    );
+    assert!(stderr(&output).contains(&warning), "{}", stderr(&output));
+    let summary = stdout(&output);
+    assert!(
+        summary.contains(
+            "sent 4, deferred 0, failed 0, unknown 0, skipped 1, suppressed 0, nothing for them 1"
+        ),
+        "{summary}"
+    );
+    // 4 + 1 + 1 = the 6 data rows of the list.
+    assert_eq!(list.lines().count() - 1, 6);
+    assert_eq!(count_to(&server.received(), "typo@example.org"), 0);
+}

@@ -176,3 +176,32 @@ fn a_topic_that_differs_from_a_tag_only_in_case_still_matches() {
             .all(|d| matches!(d.action, Action::Send(_)))
     );
 }
+
+#[test]
+fn the_error_of_an_incomplete_run_says_what_happens_to_each_kind() {
+    let none = tally::Left {
+        unknown: &[],
+        waiting: crate::state::Waiting {
+            deferred: 0,
+            next_try: None,
+        },
+    };
+    let only_unknown = Tally {
+        sent: 2,
+        unknown: 1,
+        ..Tally::default()
+    };
+    let error = tally::finish(&only_unknown, &none, Output::Quiet).unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("1 of unknown fate are never resent on their own"),
+        "{text}"
+    );
+    assert!(text.contains("--retry-unknown"), "{text}");
+    assert!(!text.contains("deferred ones are retried"), "{text}");
+    assert!(!text.contains("deferred, next try"), "{text}");
+    assert_eq!(
+        crate::ExitCode::for_error(&error),
+        crate::ExitCode::Delivery
+    );
+}
