@@ -171,3 +171,59 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the fingerprint of a small site is racy when its article was
+    /// last modified at `modified(started)` (the config an hour before):
+    /// mtimes are set relative to a fixed start, nothing sleeps or reads
+    /// the wall clock.
+    fn racy_at(modified: impl Fn(SystemTime) -> SystemTime) -> bool {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("config.toml");
+        std::fs::write(&config_path, crate::test_support::BILINGUAL_CONFIG).unwrap();
+        std::fs::create_dir(dir.path().join("articles")).unwrap();
+        let article = dir.path().join("articles/a.md");
+        std::fs::write(&article, "+++\ntitle = \"A\"\n+++\nText.\n").unwrap();
+        let config = crate::config::parse(
+            crate::test_support::BILINGUAL_CONFIG,
+            &config_path,
+            dir.path(),
+        )
+        .unwrap();
+        // A fixed start, far from the wall clock.
+        let started = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let old = started - Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&config_path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&article)
+            .unwrap()
+            .set_modified(modified(started))
+            .unwrap();
+        let now = DateTime::parse_from_rfc3339("2027-01-15T08:00:00+00:00").unwrap();
+        fingerprint(&config, None, now, started)
+            .unwrap()
+            .expect("no network source")
+            .racy
+    }
+
+    #[test]
+    fn an_input_modified_within_the_racy_window_before_the_build_is_racy() {
+        let ms = Duration::from_millis(1);
+        assert!(!racy_at(|started| started - Duration::from_secs(3600)));
+        assert!(!racy_at(|started| started - RACY_WINDOW - 10 * ms));
+        assert!(racy_at(|started| started - RACY_WINDOW));
+        assert!(racy_at(|started| started - RACY_WINDOW + 10 * ms));
+        assert!(racy_at(|started| started));
+        // Modified while the build runs.
+        assert!(racy_at(|started| started + 10 * ms));
+    }
+}

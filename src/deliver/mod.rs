@@ -56,26 +56,57 @@ pub trait Transport: Send {
     }
 }
 
+/// Where a [`RateLimiter`] reads the time and how it waits: the real
+/// clock in production ([`SystemClock`]), a fake one in tests, so they do
+/// not depend on how busy the machine is.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Instant;
+    fn sleep(&self, duration: Duration);
+}
+
+/// The monotonic clock and `thread::sleep`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
 /// Spaces messages evenly so that at most `max_per_second` start each
 /// second, across every thread that shares it (it is `Sync`).
 ///
 /// Relays throttle or block senders that burst; an even pace is kinder than
 /// a token bucket that allows a burst at the start of every second.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<C: Clock = SystemClock> {
     /// Time between two messages; `None` means unlimited.
     interval: Option<Duration>,
     /// The earliest instant the next caller may go.
     next: Mutex<Instant>,
+    clock: C,
 }
 
 impl RateLimiter {
     /// A limiter allowing `max_per_second` messages a second; 0 means unlimited.
     pub fn new(max_per_second: u32) -> Self {
+        RateLimiter::with_clock(max_per_second, SystemClock)
+    }
+}
+
+impl<C: Clock> RateLimiter<C> {
+    /// [`RateLimiter::new`] reading the time from `clock`.
+    pub fn with_clock(max_per_second: u32, clock: C) -> Self {
         let interval = (max_per_second > 0).then(|| Duration::from_secs(1) / max_per_second);
         RateLimiter {
             interval,
-            next: Mutex::new(Instant::now()),
+            next: Mutex::new(clock.now()),
+            clock,
         }
     }
 
@@ -84,7 +115,7 @@ impl RateLimiter {
         let Some(interval) = self.interval else {
             return;
         };
-        let now = Instant::now();
+        let now = self.clock.now();
         let slot = {
             // A poisoned lock only means another thread panicked while holding
             // an Instant; the value is still usable.
@@ -94,7 +125,7 @@ impl RateLimiter {
             slot
         };
         if slot > now {
-            std::thread::sleep(slot - now);
+            self.clock.sleep(slot - now);
         }
     }
 }
@@ -104,22 +135,86 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    /// A clock that moves only when told to (`advance`) or, if `sleep_advances`,
+    /// when a caller sleeps; it records every sleep.
+    #[derive(Debug)]
+    struct FakeClock {
+        now: Mutex<Instant>,
+        sleeps: Mutex<Vec<Duration>>,
+        sleep_advances: bool,
+    }
+
+    impl FakeClock {
+        fn new(sleep_advances: bool) -> Self {
+            FakeClock {
+                now: Mutex::new(Instant::now()),
+                sleeps: Mutex::new(Vec::new()),
+                sleep_advances,
+            }
+        }
+
+        fn advance(&self, by: Duration) {
+            *self.now.lock().unwrap() += by;
+        }
+
+        fn sleeps(&self) -> Vec<Duration> {
+            self.sleeps.lock().unwrap().clone()
+        }
+    }
+
+    impl Clock for Arc<FakeClock> {
+        fn now(&self) -> Instant {
+            *self.now.lock().unwrap()
+        }
+
+        fn sleep(&self, duration: Duration) {
+            self.sleeps.lock().unwrap().push(duration);
+            if self.sleep_advances {
+                self.advance(duration);
+            }
+        }
+    }
+
+    const MS: Duration = Duration::from_millis(1);
+
     #[test]
     fn unlimited_rate_limiter_never_waits() {
-        let limiter = RateLimiter::new(0);
-        let start = Instant::now();
+        let clock = Arc::new(FakeClock::new(true));
+        let limiter = RateLimiter::with_clock(0, Arc::clone(&clock));
         for _ in 0..10_000 {
             limiter.wait();
         }
-        assert!(start.elapsed() < Duration::from_millis(500));
+        assert!(clock.sleeps().is_empty());
+    }
+
+    #[test]
+    fn rate_limiter_spaces_messages_evenly_without_bursts_after_a_pause() {
+        // 50/s: 20 ms apart, the first message at once.
+        let clock = Arc::new(FakeClock::new(true));
+        let limiter = RateLimiter::with_clock(50, Arc::clone(&clock));
+        for _ in 0..5 {
+            limiter.wait();
+        }
+        assert_eq!(clock.sleeps(), [20 * MS; 4]);
+        // Time spent elsewhere counts: 5 ms later, 15 ms are left.
+        clock.advance(5 * MS);
+        limiter.wait();
+        assert_eq!(clock.sleeps()[4], 15 * MS);
+        // A long pause earns no burst: one message at once, then the pace.
+        clock.advance(Duration::from_secs(10));
+        limiter.wait();
+        limiter.wait();
+        assert_eq!(clock.sleeps()[5..], [20 * MS]);
     }
 
     #[test]
     fn rate_limiter_spaces_messages_across_threads() {
-        // 50/s: 20 ms apart; 4 threads x 5 waits = 20 slots, the first free,
-        // so at least 19 * 20 ms = 380 ms in total.
-        let limiter = Arc::new(RateLimiter::new(50));
-        let start = Instant::now();
+        // The clock stands still, so each of the 4 threads x 5 waits is
+        // given its own slot 20 ms after the one before, whatever the
+        // order the threads run in: sleeps of 20, 40, ..., 380 ms (the
+        // first slot is free).
+        let clock = Arc::new(FakeClock::new(false));
+        let limiter = Arc::new(RateLimiter::with_clock(50, Arc::clone(&clock)));
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let limiter = Arc::clone(&limiter);
@@ -133,8 +228,9 @@ mod tests {
         for handle in handles {
             handle.join().expect("worker thread panicked");
         }
-        let elapsed = start.elapsed();
-        assert!(elapsed >= Duration::from_millis(370), "{elapsed:?}");
-        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+        let mut sleeps = clock.sleeps();
+        sleeps.sort();
+        let expected: Vec<Duration> = (1..20u32).map(|i| i * 20 * MS).collect();
+        assert_eq!(sleeps, expected);
     }
 }

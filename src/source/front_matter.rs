@@ -171,9 +171,13 @@ impl FrontMatter {
 fn plain(front: &str) -> Option<FrontMatter> {
     let mut matter = FrontMatter::default();
     let mut seen = [false; KEYS.len()];
-    for line in front.split('\n') {
-        // CRLF is a TOML newline; a lone CR is not, and fails below.
-        let line = line.strip_suffix('\r').unwrap_or(line);
+    for line in front.split_inclusive('\n') {
+        // CRLF is a TOML newline; a lone CR (at the very end too) is not,
+        // and fails below.
+        let line = match line.strip_suffix('\n') {
+            Some(line) => line.strip_suffix('\r').unwrap_or(line),
+            None => line,
+        };
         let rest = skip_whitespace(line);
         if rest.is_empty() {
             continue;
@@ -240,6 +244,23 @@ fn plain(front: &str) -> Option<FrontMatter> {
         }
     }
     Some(matter)
+}
+
+/// For fuzzing and property tests outside the crate: reads `front` as
+/// [`FrontMatter::parse`] does, and panics when the quick reader takes a
+/// document that `toml` rejects or reads otherwise. Returns whether the
+/// quick reader took it.
+#[doc(hidden)]
+pub fn check_quick_reader(front: &str) -> bool {
+    let reference = toml::from_str::<FrontMatter>(front);
+    let Some(fast) = plain(front) else {
+        return false;
+    };
+    match reference {
+        Ok(expected) => assert_eq!(fast, expected, "{front:?}"),
+        Err(e) => panic!("taken quickly as {fast:?}, toml rejects it: {e}\n{front:?}"),
+    }
+    true
 }
 
 /// The keys of [`FrontMatter`], as written.
@@ -466,6 +487,9 @@ mod tests {
             "title = 'A\u{85}'\n",
             "# bell \u{7}\n",
             "title = \"A\"\rsummary = \"B\"\n",
+            // A CR ending the text is no line end (found by the property test).
+            "\r",
+            "title = \"A\"\r",
             "title = \"A\" B\n",
             "title = \"A\n",
             "title \"A\"\n",

@@ -7,6 +7,8 @@
 mod clean;
 pub mod feed;
 mod front_matter;
+#[doc(hidden)]
+pub use front_matter::check_quick_reader;
 pub mod http;
 pub mod markdown;
 pub mod text;
