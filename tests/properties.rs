@@ -328,7 +328,11 @@ fn every_message_decodes_to_its_template_filled_with_the_subscribers_values() {
                 if line.len() > 78 {
                     let words: Vec<&str> = line.split_whitespace().collect();
                     let unfoldable = words.len() <= 2 && words.iter().any(|w| w.len() > 60);
-                    let lettre_to = line.starts_with("To: =?utf-8?") && line.len() <= 998;
+                    // lettre keeps an encoded display name and its `<address>` on
+                    // one line, first or folded (RFC 5322's 78 is a SHOULD).
+                    let lettre_to = (line.starts_with("To: =?utf-8?")
+                        || (line.starts_with(" =?utf-8?") && line.ends_with('>')))
+                        && line.len() <= 998;
                     prop_assert!(unfoldable || lettre_to, "{} chars: {line:?}", line.len());
                 }
             }
@@ -429,7 +433,7 @@ fn row() -> impl Strategy<Value = Row> {
 /// Line numbers of rows in CRLF files are one low today; the fix is being
 /// made on another branch. Set this to `true` when it lands, so CRLF files
 /// are checked for line numbers too.
-const CRLF_LINE_NUMBERS_FIXED: bool = false;
+const CRLF_LINE_NUMBERS_FIXED: bool = true;
 
 #[test]
 fn subscriber_rows_written_as_csv_read_back_as_the_same_subscribers() {

@@ -164,6 +164,13 @@ pub fn body_template(rendered: &RenderedDigest) -> BodyTemplate {
 /// trimmed (empty means the greeting without a name), both values with
 /// placeholder characters removed and HTML-escaped for the HTML part.
 pub fn personal(name: &str, unsubscribe_url: &str) -> Personal {
+    // A name is one line of a greeting: a line break or other control
+    // character in it (a quoted CSV field may hold one) becomes a space,
+    // as it does in the `To:` header.
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let name = plain(name.trim());
     let unsubscribe_url = plain(unsubscribe_url);
     Personal {
