@@ -459,3 +459,206 @@ fn a_first_build_of_just_written_inputs_is_not_recorded_as_up_to_date() {
         "{third}"
     );
 }
+
+/// Runs gazette in `site` under `umask` (set by `sh` for the child alone:
+/// the test process's umask is shared by every test thread).
+fn run_under_umask(site: &Site, umask: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_gazette"))
+        .args(args)
+        .current_dir(site.dir.path())
+        .env_remove("GAZETTE_LOG")
+        .env("GAZETTE_UNSUBSCRIBE_SECRET", "test-secret-0123456789")
+        .output()
+        .unwrap()
+}
+
+fn build_under_umask(site: &Site, umask: &str) {
+    let output = run_under_umask(site, umask, &["--now", NOW, "build"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// (path under the site, mode) of every file below `relative`.
+#[cfg(unix)]
+fn modes(site: &Site, relative: &str) -> Vec<(String, u32)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&site.path(relative), &mut files);
+    files.sort();
+    files
+        .iter()
+        .map(|p| {
+            let name = p.strip_prefix(site.dir.path()).unwrap();
+            (name.display().to_string(), mode(p))
+        })
+        .collect()
+}
+
+/// The mail fixture with the default transport (the file outbox).
+fn site_with_outbox() -> Site {
+    let site = Site::from_fixture("mail");
+    let config = site.read("config.toml");
+    site.write("config.toml", &config[..config.find("[delivery]").unwrap()]);
+    site
+}
+
+#[cfg(unix)]
+#[test]
+fn published_files_are_0644_under_umask_022_while_outbox_files_stay_0600() {
+    let site = site_with_outbox();
+    build_under_umask(&site, "022");
+    let published = modes(&site, "feeds");
+    // Six feeds and the two locales' digest pages.
+    assert_eq!(published.len(), 8, "{published:?}");
+    assert!(published.iter().any(|(p, _)| p.contains("digest/")));
+    for (path, mode) in &published {
+        assert_eq!(*mode, 0o644, "{path} is {mode:o}");
+    }
+    let sent = run_under_umask(&site, "022", &["--now", NOW, "send"]);
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let outbox = modes(&site, "outbox");
+    assert_eq!(outbox.len(), 4, "{outbox:?}");
+    for (path, mode) in &outbox {
+        // Messages carry readers' addresses: private on purpose.
+        assert_eq!(*mode, 0o600, "{path} is {mode:o}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn published_files_are_0640_under_umask_027() {
+    let site = site_with_outbox();
+    build_under_umask(&site, "027");
+    let published = modes(&site, "feeds");
+    assert_eq!(published.len(), 8, "{published:?}");
+    for (path, mode) in &published {
+        assert_eq!(*mode, 0o640, "{path} is {mode:o}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_mode_set_by_hand_survives_a_rebuild_that_changes_the_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::from_fixture("site");
+    build_under_umask(&site, "022");
+    let rss = site.path("feeds/en/rss.xml");
+    std::fs::set_permissions(&rss, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(&rss, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let edited = site
+        .read("articles/english-only.md")
+        .replace("Only in English.", "Only in English, edited.");
+    site.write("articles/english-only.md", edited);
+    build_under_umask(&site, "022");
+    let en = site.feed("en", "rss.xml");
+    let body = entry(&en, "English only story")
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .unwrap();
+    assert!(
+        body.contains("edited"),
+        "the rebuild did not rewrite rss.xml: {body}"
+    );
+    assert_eq!(mode(&rss), 0o640);
+    assert_eq!(mode(&site.path("feeds/en/atom.xml")), 0o644);
+}
+
+/// Sets `relative` an hour into the past: a temp file that old belongs to
+/// no running build.
+fn age(site: &Site, relative: &str) {
+    let file = std::fs::File::options()
+        .write(true)
+        .open(site.path(relative))
+        .unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+}
+
+#[test]
+fn stale_temp_files_of_a_killed_build_are_removed_and_other_files_kept() {
+    let site = Site::from_fixture("site");
+    site.build();
+    let stale = [
+        "feeds/en/.gazette-a1B2c3.tmp",
+        "feeds/zh/.gazette-Q9w8E7.tmp",
+    ];
+    // Another program's files, and a temp file young enough to belong to
+    // a build that is running now.
+    let kept = [
+        "feeds/en/notes.txt",
+        "feeds/en/.gazette-notes.txt",
+        "feeds/en/.gazette-R4t5Y6.tmp",
+    ];
+    for relative in stale.iter().chain(&kept) {
+        site.write(relative, "partial");
+    }
+    for relative in stale.iter().chain(&kept[..2]) {
+        age(&site, relative);
+    }
+    let rebuilt = stdout(&site.build());
+    assert!(rebuilt.contains("built"), "{rebuilt}");
+    for relative in stale {
+        assert!(!site.path(relative).exists(), "{relative} was left");
+    }
+    for relative in kept {
+        assert!(site.path(relative).exists(), "{relative} was removed");
+    }
+
+    // A build that finds nothing changed cleans up too.
+    age_inputs(&site);
+    site.build();
+    for relative in stale {
+        site.write(relative, "partial");
+        age(&site, relative);
+    }
+    let again = stdout(&site.build());
+    assert!(again.contains("nothing changed"), "{again}");
+    for relative in stale {
+        assert!(!site.path(relative).exists(), "{relative} was left");
+    }
+    assert!(site.path("feeds/en/notes.txt").exists());
+}
+
+#[test]
+fn a_file_that_cannot_be_written_fails_the_build_before_any_feed_changes() {
+    let site = Site::from_fixture("site");
+    std::fs::create_dir_all(site.path("feeds/en/atom.xml")).unwrap();
+    let output = site.run(&["--now", NOW, "build"]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("feeds/en/atom.xml"), "{message}");
+    assert!(message.contains("nothing was published"), "{message}");
+    assert!(message.contains("a folder is in the way"), "{message}");
+    // Staged files are never renamed: no feed of any locale appeared.
+    for file in FORMATS {
+        for locale in ["en", "zh"] {
+            let path = site.path(&format!("feeds/{locale}/{file}"));
+            assert!(!path.is_file(), "{} was published", path.display());
+        }
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(site.path("feeds/en"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, ["atom.xml"]);
+    std::fs::remove_dir(site.path("feeds/en/atom.xml")).unwrap();
+    assert!(stdout(&site.build()).contains("6 written"));
+}

@@ -17,7 +17,7 @@ pub use request::{
 use crate::config::{self, Config};
 use crate::feed::{self, RenderedFeed};
 use crate::i18n;
-use crate::publish::{self, Outcome};
+use crate::publish;
 use crate::scaffold;
 use crate::source;
 use crate::view;
@@ -166,6 +166,14 @@ fn build(
             if let Some(fingerprint) = &fingerprint
                 && incremental::up_to_date(&config, &record, fingerprint, now)
             {
+                // Nothing to publish, but a killed build's temp files may
+                // still sit beside the outputs.
+                let outputs: Vec<PathBuf> = record
+                    .outputs
+                    .iter()
+                    .map(|(path, _, _)| config.feeds.dir.join(path))
+                    .collect();
+                publish::remove_stale_temps_beside(outputs.iter().map(PathBuf::as_path));
                 if output.is_normal() {
                     println!(
                         "nothing changed since the last build; {} is up to date",
@@ -196,17 +204,11 @@ fn build(
             (fingerprint?, site?)
         }
     };
-    let (mut written, mut unchanged) = (0, 0);
-    for (relative_path, bytes) in site.files() {
-        let path = config.feeds.dir.join(relative_path);
-        match publish::write_if_changed(&path, bytes)? {
-            Outcome::Written => {
-                tracing::debug!("wrote {}", path.display());
-                written += 1;
-            }
-            Outcome::Unchanged => unchanged += 1,
-        }
-    }
+    // All or nothing: every changed file is staged and fsynced before the
+    // first rename, so a kill or an error leaves yesterday's feeds whole
+    // and a locale's formats are never half old, half new.
+    let publish::Published { written, unchanged } =
+        publish::publish_all(&config.feeds.dir, site.files())?;
     if let Some(fingerprint) = &fingerprint {
         let outputs: Vec<PathBuf> = site.files().map(|(path, _)| path.to_path_buf()).collect();
         incremental::record(&config, fingerprint, site.window, &outputs)?;
