@@ -470,7 +470,10 @@ fn run_under_umask(site: &Site, umask: &str, args: &[&str]) -> std::process::Out
         .args(args)
         .current_dir(site.dir.path())
         .env_remove("GAZETTE_LOG")
-        .env("GAZETTE_UNSUBSCRIBE_SECRET", "test-secret-0123456789")
+        .env(
+            "GAZETTE_UNSUBSCRIBE_SECRET",
+            "build-test-secret-0123456789abcdef0123",
+        )
         .output()
         .unwrap()
 }
@@ -537,6 +540,15 @@ fn published_files_are_0644_under_umask_022_while_outbox_files_stay_0600() {
     assert_eq!(outbox.len(), 4, "{outbox:?}");
     for (path, mode) in &outbox {
         // Messages carry readers' addresses: private on purpose.
+        assert_eq!(*mode, 0o600, "{path} is {mode:o}");
+    }
+    // So does the state database, with its WAL, shared memory and lock.
+    let state = modes(&site, ".gazette");
+    assert!(
+        state.iter().any(|(path, _)| path.ends_with("state.db")),
+        "{state:?}"
+    );
+    for (path, mode) in &state {
         assert_eq!(*mode, 0o600, "{path} is {mode:o}");
     }
 }

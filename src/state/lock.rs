@@ -51,10 +51,12 @@ pub fn lock(path: &Path) -> Result<SendLock> {
             )
         })?;
     }
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    // Private like the database beside it.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
         .open(&lock_path)
         .with_context(|| format!("cannot open the send lock {}", lock_path.display()))?;
     match file.try_lock() {

@@ -99,6 +99,8 @@ impl State {
                 )
             })?;
         }
+        create_private(path)
+            .with_context(|| format!("cannot create the state database {}", path.display()))?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the state database {}", path.display()))?;
         let state = State {
@@ -166,6 +168,21 @@ impl State {
 /// Addresses are stored and compared by their list key ([`EmailKey`]).
 fn normalize_email(email: &str) -> String {
     crate::model::EmailKey::new(email).as_str().to_owned()
+}
+
+/// Creates `path` empty and readable by its owner only (0600), unless it
+/// exists: the database holds every subscriber's address, and SQLite
+/// gives its WAL and shared-memory files the database file's mode.
+pub(crate) fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// RFC 3339 in UTC, whole seconds: fixed width, so text order is time order.
