@@ -11,7 +11,9 @@
 //! worker's next claim, and requests are applied in arrival order, so it is
 //! committed no later than that claim, just as when a worker committed
 //! both in one transaction of its own (or within a few milliseconds when
-//! no claim follows). This module decides nothing about
+//! no claim follows). Releases (a stopped run's claims whose messages never
+//! left) are queued like outcomes; a flush is answered once everything
+//! queued before it is committed. This module decides nothing about
 //! retries or order of sending; it only batches what it is asked to record.
 
 use super::State;

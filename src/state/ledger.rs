@@ -168,7 +168,9 @@ impl State {
     /// Claims a delivery before its message is handed to a transport:
     /// `Pending` or due `Deferred` → `Sending`, counting the attempt. The
     /// change is committed (and fsynced) when this returns. Fails when the
-    /// delivery is missing or not due, so nothing is sent twice.
+    /// delivery is missing or not due, so nothing is sent twice; with a
+    /// [`Suppressed`] error when the address is suppressed (a suppression
+    /// that landed since planning settled the row).
     pub fn mark_sending(
         &self,
         digest_id: &str,
