@@ -769,6 +769,16 @@ fn an_unsubscribe_during_a_send_makes_that_delivery_suppressed_and_the_send_goes
         "{}",
         stdout(&output)
     );
+    // The first victim was next in line: its job was already queued, so
+    // its claim met the suppression.
+    assert!(
+        stderr(&output).contains(&format!(
+            "{}: suppressed during the run; not sent",
+            unsubscribed[0]
+        )),
+        "{}",
+        stderr(&output)
+    );
     let received = relay.received();
     assert_eq!(received.len(), 7);
     for (email, status, _, last_error) in ledger_rows(&site) {
@@ -844,6 +854,13 @@ fn sigterm_while_the_relay_never_greets_stops_at_once_with_a_summary_and_exit_5(
         ),
         "{}",
         stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains(
+            "SIGTERM: stopping; no new messages, the ones under way finish or go back to the queue"
+        ),
+        "{}",
+        stderr(&output)
     );
     assert!(
         stderr(&output)
