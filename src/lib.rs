@@ -38,7 +38,8 @@ pub enum ExitCode {
     Config = 3,
     /// Articles, Fluent files or digest templates are invalid; nothing was published.
     Content = 4,
-    /// `send` finished, but some digests failed, were deferred, or have an unknown fate.
+    /// `send` finished, but some digests failed, were deferred, or have an unknown fate,
+    /// or SIGTERM/SIGINT stopped it before every digest went out.
     Delivery = 5,
     /// Another `gazette send` is running.
     Busy = 6,

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::smtp::{Fault, MailServer, start_faulty};
+use common::smtp::{
+    Fault, MailServer, Seen, Stall, start_faulty, start_faulty_signalling, start_stalling,
+};
 use common::{NOW, Site, dkim, stderr, stdout};
 use mail_parser::{MessageParser, MimeHeaders};
 use std::process::{Command, Output, Stdio};
@@ -309,7 +311,7 @@ fn a_relay_that_vanishes_mid_run_loses_nothing_and_duplicates_nothing() {
 
 #[test]
 fn a_killed_send_is_never_resent_automatically_and_a_second_send_is_refused_while_one_runs() {
-    let (port, accepted) = start_faulty(Fault::HangAfterDot(1));
+    let (port, accepted, hung) = start_faulty_signalling(Fault::HangAfterDot(1));
     let site = mail_site(port);
     let mut child = Command::new(env!("CARGO_BIN_EXE_gazette"))
         .args(["--now", NOW, "send"])
@@ -319,16 +321,12 @@ fn a_killed_send_is_never_resent_automatically_and_a_second_send_is_refused_whil
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until the first message is accepted and the second hangs after its dot.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while accepted.lock().unwrap().is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the relay never got a message"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The relay says when the second message's final dot arrived (and will
+    // never be answered): its row is durably `sending` by then, since the
+    // claim is committed before the first byte of the body leaves.
+    hung.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the relay never got the second message's final dot");
+    assert_eq!(accepted.lock().unwrap().len(), 1);
 
     let second = send(&site, NOW, &[]);
     assert_eq!(second.status.code(), Some(6));
@@ -915,4 +913,263 @@ fn a_topic_no_story_carries_is_warned_and_the_summary_adds_up() {
     // 4 + 1 + 1 = the 6 data rows of the list.
     assert_eq!(list.lines().count() - 1, 6);
     assert_eq!(count_to(&server.received(), "typo@example.org"), 0);
+}
+
+/// A list of `count` English readers, `reader00@example.org` on.
+fn readers(site: &Site, count: usize) -> Vec<String> {
+    let mut csv = String::from("email,name,locale,topics\n");
+    let mut all = Vec::new();
+    for n in 0..count {
+        let address = format!("reader{n:02}@example.org");
+        csv.push_str(&format!("{address},Reader {n},en,\n"));
+        all.push(address);
+    }
+    site.write("subscribers.csv", csv);
+    all
+}
+
+/// `gazette send` started in the background, its output piped.
+fn spawn_send(site: &Site, now: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["--now", now, "send"])
+        .current_dir(site.dir.path())
+        .env("GAZETTE_UNSUBSCRIBE_SECRET", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `signal` ("TERM", "INT") to `child`.
+fn signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+/// Waits for `child` to exit, at most `seconds` (then the test fails).
+fn finish_within(child: std::process::Child, seconds: u64) -> Output {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(seconds))
+        .unwrap_or_else(|_| panic!("send did not end within {seconds} s"))
+        .unwrap()
+}
+
+/// Every row of the ledger: (email, status, attempts, last_error).
+fn ledger_rows(site: &Site) -> Vec<(String, String, u32, Option<String>)> {
+    let db = rusqlite::Connection::open(site.path(".gazette/state.db")).unwrap();
+    let mut statement = db
+        .prepare("SELECT email, status, attempts, last_error FROM deliveries ORDER BY email")
+        .unwrap();
+    statement
+        .query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn an_unsubscribe_during_a_send_makes_that_delivery_suppressed_and_the_send_goes_on() {
+    let relay = start_stalling(Stall::EachDot);
+    let site = mail_site(relay.port);
+    let all = readers(&site, 12);
+    let child = spawn_send(&site, NOW);
+
+    // The relay holds each message at its final dot; meanwhile the test
+    // unsubscribes a reader still waiting: at the first, second, … fifth
+    // message, alternately the next one in line (its claim meets the
+    // suppression) and the last one (the producer meets it).
+    let mut waiting: Vec<String> = all.clone();
+    let mut unsubscribed = Vec::new();
+    let mut got = Vec::new();
+    while !waiting.is_empty() {
+        let Seen::Dot(to) = relay.wait_for(60, |s| matches!(s, Seen::Dot(_))) else {
+            unreachable!()
+        };
+        waiting.retain(|a| *a != to);
+        got.push(to);
+        if got.len() <= 5 && !waiting.is_empty() {
+            let victim = if got.len() % 2 == 1 {
+                waiting.remove(0)
+            } else {
+                waiting.pop().unwrap()
+            };
+            let output = site.run(&["unsubscribe", &victim]);
+            assert!(output.status.success(), "{}", stderr(&output));
+            unsubscribed.push(victim);
+        }
+        relay.release();
+    }
+    let output = finish_within(child, 60);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output)
+            .contains("sent 7, deferred 0, failed 0, unknown 0, skipped 0, suppressed 5"),
+        "{}",
+        stdout(&output)
+    );
+    // The first victim was next in line: its job was already queued, so
+    // its claim met the suppression.
+    assert!(
+        stderr(&output).contains(&format!(
+            "{}: suppressed during the run; not sent",
+            unsubscribed[0]
+        )),
+        "{}",
+        stderr(&output)
+    );
+    let received = relay.received();
+    assert_eq!(received.len(), 7);
+    for (email, status, _, last_error) in ledger_rows(&site) {
+        if unsubscribed.contains(&email) {
+            assert_eq!(status, "failed", "{email}");
+            assert_eq!(last_error.as_deref(), Some("suppressed"), "{email}");
+            assert_eq!(count_to(&received, &email), 0, "{email}");
+        } else {
+            assert_eq!(status, "sent", "{email}");
+            assert_eq!(count_to(&received, &email), 1, "{email}");
+        }
+    }
+}
+
+#[test]
+fn a_send_killed_while_the_relay_has_not_greeted_leaves_nothing_unknown() {
+    let relay = start_stalling(Stall::Greeting);
+    let site = mail_site(relay.port);
+    let mut child = spawn_send(&site, NOW);
+    relay.wait_for(60, |s| *s == Seen::Connected);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // No row was claimed: the session never got as far as a greeting.
+    assert!(
+        ledger_rows(&site)
+            .iter()
+            .all(|(_, status, attempts, _)| status == "pending" && *attempts == 0),
+        "{:?}",
+        ledger_rows(&site)
+    );
+
+    let healthy = switch_to_healthy_relay(&site, relay.port);
+    let rerun = send(&site, LATER, &[]);
+    assert!(
+        rerun.status.success(),
+        "{}\n{}",
+        stdout(&rerun),
+        stderr(&rerun)
+    );
+    assert!(
+        stdout(&rerun).contains("sent 4, deferred 0, failed 0, unknown 0"),
+        "{}",
+        stdout(&rerun)
+    );
+    assert_eq!(healthy.received().len(), 4);
+}
+
+#[test]
+fn sigterm_while_the_relay_never_greets_stops_at_once_with_a_summary_and_exit_5() {
+    let relay = start_stalling(Stall::Greeting);
+    let site = mail_site(relay.port);
+    // A long timeout: the stop must not wait for it.
+    let config = site
+        .read("config.toml")
+        .replace("timeout_seconds = 30", "timeout_seconds = 600");
+    site.write("config.toml", config);
+    let child = spawn_send(&site, NOW);
+    relay.wait_for(60, |s| *s == Seen::Connected);
+    let asked = std::time::Instant::now();
+    signal(&child, "TERM");
+    let output = finish_within(child, 60);
+    assert!(asked.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(
+        output.status.code(),
+        Some(5),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains(
+            "sent 0, deferred 0, failed 0, unknown 0, skipped 1, suppressed 0, left for the next run 4"
+        ),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains(
+            "SIGTERM: stopping; no new messages, the ones under way finish or go back to the queue"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output)
+            .contains("stopped by SIGTERM: no new messages were started; 4 left for the next run"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        ledger_rows(&site)
+            .iter()
+            .all(|(_, status, attempts, _)| status == "pending" && *attempts == 0),
+        "{:?}",
+        ledger_rows(&site)
+    );
+}
+
+#[test]
+fn sigint_after_a_claim_releases_the_row_instead_of_leaving_it_unknown() {
+    let relay = start_stalling(Stall::Mail);
+    let site = mail_site(relay.port);
+    let config = site
+        .read("config.toml")
+        .replace("timeout_seconds = 30", "timeout_seconds = 600");
+    site.write("config.toml", config);
+    let child = spawn_send(&site, NOW);
+    // MAIL FROM went out on an established session: the first row is
+    // claimed (the claim is asked for once the session is ready).
+    relay.wait_for(60, |s| *s == Seen::Mail);
+    signal(&child, "INT");
+    let output = finish_within(child, 60);
+    assert_eq!(
+        output.status.code(),
+        Some(5),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("unknown 0, skipped 1, suppressed 0, left for the next run 4"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains("stopped by SIGINT"),
+        "{}",
+        stderr(&output)
+    );
+    // Back to pending, the attempt not counted: nothing of it left.
+    assert!(
+        ledger_rows(&site)
+            .iter()
+            .all(|(_, status, attempts, _)| status == "pending" && *attempts == 0),
+        "{:?}",
+        ledger_rows(&site)
+    );
+    let healthy = switch_to_healthy_relay(&site, relay.port);
+    let rerun = send(&site, LATER, &[]);
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert_eq!(healthy.received().len(), 4);
 }

@@ -26,6 +26,34 @@ use crate::model::DeliveryOutcome;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The caller's two moments in one delivery, which a transport reports as
+/// it reaches them (see [`Transport::send_when`]).
+pub trait Gate {
+    /// The transport is ready for this message's own transaction: for SMTP
+    /// the session is established (greeted, EHLO, TLS, AUTH done), so
+    /// nothing but the envelope stands before the point of no return. The
+    /// caller starts its claim on the delivery here, so that its commit
+    /// overlaps the envelope's round trips. Called at most once, always
+    /// before [`Gate::go_ahead`]; a transport that fails earlier calls
+    /// neither, and the caller then knows no byte of the message left.
+    fn ready(&mut self);
+
+    /// The point of no return: after everything the transport can still
+    /// take back (for SMTP: `MAIL`, `RCPT`, `DATA`), before the first byte
+    /// that could deliver the message. `false` abandons the message
+    /// undelivered. Called at most once, after [`Gate::ready`].
+    fn go_ahead(&mut self) -> bool;
+}
+
+/// A bare closure is a gate with nothing to do when the transport is ready.
+impl<F: FnMut() -> bool> Gate for F {
+    fn ready(&mut self) {}
+
+    fn go_ahead(&mut self) -> bool {
+        self()
+    }
+}
+
 /// Something that can deliver one finished RFC 5322 message.
 ///
 /// Implementations never panic and never return an error: every problem is
@@ -33,20 +61,17 @@ use std::time::{Duration, Instant};
 /// on to the next subscriber.
 pub trait Transport: Send {
     /// Delivers `message` (the bytes from [`build_message`]) from the
-    /// envelope sender `envelope_from` to the single recipient `to`, asking
-    /// `go_ahead` at the point of no return: after everything the transport
-    /// can still take back (for SMTP: the session, `MAIL`, `RCPT`, `DATA`),
-    /// before the first byte that could deliver the message. The caller
-    /// uses that window to make its claim on the delivery durable while the
-    /// relay answers. When `go_ahead` returns `false` the message is
-    /// abandoned undelivered and `None` is returned. A transport that fails
-    /// earlier returns the outcome without asking.
+    /// envelope sender `envelope_from` to the single recipient `to`,
+    /// telling `gate` when it is [ready](Gate::ready) and asking it at the
+    /// [point of no return](Gate::go_ahead). When the gate says no the
+    /// message is abandoned undelivered and `None` is returned. A transport
+    /// that fails earlier returns the outcome without asking.
     fn send_when(
         &mut self,
         envelope_from: &str,
         to: &str,
         message: &[u8],
-        go_ahead: &mut dyn FnMut() -> bool,
+        gate: &mut dyn Gate,
     ) -> Option<DeliveryOutcome>;
 
     /// Delivers `message` at once: [`Transport::send_when`] with nothing to wait for.

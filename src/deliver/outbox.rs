@@ -6,7 +6,7 @@
 //! a real outbox). It must never read messages back, render, or delete
 //! files it did not write.
 
-use super::Transport;
+use super::{Gate, Transport};
 use crate::files::{self, Atomic, Existing, FolderSync, TempName};
 use crate::model::DeliveryOutcome;
 use anyhow::{Context, Result};
@@ -126,10 +126,12 @@ impl Transport for FileOutbox {
         envelope_from: &str,
         to: &str,
         message: &[u8],
-        go_ahead: &mut dyn FnMut() -> bool,
+        gate: &mut dyn Gate,
     ) -> Option<DeliveryOutcome> {
         // Nothing to overlap with: a file in the outbox is a delivered message.
-        go_ahead().then(|| self.store(envelope_from, to, message))
+        gate.ready();
+        gate.go_ahead()
+            .then(|| self.store(envelope_from, to, message))
     }
 }
 

@@ -11,7 +11,9 @@
 //! worker's next claim, and requests are applied in arrival order, so it is
 //! committed no later than that claim, just as when a worker committed
 //! both in one transaction of its own (or within a few milliseconds when
-//! no claim follows). This module decides nothing about
+//! no claim follows). Releases (a stopped run's claims whose messages never
+//! left) are queued like outcomes; a flush is answered once everything
+//! queued before it is committed. This module decides nothing about
 //! retries or order of sending; it only batches what it is asked to record.
 
 use super::State;
@@ -37,6 +39,26 @@ pub enum LedgerChange {
         /// The recipient (compared case-insensitively).
         email: String,
     },
+    /// A claim and its outcome at once, for a message that never reached
+    /// the transport's point of no return (the connection failed before
+    /// the session was ready): nothing was transmitted, so no crash
+    /// between the two may leave the row `sending`.
+    Untransmitted {
+        /// The digest of the delivery.
+        digest_id: String,
+        /// The recipient (compared case-insensitively).
+        email: String,
+        /// What the transport reported.
+        outcome: DeliveryOutcome,
+    },
+    /// `sending` → due again: the run stopped after the claim and before
+    /// the message passed the point of no return.
+    Release {
+        /// The digest of the delivery.
+        digest_id: String,
+        /// The recipient (compared case-insensitively).
+        email: String,
+    },
     /// `sending` → the outcome's status (see [`State::record_outcome`]).
     Outcome {
         /// The digest of the delivery.
@@ -49,9 +71,20 @@ pub enum LedgerChange {
 }
 
 struct Request {
-    change: LedgerChange,
+    /// `None`: a flush, answered once everything before it is committed.
+    change: Option<LedgerChange>,
     /// Where a claim's result goes once it is committed; `None` for outcomes.
     reply: Option<mpsc::SyncSender<Result<()>>>,
+}
+
+/// What a durable claim says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claimed {
+    /// The row is `sending`: the message may leave.
+    Sending,
+    /// A suppression settled the row since the run planned it: nothing
+    /// may be sent, and the delivery counts as suppressed.
+    Suppressed,
 }
 
 /// A send worker's handle on the ledger writer; clone one per worker.
@@ -67,13 +100,20 @@ pub struct Claim {
 }
 
 impl Claim {
-    /// Blocks until the claim is durable. `Err` when the delivery was not
-    /// due, the database failed, or the writer stopped: the message must not
-    /// be sent.
-    pub fn wait(self) -> Result<()> {
-        self.reply
+    /// Blocks until the claim is durable. [`Claimed::Suppressed`] when a
+    /// suppression settled the row meanwhile. `Err` when the delivery was
+    /// not due, the database failed, or the writer stopped. Only
+    /// [`Claimed::Sending`] lets the message be sent.
+    pub fn wait(self) -> Result<Claimed> {
+        let answer = self
+            .reply
             .recv()
-            .unwrap_or_else(|_| Err(anyhow!("the ledger writer stopped before the claim")))
+            .unwrap_or_else(|_| Err(anyhow!("the ledger writer stopped before the claim")));
+        match answer {
+            Ok(()) => Ok(Claimed::Sending),
+            Err(error) if error.is::<super::ledger::Suppressed>() => Ok(Claimed::Suppressed),
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -81,12 +121,46 @@ impl Ledger {
     /// Asks for `digest_id` to `email` to be claimed; the caller may prepare
     /// the message meanwhile but must [`Claim::wait`] before it can leave.
     pub fn claim(&self, digest_id: &str, email: &str) -> Claim {
+        self.ask(Some(LedgerChange::Claim {
+            digest_id: digest_id.to_owned(),
+            email: email.to_owned(),
+        }))
+    }
+
+    /// Records `outcome` for a message that was never transmitted (claim
+    /// and outcome in one change); the answer says whether a suppression
+    /// had settled the row instead.
+    pub fn untransmitted(&self, digest_id: &str, email: &str, outcome: DeliveryOutcome) -> Claim {
+        self.ask(Some(LedgerChange::Untransmitted {
+            digest_id: digest_id.to_owned(),
+            email: email.to_owned(),
+            outcome,
+        }))
+    }
+
+    /// Queues the release of a claimed row whose message never passed the
+    /// point of no return (see [`LedgerChange::Release`]).
+    pub fn release(&self, digest_id: String, email: String) {
+        let _ = self.requests.send(Request {
+            change: Some(LedgerChange::Release { digest_id, email }),
+            reply: None,
+        });
+    }
+
+    /// Blocks until everything queued before it is committed; `Err` when
+    /// the writer failed or stopped. For a run that ends without waiting
+    /// for every worker (a stop while some are stuck on a silent relay).
+    pub fn flush(&self) -> Result<()> {
+        self.ask(None)
+            .reply
+            .recv()
+            .unwrap_or_else(|_| Err(anyhow!("the ledger writer stopped before the flush")))
+    }
+
+    fn ask(&self, change: Option<LedgerChange>) -> Claim {
         let (reply, receiver) = mpsc::sync_channel(1);
         let request = Request {
-            change: LedgerChange::Claim {
-                digest_id: digest_id.to_owned(),
-                email: email.to_owned(),
-            },
+            change,
             reply: Some(reply),
         };
         if let Err(mpsc::SendError(request)) = self.requests.send(request)
@@ -101,11 +175,11 @@ impl Ledger {
     /// reported by [`LedgerWriter::run`] and refuses every later claim.
     pub fn record(&self, digest_id: String, email: String, outcome: DeliveryOutcome) {
         let _ = self.requests.send(Request {
-            change: LedgerChange::Outcome {
+            change: Some(LedgerChange::Outcome {
                 digest_id,
                 email,
                 outcome,
-            },
+            }),
             reply: None,
         });
     }
@@ -159,9 +233,20 @@ impl LedgerWriter {
                 refuse(batch, error);
                 continue;
             }
-            let changes: Vec<&LedgerChange> = batch.iter().map(|r| &r.change).collect();
+            // Flushes are answered in order with the changes around them:
+            // once this batch is committed, so is everything before them.
+            let (flushes, batch): (Vec<Request>, Vec<Request>) =
+                batch.into_iter().partition(|r| r.change.is_none());
+            let changes: Vec<&LedgerChange> =
+                batch.iter().filter_map(|r| r.change.as_ref()).collect();
             match self.state.apply(&changes, self.now) {
                 Ok(results) => {
+                    for flush in flushes.into_iter().filter_map(|r| r.reply) {
+                        let _ = flush.send(match &failure {
+                            None => Ok(()),
+                            Some(error) => Err(anyhow!("the ledger failed: {error:#}")),
+                        });
+                    }
                     for (request, result) in batch.into_iter().zip(results) {
                         match request.reply {
                             Some(reply) => {
@@ -176,6 +261,7 @@ impl LedgerWriter {
                     }
                 }
                 Err(error) => {
+                    refuse(flushes, &error);
                     refuse(batch, &error);
                     failure = Some(error);
                 }

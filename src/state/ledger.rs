@@ -91,12 +91,42 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
         "UPDATE deliveries
          SET status = '{sending}', attempts = attempts + 1, updated_at = ?3
          WHERE digest_id = ?1 AND email = ?2
-           AND (status = '{pending}' OR (status = '{deferred}' AND next_attempt_at <= ?3))",
+           AND (status = '{pending}' OR (status = '{deferred}' AND next_attempt_at <= ?3))
+           AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email = deliveries.email)",
         sending = Status::Sending,
         pending = Status::Pending,
         deferred = Status::Deferred,
     )
 });
+
+/// The release: a `sending` row whose message never passed the point of no
+/// return goes back to what it was (`pending`, or `deferred` and due: only
+/// deferred rows have a `next_attempt_at`), and the attempt is not counted.
+/// `?1` digest, `?2` email, `?3` now.
+static RELEASE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries
+         SET status = CASE WHEN next_attempt_at IS NULL THEN '{pending}' ELSE '{deferred}' END,
+             attempts = max(attempts - 1, 0), updated_at = ?3
+         WHERE digest_id = ?1 AND email = ?2 AND status = '{sending}'",
+        sending = Status::Sending,
+        pending = Status::Pending,
+        deferred = Status::Deferred,
+    )
+});
+
+/// A claim's answer when a suppression (`gazette unsubscribe`, a hard
+/// bounce, later the HTTP endpoint or the mailbox reader) settled the row
+/// since the run planned it: no error of the run, the delivery is simply
+/// `suppressed` and nothing may be sent.
+#[derive(Debug, thiserror::Error)]
+#[error("{email} was suppressed during the run; its delivery of digest `{digest_id}` is not sent")]
+pub struct Suppressed {
+    /// The digest of the delivery.
+    pub digest_id: String,
+    /// The suppressed address.
+    pub email: String,
+}
 
 /// Every `sending` row → `unknown`. `?1` now.
 static RECOVER: LazyLock<String> = LazyLock::new(|| {
@@ -138,7 +168,9 @@ impl State {
     /// Claims a delivery before its message is handed to a transport:
     /// `Pending` or due `Deferred` → `Sending`, counting the attempt. The
     /// change is committed (and fsynced) when this returns. Fails when the
-    /// delivery is missing or not due, so nothing is sent twice.
+    /// delivery is missing or not due, so nothing is sent twice; with a
+    /// [`Suppressed`] error when the address is suppressed (a suppression
+    /// that landed since planning settled the row).
     pub fn mark_sending(
         &self,
         digest_id: &str,
@@ -175,7 +207,12 @@ impl State {
         let mut results = Vec::with_capacity(changes.len());
         let mut outcome_failed = false;
         for change in changes {
-            if outcome_failed && matches!(change, LedgerChange::Claim { .. }) {
+            if outcome_failed
+                && matches!(
+                    change,
+                    LedgerChange::Claim { .. } | LedgerChange::Untransmitted { .. }
+                )
+            {
                 results.push(Err(anyhow!(
                     "not claimed: an earlier outcome could not be recorded in {}",
                     self.path.display()
@@ -193,6 +230,16 @@ impl State {
                     email,
                     outcome,
                 } => self.record_outcome_on(&tx, digest_id, email, outcome, now),
+                LedgerChange::Untransmitted {
+                    digest_id,
+                    email,
+                    outcome,
+                } => self
+                    .mark_sending_on(&tx, digest_id, email, now)
+                    .and_then(|()| self.record_outcome_on(&tx, digest_id, email, outcome, now)),
+                LedgerChange::Release { digest_id, email } => {
+                    self.release_on(&tx, digest_id, email, now)
+                }
             };
             let undone = if result.is_ok() {
                 Ok(())
@@ -202,7 +249,16 @@ impl State {
             undone
                 .and_then(|()| savepoint(&tx, "RELEASE change"))
                 .with_context(|| format!("cannot end a savepoint on {}", self.path.display()))?;
-            outcome_failed |= result.is_err() && matches!(change, LedgerChange::Outcome { .. });
+            // A suppression that settled the row is an answer, not a
+            // ledger that cannot record what happened.
+            let records = matches!(
+                change,
+                LedgerChange::Outcome { .. } | LedgerChange::Untransmitted { .. }
+            );
+            outcome_failed |= records
+                && result
+                    .as_ref()
+                    .is_err_and(|error| !error.is::<Suppressed>());
             results.push(result);
         }
         tx.commit().with_context(|| {
@@ -245,11 +301,38 @@ impl State {
                 suppress: false,
             },
         };
-        // The claim's error first: when it fails, so does the outcome.
+        // The claim's error first: when it fails, so does the outcome. A
+        // row a suppression settled meanwhile is settled: nothing to do.
         for result in self.apply(&[&claim, &outcome], now)? {
-            result?;
+            match result {
+                Err(error) if error.is::<Suppressed>() => return Ok(()),
+                result => result?,
+            };
         }
         Ok(())
+    }
+
+    /// `sending` → back to due, for a claimed row whose message never
+    /// passed the point of no return (the run was stopped). A row that is
+    /// not `sending` is left alone. Returns the row's status.
+    fn release_on(
+        &self,
+        conn: &Connection,
+        digest_id: &str,
+        email: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Status> {
+        let email = normalize_email(email);
+        conn.prepare_cached(&RELEASE)
+            .and_then(|mut statement| statement.execute(params![digest_id, email, timestamp(now)]))
+            .with_context(|| {
+                format!(
+                    "cannot release the delivery of digest `{digest_id}` to {email} in {}",
+                    self.path.display()
+                )
+            })?;
+        self.delivery_status(digest_id, &email)?
+            .ok_or_else(|| anyhow!("no delivery of digest `{digest_id}` to {email}"))
     }
 
     fn mark_sending_on(
@@ -272,6 +355,13 @@ impl State {
             })?;
         if changed == 1 {
             return Ok(());
+        }
+        if self.is_suppressed(&email)? {
+            return Err(Suppressed {
+                digest_id: digest_id.to_owned(),
+                email,
+            }
+            .into());
         }
         match self.delivery_status(digest_id, &email)? {
             None => bail!(

@@ -16,6 +16,7 @@
 //! deferred (due) ──mark_sending──► sending
 //! sending ──recover_interrupted──► unknown ──requeue_unknown──► pending
 //! pending | deferred ──suppress──► failed ("suppressed")
+//! sending ──release──► pending | deferred (a stopped run; never transmitted)
 //! ```
 //!
 //! Exactly-once rests on three rules:
@@ -62,8 +63,8 @@ mod waiting;
 
 pub use build_record::BuildRecord;
 pub use fetch_cache::CachedFetch;
-pub use group_commit::{Claim, Ledger, LedgerChange, LedgerWriter, ledger_writer};
-pub use ledger::{Counts, Delivery};
+pub use group_commit::{Claim, Claimed, Ledger, LedgerChange, LedgerWriter, ledger_writer};
+pub use ledger::{Counts, Delivery, Suppressed};
 pub use lock::{Busy, SendLock, lock};
 pub use status::Status;
 pub use waiting::Waiting;

@@ -111,6 +111,21 @@ pub enum Fault {
 /// A minimal scripted SMTP relay on 127.0.0.1 for one connection at a
 /// time; returns its port and the messages it accepted (250 after the dot).
 pub fn start_faulty(fault: Fault) -> (u16, Arc<Mutex<Vec<Received>>>) {
+    let (port, accepted, _hung) = start_faulty_signalling(fault);
+    (port, accepted)
+}
+
+/// [`start_faulty`], and a receiver that gets `()` when the relay has read
+/// a final dot it will never answer ([`Fault::HangAfterDot`]), so a test
+/// waits on that event instead of sleeping.
+pub fn start_faulty_signalling(
+    fault: Fault,
+) -> (
+    u16,
+    Arc<Mutex<Vec<Received>>>,
+    std::sync::mpsc::Receiver<()>,
+) {
+    let (hung_tx, hung) = std::sync::mpsc::channel();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let accepted = Arc::new(Mutex::new(Vec::new()));
@@ -161,6 +176,7 @@ pub fn start_faulty(fault: Fault) -> (u16, Arc<Mutex<Vec<Received>>>) {
                         && count >= n
                     {
                         // Never answer; keep the socket open until the sender goes away.
+                        let _ = hung_tx.send(());
                         let mut rest = String::new();
                         let _ = reader.read_line(&mut rest);
                         return;
@@ -183,7 +199,189 @@ pub fn start_faulty(fault: Fault) -> (u16, Arc<Mutex<Vec<Received>>>) {
             }
         }
     });
-    (port, accepted)
+    (port, accepted, hung)
+}
+
+/// Where the stalling relay stops answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stall {
+    /// Accept TCP and never greet (no 220).
+    Greeting,
+    /// Greet and answer EHLO, then never answer MAIL FROM.
+    Mail,
+    /// Read each message to its final dot, report it, and answer 250 only
+    /// when the test calls [`Stalling::release`].
+    EachDot,
+    /// Never stall: record each message, report it, answer 250.
+    Never,
+}
+
+/// What the stalling relay saw, in order, so tests wait on real events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// A connection was accepted.
+    Connected,
+    /// MAIL FROM arrived (and, with [`Stall::Mail`], will not be answered).
+    Mail,
+    /// A message's final dot arrived; the envelope recipient.
+    Dot(String),
+}
+
+/// A scripted relay on 127.0.0.1, one thread per connection.
+pub struct Stalling {
+    pub port: u16,
+    /// Messages answered with 250, in order.
+    pub accepted: Arc<Mutex<Vec<Received>>>,
+    pub seen: std::sync::mpsc::Receiver<Seen>,
+    release: std::sync::mpsc::Sender<()>,
+}
+
+impl Stalling {
+    /// Lets one message held at its final dot ([`Stall::EachDot`]) be answered.
+    pub fn release(&self) {
+        let _ = self.release.send(());
+    }
+
+    /// The next thing the relay saw, waiting at most `seconds`.
+    pub fn next(&self, seconds: u64) -> Option<Seen> {
+        self.seen
+            .recv_timeout(std::time::Duration::from_secs(seconds))
+            .ok()
+    }
+
+    /// Waits (at most `seconds`) until the relay saw `what`, skipping the rest.
+    pub fn wait_for(&self, seconds: u64, what: impl Fn(&Seen) -> bool) -> Seen {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.seen.recv_timeout(left) {
+                Ok(seen) if what(&seen) => return seen,
+                Ok(_) => {}
+                Err(_) => panic!("the relay did not see what the test waits for in {seconds} s"),
+            }
+        }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.accepted.lock().unwrap().clone()
+    }
+}
+
+/// Starts a relay that stalls as `stall` says.
+pub fn start_stalling(stall: Stall) -> Stalling {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = Arc::new(Mutex::new(release_rx));
+    let record = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let (record, seen, release) = (
+                Arc::clone(&record),
+                seen_tx.clone(),
+                Arc::clone(&release_rx),
+            );
+            std::thread::spawn(move || {
+                let _ = serve_stalling(stream, stall, &record, &seen, &release);
+            });
+        }
+    });
+    Stalling {
+        port,
+        accepted,
+        seen,
+        release,
+    }
+}
+
+fn serve_stalling(
+    stream: std::net::TcpStream,
+    stall: Stall,
+    record: &Mutex<Vec<Received>>,
+    seen: &std::sync::mpsc::Sender<Seen>,
+    release: &Mutex<std::sync::mpsc::Receiver<()>>,
+) -> std::io::Result<()> {
+    let mut out = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let _ = seen.send(Seen::Connected);
+    let mut line = String::new();
+    // Silent until the client goes away.
+    let drain = |reader: &mut BufReader<std::net::TcpStream>| {
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(reader, &mut rest);
+    };
+    if stall == Stall::Greeting {
+        drain(&mut reader);
+        return Ok(());
+    }
+    out.write_all(b"220 stalling.relay ESMTP\r\n")?;
+    let mut to = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            out.write_all(b"250-stalling.relay\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+        } else if upper.starts_with("MAIL") {
+            let _ = seen.send(Seen::Mail);
+            if stall == Stall::Mail {
+                drain(&mut reader);
+                return Ok(());
+            }
+            to.clear();
+            out.write_all(b"250 OK\r\n")?;
+        } else if upper.starts_with("RCPT") {
+            let address = line.trim()[8..].trim_matches(|c| c == '<' || c == '>' || c == ':');
+            to.push(address.to_lowercase());
+            out.write_all(b"250 OK\r\n")?;
+        } else if upper.starts_with("DATA") {
+            out.write_all(b"354 go ahead\r\n")?;
+            let mut data = Vec::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    // Closed without the dot: nothing is delivered.
+                    return Ok(());
+                }
+                if line == ".\r\n" {
+                    break;
+                }
+                data.extend_from_slice(line.as_bytes());
+            }
+            if stall == Stall::EachDot {
+                let _ = seen.send(Seen::Dot(to.join(",")));
+                let go = release.lock().unwrap().recv();
+                if go.is_err() {
+                    return Ok(());
+                }
+                record.lock().unwrap().push(Received {
+                    from: String::new(),
+                    to: to.clone(),
+                    data,
+                });
+            } else {
+                record.lock().unwrap().push(Received {
+                    from: String::new(),
+                    to: to.clone(),
+                    data,
+                });
+                let _ = seen.send(Seen::Dot(to.join(",")));
+            }
+            out.write_all(b"250 queued\r\n")?;
+        } else if upper.starts_with("QUIT") {
+            out.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else if upper.starts_with("RSET") || upper.starts_with("NOOP") {
+            out.write_all(b"250 OK\r\n")?;
+        } else {
+            out.write_all(b"502 unknown command\r\n")?;
+        }
+    }
 }
 
 /// One transaction as the [`Utf8Relay`] saw it: the `MAIL` and `RCPT`

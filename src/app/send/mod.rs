@@ -21,6 +21,7 @@ mod dry_run;
 mod guard;
 mod plan;
 mod recovery;
+mod stop;
 mod tally;
 mod workers;
 
@@ -33,14 +34,15 @@ use crate::config::{Config, DigestConfig};
 use crate::digest::{self, Templates};
 use crate::i18n::{self, Catalog};
 use crate::model::{Corpus, Subscriber};
-use crate::state::{self, State};
+use crate::state::{self, Ledger, State};
 use crate::{source, subscribers};
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 use compose::{Composer, Renderer};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use workers::{Job, Report};
+use stop::Stop;
+use workers::{Event, Job, Settled, Slot};
 
 /// Everything a send reads, loaded before the ledger is touched.
 struct Inputs {
@@ -198,8 +200,22 @@ pub fn send(
         output,
         now,
     };
-    run.deliver(&plan, &mut tally)?;
-    finish(&state, &tally, output)
+    let stopped = run.deliver(&plan, &mut tally)?;
+    let finished = finish(&state, &tally, output);
+    match stopped {
+        None => finished,
+        // Exit 5 (delivery incomplete) even when everything that went out
+        // was delivered: the rest waits for the next run.
+        Some(signal) => {
+            let incomplete = finished.err().unwrap_or_else(|| {
+                DeliveryIncomplete(format!("not every digest was delivered ({tally})")).into()
+            });
+            Err(incomplete.context(format!(
+                "stopped by {signal}: no new messages were started; {} left for the next run",
+                tally.left
+            )))
+        }
+    }
 }
 
 /// The summary, with what the ledger still holds back.
@@ -222,25 +238,111 @@ struct Run<'r, 'c> {
     now: DateTime<FixedOffset>,
 }
 
-/// Where the workers' reports come back to the producer.
-struct Reports<'p> {
-    reports: &'p mpsc::Receiver<Report>,
+/// The main loop's view of the pool: the events coming back, each worker's
+/// slot, and what has been settled so far.
+struct Crew<'p> {
+    events: mpsc::Receiver<Event>,
+    slots: Vec<Arc<Mutex<Slot>>>,
+    /// Workers that said they stopped.
+    finished: Vec<bool>,
+    ledger: Ledger,
+    stop: Arc<Stop>,
     progress: &'p indicatif::ProgressBar,
+    /// Rows of the plan settled in this run (counted in the tally); the
+    /// rest are left for the next run when it stops early.
+    settled: u64,
+    first_error: Option<anyhow::Error>,
 }
 
-impl Reports<'_> {
-    /// Counts one worker's report.
-    fn count(&self, tally: &mut Tally, report: Report) -> Result<()> {
-        let (email, outcome) = report?;
-        tally.count(&email, &outcome);
+impl Crew<'_> {
+    /// Counts one event; a worker's error is kept as the run's first.
+    fn handle(&mut self, tally: &mut Tally, event: Event) {
+        match event {
+            Event::Report(Ok((email, settled))) => {
+                match settled {
+                    Settled::Outcome(outcome) => tally.count(&email, &outcome),
+                    Settled::Suppressed => {
+                        tracing::info!("{email}: suppressed during the run; not sent");
+                        tally.suppressed += 1;
+                    }
+                    Settled::Released => return,
+                }
+                self.settled += 1;
+                self.progress.inc(1);
+            }
+            Event::Report(Err(error)) => {
+                self.first_error.get_or_insert(error);
+            }
+            Event::Done(index) => {
+                if let Some(finished) = self.finished.get_mut(index) {
+                    *finished = true;
+                }
+            }
+            Event::Stop => {}
+        }
+    }
+
+    /// A row the producer settled itself.
+    fn settled_here(&mut self) {
+        self.settled += 1;
         self.progress.inc(1);
-        Ok(())
+    }
+
+    /// When stopping: releases the row of every worker stuck before its
+    /// point of no return and stops waiting for it (it may sit in a read
+    /// from a silent relay for minutes; it ends with the process). Workers
+    /// with a message in flight are waited for.
+    fn abandon_stuck(&mut self) {
+        for (slot, finished) in self.slots.iter().zip(&self.finished) {
+            if *finished {
+                continue;
+            }
+            let mut slot = workers::lock(slot);
+            match &*slot {
+                Slot::Claimed { digest_id, email } => {
+                    self.ledger.release(digest_id.clone(), email.clone());
+                    *slot = Slot::Abandoned;
+                }
+                Slot::Idle => *slot = Slot::Abandoned,
+                Slot::InFlight | Slot::Abandoned => {}
+            }
+        }
+    }
+
+    /// Whether every worker has stopped or been left behind.
+    fn all_stopped(&self) -> bool {
+        self.slots
+            .iter()
+            .zip(&self.finished)
+            .all(|(slot, finished)| *finished || *workers::lock(slot) == Slot::Abandoned)
+    }
+
+    /// Waits for the workers to finish what they hold (or, when stopping,
+    /// for the messages in flight), counting their reports.
+    fn wind_down(&mut self, tally: &mut Tally) {
+        loop {
+            if self.stop.asked() {
+                self.abandon_stuck();
+            }
+            if self.all_stopped() {
+                break;
+            }
+            match self.events.recv() {
+                Ok(event) => self.handle(tally, event),
+                Err(_) => break,
+            }
+        }
+        // Reports sent before a slot was left behind.
+        while let Ok(event) = self.events.try_recv() {
+            self.handle(tally, event);
+        }
     }
 }
 
 impl Run<'_, '_> {
     /// Sends every row of `plan` that is still due, counting into `tally`.
-    fn deliver(mut self, plan: &SendPlan<'_>, tally: &mut Tally) -> Result<()> {
+    /// Returns the signal's name when SIGTERM or SIGINT stopped it early.
+    fn deliver(mut self, plan: &SendPlan<'_>, tally: &mut Tally) -> Result<Option<&'static str>> {
         let progress = if self.output.is_normal() {
             indicatif::ProgressBar::new(plan.deliveries.len() as u64)
         } else {
@@ -249,65 +351,101 @@ impl Run<'_, '_> {
         let transports = setup::transports(&self.config.delivery)?;
         let (ledger, ledger_writer) =
             state::ledger_writer(State::open(&self.config.state_path)?, self.now);
+        let writer = std::thread::spawn(move || ledger_writer.run());
+        let (event_tx, events) = mpsc::channel::<Event>();
+        let stop = Arc::new(Stop::default());
+        let wake = event_tx.clone();
+        let _watcher = stop::watch(Arc::clone(&stop), move || {
+            let _ = wake.send(Event::Stop);
+        })?;
         let (job_tx, job_rx) = mpsc::sync_channel::<Job>(transports.connections.len());
         // Shared by the workers only: when the last one stops, the queue
         // closes and the producer below stops instead of waiting for a taker.
         let job_rx = Arc::new(Mutex::new(job_rx));
-        let (report_tx, report_rx) = mpsc::channel::<Report>();
-        let envelope_from = self.envelope_from;
-        let limiter = &transports.limiter;
-
-        let outcome = std::thread::scope(|scope| {
-            let writer = scope.spawn(move || ledger_writer.run());
-            for mut transport in transports.connections {
-                let shared = workers::Shared {
-                    jobs: Arc::clone(&job_rx),
-                    ledger: ledger.clone(),
-                    limiter,
-                    envelope_from,
-                    reports: report_tx.clone(),
-                };
-                scope.spawn(move || workers::work(transport.as_mut(), shared));
-            }
-            drop((ledger, job_rx, report_tx));
-
-            let reports = Reports {
-                reports: &report_rx,
-                progress: &progress,
+        let limiter = Arc::new(transports.limiter);
+        let envelope_from: Arc<str> = Arc::from(self.envelope_from);
+        let mut slots = Vec::with_capacity(transports.connections.len());
+        // Not scoped threads: a worker stuck in a read from a silent relay
+        // must not keep a stopped run from ending (see `Crew::abandon_stuck`).
+        for (index, transport) in transports.connections.into_iter().enumerate() {
+            let slot = Arc::new(Mutex::new(Slot::Idle));
+            let shared = workers::Shared {
+                index,
+                jobs: Arc::clone(&job_rx),
+                ledger: ledger.clone(),
+                limiter: Arc::clone(&limiter),
+                envelope_from: Arc::clone(&envelope_from),
+                events: event_tx.clone(),
+                stop: Arc::clone(&stop),
+                slot: Arc::clone(&slot),
             };
-            // The queue closes when `queue` returns, so the workers finish
-            // what they hold and stop.
-            let mut first_error = self.queue(plan, tally, job_tx, &reports).err();
-            for report in report_rx.iter() {
-                if let Err(error) = reports.count(tally, report) {
-                    first_error.get_or_insert(error);
-                }
-            }
-            // The writer ends once every worker is gone, having committed
-            // every outcome they queued.
-            let recorded = match writer.join() {
-                Ok(recorded) => recorded,
-                Err(_) => Err(anyhow!("the ledger writer panicked")),
-            };
-            if let Err(error) = recorded {
-                first_error.get_or_insert(error);
-            }
-            first_error.map_or(Ok(()), Err)
-        });
+            std::thread::spawn(move || workers::work(transport, shared));
+            slots.push(slot);
+        }
+        drop((job_rx, event_tx));
+        let mut crew = Crew {
+            events,
+            finished: vec![false; slots.len()],
+            slots,
+            ledger,
+            stop,
+            progress: &progress,
+            settled: 0,
+            first_error: None,
+        };
+
+        // The queue closes when `queue` returns, so the workers finish
+        // what they hold and stop.
+        if let Err(error) = self.queue(plan, tally, job_tx, &mut crew) {
+            crew.first_error.get_or_insert(error);
+        }
+        crew.wind_down(tally);
         progress.finish_and_clear();
-        outcome
+        let stopped = crew.stop.signal_name();
+        if stopped.is_some() {
+            tally.left =
+                plan.deliveries.len() as u64 - crew.settled.min(plan.deliveries.len() as u64);
+        }
+        let Crew {
+            ledger,
+            slots,
+            finished,
+            first_error,
+            ..
+        } = crew;
+        let left_behind = finished.iter().filter(|f| !**f).count();
+        // Every outcome and release queued so far is committed when this
+        // returns. When no worker was left behind, the writer also ends
+        // (every handle is gone) and says how it went.
+        let recorded = ledger.flush();
+        drop((ledger, slots));
+        let recorded = if left_behind == 0 {
+            match writer.join() {
+                Ok(result) => recorded.and(result),
+                Err(_) => Err(anyhow!("the ledger writer panicked")),
+            }
+        } else {
+            recorded
+        };
+        match first_error.or(recorded.err()) {
+            Some(error) => Err(error),
+            None => Ok(stopped),
+        }
     }
 
     /// Feeds the plan's rows to the workers, settling skipped rows itself,
-    /// and stops early when the relay refuses everyone.
+    /// and stops early when the relay refuses everyone or a stop is asked.
     fn queue(
         &mut self,
         plan: &SendPlan<'_>,
         tally: &mut Tally,
         jobs: mpsc::SyncSender<Job>,
-        reports: &Reports<'_>,
+        crew: &mut Crew<'_>,
     ) -> Result<()> {
         for (position, delivery) in plan.deliveries.iter().enumerate() {
+            if crew.stop.asked() {
+                return Ok(());
+            }
             let PlannedDelivery {
                 digest_id, email, ..
             } = *delivery;
@@ -327,7 +465,7 @@ impl Run<'_, '_> {
                         SkipReason::NotInList => tally.skipped += 1,
                         SkipReason::Suppressed => tally.suppressed += 1,
                     }
-                    reports.progress.inc(1);
+                    crew.settled_here();
                     continue;
                 }
             };
@@ -342,19 +480,42 @@ impl Run<'_, '_> {
                     self.state
                         .fail_unsent(digest_id, email, &reason, self.now)?;
                     tally.failed += 1;
-                    reports.progress.inc(1);
+                    crew.settled_here();
                     continue;
                 }
             };
-            jobs.send(Job {
+            let mut job = Job {
                 digest_id: digest_id.to_owned(),
                 ledger_email: email.to_owned(),
                 recipient: subscriber.email.clone(),
                 message,
-            })
-            .map_err(|_| anyhow!("every delivery worker stopped"))?;
-            while let Ok(report) = reports.reports.try_recv() {
-                reports.count(tally, report)?;
+            };
+            // While the queue is full, count what comes back; a worker
+            // takes the next job after it reports, and a stop wakes us too.
+            loop {
+                match jobs.try_send(job) {
+                    Ok(()) => break,
+                    Err(mpsc::TrySendError::Full(back)) => {
+                        job = back;
+                        let event = crew
+                            .events
+                            .recv()
+                            .map_err(|_| anyhow!("every delivery worker stopped"))?;
+                        crew.handle(tally, event);
+                        if crew.stop.asked() {
+                            return Ok(());
+                        }
+                    }
+                    Err(mpsc::TrySendError::Disconnected(_)) => {
+                        return Err(anyhow!("every delivery worker stopped"));
+                    }
+                }
+            }
+            while let Ok(event) = crew.events.try_recv() {
+                crew.handle(tally, event);
+            }
+            if let Some(error) = crew.first_error.take() {
+                return Err(error);
             }
             if tally.relay_is_refusing() {
                 // Untouched rows stay pending and go out with the next run.

@@ -11,24 +11,32 @@ use super::SmtpTransport;
 use super::data::{DataBody, Exhausted};
 use super::extensions::mail_parameters;
 use super::outcome::{Failure, Phase, lost_while_writing};
+use super::session::{DATA_START, ENVELOPE};
+use crate::deliver::Gate;
 use lettre::Address;
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use std::cell::Cell;
 
 impl SmtpTransport {
-    /// Runs one transaction, asking `go_ahead` once the relay has accepted
-    /// `DATA` and before any of the message is written. `Ok(false)`: it said
-    /// no, and the connection was dropped so the relay discards the
-    /// transaction. `Err` carries where and how it stopped.
+    /// Runs one transaction, telling `gate` once the session is ready and
+    /// asking it to go ahead once the relay has accepted `DATA`, before any
+    /// of the message is written. `Ok(false)`: it said no, and the
+    /// connection was dropped so the relay discards the transaction. `Err`
+    /// carries where and how it stopped.
     pub(super) fn transaction(
         &mut self,
         from: Address,
         to: Address,
         message: &[u8],
-        go_ahead: &mut dyn FnMut() -> bool,
+        gate: &mut dyn Gate,
     ) -> Result<bool, Failure> {
+        let configured = self.settings.timeout;
         let session = self.ready()?;
         let options = mail_parameters(&from, &to, message, session.extensions)?;
+        // Established (greeted, EHLO, AUTH) and sendable: only now may the
+        // caller claim the delivery. A relay that never greets leaves no
+        // claimed row.
+        gate.ready();
         let pipelining = session.pipelining;
         // From here on the server holds transaction state until a final reply.
         self.needs_reset = true;
@@ -37,15 +45,23 @@ impl SmtpTransport {
         let mail_failed = |e| Failure::new(Phase::MailFrom, format!("MAIL FROM:<{from}>"), e);
         let rcpt_failed = |e| Failure::new(Phase::RcptTo, format!("RCPT TO:<{to}>"), e);
         if pipelining {
+            // The three replies come back together: the longest of their
+            // waits (MAIL and RCPT, 5 minutes) for all of them.
+            self.open_session(Phase::MailFrom)?
+                .wait(ENVELOPE, configured, Phase::MailFrom)?;
             self.pipelined_envelope(mail, rcpt, mail_failed, rcpt_failed)?;
         } else {
-            let conn = &mut self.open_session(Phase::MailFrom)?.conn;
-            conn.command(mail).map_err(mail_failed)?;
-            conn.command(rcpt).map_err(rcpt_failed)?;
-            conn.command(Data)
+            let session = self.open_session(Phase::MailFrom)?;
+            session.wait(ENVELOPE, configured, Phase::MailFrom)?;
+            session.conn.command(mail).map_err(mail_failed)?;
+            session.conn.command(rcpt).map_err(rcpt_failed)?;
+            session.wait(DATA_START, configured, Phase::Data)?;
+            session
+                .conn
+                .command(Data)
                 .map_err(|e| Failure::new(Phase::Data, "DATA", e))?;
         }
-        if !go_ahead() {
+        if !gate.go_ahead() {
             // Mid-DATA there is no RSET: closing without the final dot is
             // the one way to make sure the relay delivers nothing. Not
             // `abort()`: its QUIT would be read as message text, and its
@@ -53,7 +69,11 @@ impl SmtpTransport {
             self.drop_connection();
             return Ok(false);
         }
-        let conn = &mut self.open_session(Phase::Body)?.conn;
+        let session = self.open_session(Phase::Body)?;
+        // The body and the dot share one write (below), so they share the
+        // longest wait, the one for the reply to the final dot.
+        session.wait(configured, configured, Phase::Body)?;
+        let conn = &mut session.conn;
         // The body and the final dot go out in ONE write. lettre's
         // `message_iter` writes the dot separately; behind the body's last
         // partial segment, Nagle's algorithm holds that 5-byte write until the

@@ -27,7 +27,7 @@ mod session;
 #[cfg(test)]
 mod tests;
 
-use super::Transport;
+use super::{Gate, Transport};
 use crate::model::DeliveryOutcome;
 use anyhow::{Result, bail};
 use lettre::Address;
@@ -62,9 +62,11 @@ pub struct SmtpSettings {
     pub username: String,
     /// AUTH password (read from the environment variable the config names).
     pub password: Option<String>,
-    /// Socket read/write timeout. RFC 5321 §4.5.3.2 advises 10 minutes for
-    /// the reply to the final dot, which is the longest wait, so callers
-    /// usually pass 10 minutes.
+    /// The longest wait for the relay: the reply to the final dot, for
+    /// which RFC 5321 §4.5.3.2.6 advises 10 minutes, so callers usually pass
+    /// 10 minutes. Earlier steps wait the shorter times §4.5.3.2 gives
+    /// (greeting, EHLO, `MAIL`, `RCPT`: 5 minutes; `DATA`: 2 minutes),
+    /// never longer than this.
     pub timeout: Duration,
     /// Name sent in EHLO; `None` uses this machine's host name.
     pub hello_name: Option<String>,
@@ -166,7 +168,7 @@ impl Transport for SmtpTransport {
         envelope_from: &str,
         to: &str,
         message: &[u8],
-        go_ahead: &mut dyn FnMut() -> bool,
+        gate: &mut dyn Gate,
     ) -> Option<DeliveryOutcome> {
         let from: Address = match envelope_from.parse() {
             Ok(a) => a,
@@ -186,7 +188,7 @@ impl Transport for SmtpTransport {
                 });
             }
         };
-        Some(match self.transaction(from, to, message, go_ahead) {
+        Some(match self.transaction(from, to, message, gate) {
             Ok(true) => DeliveryOutcome::Sent,
             Ok(false) => return None,
             Err(failure) => {

@@ -15,6 +15,15 @@ use anyhow::{Result, bail};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Ehlo, Rset};
+use std::time::Duration;
+
+/// RFC 5321 §4.5.3.2's wait for the greeting (220), which we also give
+/// EHLO, STARTTLS, AUTH and RSET: 5 minutes.
+pub(super) const GREETING: Duration = Duration::from_secs(5 * 60);
+/// §4.5.3.2.2 and .3: the replies to `MAIL` and `RCPT`, 5 minutes each.
+pub(super) const ENVELOPE: Duration = Duration::from_secs(5 * 60);
+/// §4.5.3.2.4: the reply to `DATA`, 2 minutes.
+pub(super) const DATA_START: Duration = Duration::from_secs(2 * 60);
 
 /// An open, secured and authenticated connection, with what its relay offers.
 pub(super) struct Session {
@@ -30,6 +39,19 @@ impl Session {
     /// Whether lettre saw the connection fail.
     pub(super) fn has_broken(&self) -> bool {
         self.conn.has_broken()
+    }
+
+    /// Waits at most `rfc` (never more than the `configured` timeout) for
+    /// the next replies, in `phase`.
+    pub(super) fn wait(
+        &mut self,
+        rfc: Duration,
+        configured: Duration,
+        phase: Phase,
+    ) -> Result<(), Failure> {
+        self.conn
+            .set_timeout(Some(rfc.min(configured)))
+            .map_err(|e| Failure::local(phase, format!("cannot set the socket timeout: {e}")))
     }
 }
 
@@ -71,9 +93,12 @@ impl SmtpTransport {
             Security::Tls => self.tls.as_ref(),
             _ => None,
         };
+        // One wait for the TCP connection, the greeting and lettre's EHLO:
+        // a relay that accepts and never greets costs 5 minutes (or the
+        // configured timeout when shorter), not the 10 of the final dot.
         let mut conn = SmtpConnection::connect(
             (bare(&s.host), s.port),
-            Some(s.timeout),
+            Some(GREETING.min(s.timeout)),
             &self.hello,
             implicit_tls,
             None,
@@ -124,7 +149,10 @@ impl SmtpTransport {
         }
         if self.needs_reset {
             if let Some(session) = self.session.as_mut()
-                && session.conn.command(Rset).is_err()
+                && (session
+                    .wait(GREETING, self.settings.timeout, Phase::Session)
+                    .is_err()
+                    || session.conn.command(Rset).is_err())
             {
                 session.conn.abort();
                 self.session = None;

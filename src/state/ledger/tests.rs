@@ -242,3 +242,83 @@ fn counts_reports_each_status() {
     );
     assert_eq!(state.counts().unwrap().total(), 7);
 }
+
+#[test]
+fn a_claim_on_a_row_a_suppression_settled_answers_suppressed_not_an_error_of_the_run() {
+    let (_dir, mut state) = open_temp();
+    digest(
+        &mut state,
+        "d1",
+        "2026-05-01T07:00:00Z",
+        &[("a@x.org", "en")],
+    );
+    let now = at("2026-05-01T08:00:00Z");
+    // Another writer (`gazette unsubscribe`) lands after planning.
+    state
+        .suppress("A@x.org", "unsubscribed by request", now)
+        .unwrap();
+    let error = state.mark_sending("d1", "a@x.org", now).unwrap_err();
+    assert!(error.is::<Suppressed>(), "{error:#}");
+    assert_eq!(
+        error.to_string(),
+        "a@x.org was suppressed during the run; its delivery of digest `d1` is not sent"
+    );
+    // The producer's path settles it without an error either.
+    state
+        .fail_unsent("d1", "a@x.org", "suppressed", now)
+        .unwrap();
+    assert_eq!(
+        state.delivery_status("d1", "a@x.org").unwrap(),
+        Some(Status::Failed)
+    );
+}
+
+#[test]
+fn a_released_claim_is_due_again_as_it_was_and_its_attempt_is_not_counted() {
+    let (_dir, mut state) = open_temp();
+    digest(
+        &mut state,
+        "d1",
+        "2026-05-01T07:00:00Z",
+        &[("a@x.org", "en"), ("b@x.org", "en")],
+    );
+    let now = at("2026-05-01T08:00:00Z");
+    let release = |email: &str| LedgerChange::Release {
+        digest_id: "d1".into(),
+        email: email.into(),
+    };
+    // A pending row goes back to pending.
+    state.mark_sending("d1", "a@x.org", now).unwrap();
+    assert_eq!(
+        state
+            .apply(&[&release("a@x.org")], now)
+            .unwrap()
+            .pop()
+            .unwrap()
+            .unwrap(),
+        Status::Pending
+    );
+    // A deferred row, due again, goes back to deferred and stays due.
+    state.mark_sending("d1", "b@x.org", now).unwrap();
+    let deferred = DeliveryOutcome::Deferred("451 later".into());
+    state
+        .record_outcome("d1", "b@x.org", &deferred, now)
+        .unwrap();
+    let later = now + TimeDelta::hours(1);
+    state.mark_sending("d1", "b@x.org", later).unwrap();
+    assert_eq!(
+        state
+            .apply(&[&release("b@x.org")], later)
+            .unwrap()
+            .pop()
+            .unwrap()
+            .unwrap(),
+        Status::Deferred
+    );
+    let due = state.due_deliveries(later).unwrap();
+    let attempts: Vec<(String, u32)> = due.iter().map(|d| (d.email.clone(), d.attempts)).collect();
+    assert_eq!(
+        attempts,
+        [("a@x.org".to_owned(), 0), ("b@x.org".to_owned(), 1)]
+    );
+}
