@@ -14,7 +14,7 @@ use common::{NOW, Site, stderr, stdout};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output, Stdio};
 
-const SECRET: &str = "test-secret-0123456789";
+const SECRET: &str = "crash-test-secret-0123456789abcdef0123";
 const LATER: &str = "2026-11-29T07:00:00+08:00";
 const MUCH_LATER: &str = "2026-11-29T09:00:00+08:00";
 const READERS: usize = 40;

@@ -497,17 +497,18 @@ impl Run<'_, '_> {
                     Ok(()) => break,
                     Err(mpsc::TrySendError::Full(back)) => {
                         job = back;
-                        let event = crew
-                            .events
-                            .recv()
-                            .map_err(|_| anyhow!("every delivery worker stopped"))?;
+                        // Workers that stop on a signal hang up: that is
+                        // the stop, not a failure.
+                        let Ok(event) = crew.events.recv() else {
+                            return stopped_or(&crew.stop);
+                        };
                         crew.handle(tally, event);
                         if crew.stop.asked() {
                             return Ok(());
                         }
                     }
                     Err(mpsc::TrySendError::Disconnected(_)) => {
-                        return Err(anyhow!("every delivery worker stopped"));
+                        return stopped_or(&crew.stop);
                     }
                 }
             }
@@ -529,6 +530,15 @@ impl Run<'_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Ok when the workers are gone because a stop was asked; an error otherwise.
+fn stopped_or(stop: &Stop) -> Result<()> {
+    if stop.asked() {
+        Ok(())
+    } else {
+        Err(anyhow!("every delivery worker stopped"))
     }
 }
 
