@@ -419,14 +419,7 @@ mod tests {
         folder_sync: FolderSync::Required,
     };
 
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
+    use crate::test_support::file_names as names;
 
     #[test]
     fn replaces_a_file_and_leaves_no_temporary_file() {

@@ -218,14 +218,7 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"one");
     }
 
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
+    use crate::test_support::file_names as names;
 
     #[test]
     fn publish_all_stages_everything_before_replacing_anything() {
