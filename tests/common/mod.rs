@@ -88,6 +88,36 @@ impl Site {
     }
 }
 
+/// With `GAZETTE_TEST_FEEDS` set (as `.ci/run` does), every RSS and Atom
+/// file a test site published is kept under that folder when the site is
+/// dropped, so CI can run the W3C validator over all of them.
+impl Drop for Site {
+    fn drop(&mut self) {
+        let Some(keep) = std::env::var_os("GAZETTE_TEST_FEEDS") else {
+            return;
+        };
+        let feeds = self.path("feeds");
+        let mut files = Vec::new();
+        if feeds.is_dir() {
+            collect(&feeds, &mut files);
+        }
+        let name = self.dir.path().file_name().unwrap_or_default().to_owned();
+        for file in files {
+            if !file.extension().is_some_and(|e| e == "xml") {
+                continue;
+            }
+            let Ok(relative) = file.strip_prefix(&feeds) else {
+                continue;
+            };
+            let target = Path::new(&keep).join(&name).join(relative);
+            if let Some(parent) = target.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            let _ = std::fs::copy(&file, &target);
+        }
+    }
+}
+
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
