@@ -103,7 +103,7 @@ impl Drop for Site {
         }
         let name = self.dir.path().file_name().unwrap_or_default().to_owned();
         for file in files {
-            if !file.extension().is_some_and(|e| e == "xml") {
+            if file.extension().is_none_or(|e| e != "xml") {
                 continue;
             }
             let Ok(relative) = file.strip_prefix(&feeds) else {
