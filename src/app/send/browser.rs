@@ -3,7 +3,7 @@
 //! digest if one went out. Reads the state database only.
 
 use super::compose::{DigestRequest, Renderer};
-use super::plan::{Window, new_story_ids};
+use super::plan::{Window, fresh_story_ids};
 use crate::config::Config;
 use crate::digest;
 use crate::i18n::Catalog;
@@ -11,7 +11,6 @@ use crate::model::Corpus;
 use crate::state::State;
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 /// Where `build` publishes the web copy of a digest ("view in browser").
@@ -44,11 +43,7 @@ pub fn browser_copies(
     };
     let story_ids = match &state {
         Some(state) if state.digest_exists(&today)? => state.digest_story_ids(&today)?,
-        Some(state) => {
-            let since = window.since(state.first_digest_at()?);
-            new_story_ids(corpus, &state.included_story_ids()?, Some(since))
-        }
-        None => new_story_ids(corpus, &BTreeSet::new(), Some(window.since(None))),
+        _ => fresh_story_ids(state.as_ref(), corpus, window)?,
     };
     if story_ids.is_empty() {
         return Ok(Vec::new());

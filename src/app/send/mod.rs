@@ -449,14 +449,9 @@ impl Run<'_, '_> {
             let PlannedDelivery {
                 digest_id, email, ..
             } = *delivery;
-            let action = match delivery.action {
-                // A suppression that landed since planning still counts.
-                Action::Send(_) if self.state.is_suppressed(email)? => {
-                    Action::Skip(SkipReason::Suppressed)
-                }
-                action => action,
-            };
-            let subscriber = match action {
+            // A suppression that lands after planning is caught by the
+            // row's claim, which answers `Suppressed` (see `workers`).
+            let subscriber = match delivery.action {
                 Action::Send(subscriber) => subscriber,
                 Action::Skip(reason) => {
                     self.state

@@ -119,7 +119,7 @@ impl PlanInput {
         let now = window.now;
         let Some(state) = state else {
             let fresh = Fresh {
-                story_ids: new_story_ids(corpus, &BTreeSet::new(), Some(window.since(None))),
+                story_ids: fresh_story_ids(None, corpus, window)?,
                 id: next_digest_id(None, now)?,
             };
             let (new_digest, nothing_for) = new_digest(fresh, subscribers, corpus, now);
@@ -147,9 +147,8 @@ impl PlanInput {
                 suppressed.insert(address);
             }
         }
-        let since = window.since(state.first_digest_at()?);
         let fresh = Fresh {
-            story_ids: new_story_ids(corpus, &state.included_story_ids()?, Some(since)),
+            story_ids: fresh_story_ids(Some(state), corpus, window)?,
             id: next_digest_id(Some(state), now)?,
         };
         let (mut new_digest, nothing_for) = new_digest(fresh, subscribers, corpus, now);
@@ -249,6 +248,28 @@ fn new_digest(
         }),
         nothing_for,
     )
+}
+
+/// The stories a new digest would hold at `window.now`: none that a digest
+/// of `state` already held, none older than the window; newest first.
+pub fn fresh_story_ids(
+    state: Option<&State>,
+    corpus: &Corpus,
+    window: Window,
+) -> Result<Vec<String>> {
+    let Some(state) = state else {
+        return Ok(new_story_ids(
+            corpus,
+            &BTreeSet::new(),
+            Some(window.since(None)),
+        ));
+    };
+    let since = window.since(state.first_digest_at()?);
+    Ok(new_story_ids(
+        corpus,
+        &state.included_story_ids()?,
+        Some(since),
+    ))
 }
 
 /// Stories no earlier digest held, newest first (tie-break by id); with
