@@ -28,6 +28,25 @@ impl State {
         Ok(added)
     }
 
+    /// Every suppressed address (as the list keys them), read at once, for
+    /// planning a whole send without a query per reader.
+    pub fn suppressed_addresses(&self) -> Result<std::collections::HashSet<String>> {
+        let context = || {
+            format!(
+                "cannot read the suppression list of {}",
+                self.path.display()
+            )
+        };
+        let mut statement = self
+            .conn
+            .prepare("SELECT email FROM suppressions")
+            .with_context(context)?;
+        let rows = statement
+            .query_map([], |row| row.get(0))
+            .with_context(context)?;
+        rows.collect::<rusqlite::Result<_>>().with_context(context)
+    }
+
     /// Whether the address (compared case-insensitively) is suppressed.
     pub fn is_suppressed(&self, email: &str) -> Result<bool> {
         let email = normalize_email(email);

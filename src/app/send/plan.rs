@@ -82,7 +82,7 @@ pub struct PlanInput {
     /// (digest id, ledger address) of the rows due now.
     due: Vec<(String, String)>,
     /// Addresses on the suppression list among the subscribers and due rows.
-    suppressed: BTreeSet<String>,
+    suppressed: HashSet<String>,
     /// Without the suppressed subscribers, who are counted instead.
     new_digest: Option<NewDigest>,
     suppressed_from_new: u64,
@@ -134,19 +134,8 @@ impl PlanInput {
             .into_iter()
             .map(|delivery| (delivery.digest_id, delivery.email))
             .collect();
-        // The subscribers and the due rows are mostly the same addresses:
-        // each is looked up once.
-        let mut checked = HashSet::new();
-        let mut suppressed = BTreeSet::new();
-        let addresses = subscribers
-            .iter()
-            .map(|s| s.key().as_str().to_owned())
-            .chain(due.iter().map(|(_, email)| email.clone()));
-        for address in addresses {
-            if checked.insert(address.clone()) && state.is_suppressed(&address)? {
-                suppressed.insert(address);
-            }
-        }
+        // One read of the list, not a query per reader.
+        let suppressed = state.suppressed_addresses()?;
         let fresh = Fresh {
             story_ids: fresh_story_ids(Some(state), corpus, window)?,
             id: next_digest_id(Some(state), now)?,

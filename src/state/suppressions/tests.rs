@@ -83,3 +83,14 @@ fn suppress_reports_whether_the_address_is_new_and_fails_outstanding_deliveries(
         "{message}"
     );
 }
+
+#[test]
+fn the_whole_list_reads_back_by_its_keys() {
+    let (_dir, state) = open_temp();
+    let now = at("2026-05-01T08:00:00Z");
+    state.suppress("Gone@X.org", "bounced", now).unwrap();
+    state.suppress("left@x.org", "unsubscribed", now).unwrap();
+    let all = state.suppressed_addresses().unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.contains("gone@x.org") && all.contains("left@x.org"));
+}
