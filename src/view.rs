@@ -25,6 +25,9 @@ pub struct FeedView {
     /// The folder this locale's feeds are published in (`feeds.url` +
     /// `<locale>/`); each format's self link is its file name in it.
     pub feeds_url: Url,
+    /// The same folder relative to the feeds folder: `<locale>` for the
+    /// main feed, `<locale>/tags/<slug>` for a tag's.
+    pub relative_dir: std::path::PathBuf,
     /// Newest change among the items; a fixed date when there are none,
     /// never the clock, so unchanged input gives unchanged output.
     pub updated: DateTime<FixedOffset>,
@@ -70,12 +73,91 @@ pub fn feed_view(
     locale: &Locale,
     localizer: &Localizer,
 ) -> Result<FeedView> {
+    build_view(config, corpus, locale, localizer, None)
+}
+
+/// One tag of one locale: its stable ASCII slug and its name there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TagRef {
+    pub slug: String,
+    pub name: String,
+}
+
+/// The feed slug of `tag` as written in `locale`: the `[tags.<slug>]`
+/// table naming it so, else its pinyin/ASCII slug (the `import` slugify).
+pub fn tag_slug(config: &Config, locale: &str, tag: &str) -> String {
+    config
+        .feeds
+        .tag_names
+        .iter()
+        .find(|(_, names)| names.get(locale).is_some_and(|n| n == tag))
+        .map_or_else(
+            || crate::source::text::slugify(tag),
+            |(slug, _)| slug.clone(),
+        )
+}
+
+/// Every tag the published stories of `locale` carry, by slug (the first
+/// name seen, in slug order, when two names share a slug).
+pub fn locale_tags(config: &Config, corpus: &Corpus, locale: &str) -> Vec<TagRef> {
+    let mut tags = std::collections::BTreeMap::new();
+    for (_, article) in corpus.newest_first(locale) {
+        for tag in &article.tags {
+            tags.entry(tag_slug(config, locale, tag))
+                .or_insert_with(|| tag.clone());
+        }
+    }
+    tags.into_iter()
+        .map(|(slug, name)| TagRef { slug, name })
+        .collect()
+}
+
+/// The feed of one tag in `locale`: the newest `max_items` stories whose
+/// version in that language carries a tag with `tag.slug`.
+pub fn tag_feed_view(
+    config: &Config,
+    corpus: &Corpus,
+    locale: &Locale,
+    localizer: &Localizer,
+    tag: &TagRef,
+) -> Result<FeedView> {
+    build_view(config, corpus, locale, localizer, Some(tag))
+}
+
+/// The stories a feed of `locale` shows, newest first.
+pub fn feed_stories<'c>(
+    config: &Config,
+    corpus: &'c Corpus,
+    locale: &str,
+    tag: Option<&TagRef>,
+) -> Vec<(&'c crate::model::Story, &'c crate::model::Article)> {
+    match tag {
+        None => corpus.newest(locale, config.feeds.max_items),
+        Some(tag) => corpus
+            .newest_first(locale)
+            .into_iter()
+            .filter(|(_, a)| {
+                a.tags
+                    .iter()
+                    .any(|t| tag_slug(config, locale, t) == tag.slug)
+            })
+            .take(config.feeds.max_items)
+            .collect(),
+    }
+}
+
+fn build_view(
+    config: &Config,
+    corpus: &Corpus,
+    locale: &Locale,
+    localizer: &Localizer,
+    tag: Option<&TagRef>,
+) -> Result<FeedView> {
     let read_more = match config.feeds.content {
         ContentMode::Summary => Some(localizer.text("feed-read-more")?),
         ContentMode::Full => None,
     };
-    let items: Vec<ItemView> = corpus
-        .newest(&locale.key, config.feeds.max_items)
+    let items: Vec<ItemView> = feed_stories(config, corpus, &locale.key, tag)
         .into_iter()
         .map(|(story, article)| -> Result<ItemView> {
             // A partner's story links to the original: its canonical URL.
@@ -135,29 +217,48 @@ pub fn feed_view(
         })
         .collect::<Result<_>>()?;
 
-    let feeds_url = config
-        .feeds
-        .url
-        .join(&format!("{}/", locale.key))
-        .with_context(|| {
-            format!(
-                "cannot build the feed URLs of locale `{}` under feeds.url",
-                locale.key
-            )
-        })?;
+    let relative_dir = match tag {
+        None => std::path::PathBuf::from(&locale.key),
+        Some(tag) => std::path::Path::new(&locale.key)
+            .join("tags")
+            .join(&tag.slug),
+    };
+    let dir_url = match tag {
+        None => format!("{}/", locale.key),
+        Some(tag) => format!("{}/tags/{}/", locale.key, tag.slug),
+    };
+    let feeds_url = config.feeds.url.join(&dir_url).with_context(|| {
+        format!(
+            "cannot build the feed URLs of locale `{}` under feeds.url",
+            locale.key
+        )
+    })?;
     let updated = items
         .iter()
         .map(|i| i.updated)
         .max()
         .unwrap_or_else(|| fixed_epoch(&config.site.tag_authority));
+    let (title, description) = match tag {
+        None => (
+            localizer.text("feed-title")?,
+            localizer.text("feed-description")?,
+        ),
+        Some(tag) => (
+            localizer.message("feed-tag-title", &[("tag", tag.name.clone().into())])?,
+            localizer.message("feed-tag-description", &[("tag", tag.name.clone().into())])?,
+        ),
+    };
     Ok(FeedView {
-        id: tag_uri(&config.site.tag_authority, &format!("feed/{}", locale.key)),
+        id: tag_uri(&config.site.tag_authority, &format!("feed/{dir_url}"))
+            .trim_end_matches('/')
+            .to_owned(),
         locale_key: locale.key.clone(),
         language: locale.tag.clone(),
-        title: localizer.text("feed-title")?,
-        description: localizer.text("feed-description")?,
+        title,
+        description,
         home_url: locale.home_url.clone(),
         feeds_url,
+        relative_dir,
         updated,
         author_name: config.site.author.name.clone(),
         author_email: config.site.author.email.clone(),

@@ -78,7 +78,15 @@ pub fn render_site(
     let mut corpus = corpus.into_published(now);
     // Render only the bodies that reach a feed: the newest `max_items` of
     // each locale (the digest pages render theirs in `browser_copies`).
-    let selection = feed_selection(&corpus, &config.locales, config.feeds.max_items);
+    let tags = tag_feeds(config, &corpus)?;
+    let mut selection = feed_selection(&corpus, &config.locales, config.feeds.max_items);
+    for (locale, tag) in &tags {
+        selection.extend(
+            view::feed_stories(config, &corpus, locale, Some(tag))
+                .into_iter()
+                .map(|(story, _)| (story.id.clone(), locale.clone())),
+        );
+    }
     source::render_selected(&mut corpus, &selection)?;
     let catalog = i18n::load(config)?;
     let mut views = Vec::new();
@@ -87,6 +95,17 @@ pub fn render_site(
         let view = view::feed_view(config, &corpus, locale, localizer)
             .with_context(|| format!("cannot prepare the feeds of locale `{}`", locale.key))?;
         views.push(view);
+        for (_, tag) in tags.iter().filter(|(key, _)| *key == locale.key) {
+            let view = view::tag_feed_view(config, &corpus, locale, localizer, tag).with_context(
+                || {
+                    format!(
+                        "cannot prepare the feeds of tag `{}` in locale `{}`",
+                        tag.slug, locale.key
+                    )
+                },
+            )?;
+            views.push(view);
+        }
     }
     // Each feed is written and then read back by the gate on its own, so
     // they render in parallel (in the same order; the first error wins).
@@ -119,6 +138,47 @@ pub fn render_site(
         window,
         missing_ids: catalog.missing_ids(),
     })
+}
+
+/// (locale key, tag) of every tag feed `feeds.tags` asks for. A listed
+/// slug that no story carries in any locale (and no `[tags.<slug>]` table
+/// names) is an error: it is most likely a typo.
+fn tag_feeds(
+    config: &Config,
+    corpus: &crate::model::Corpus,
+) -> Result<Vec<(String, view::TagRef)>> {
+    if config.feeds.tags == config::TagFeeds::None {
+        return Ok(Vec::new());
+    }
+    let mut tags = Vec::new();
+    for locale in &config.locales {
+        for tag in view::locale_tags(config, corpus, &locale.key) {
+            if config.feeds.tags.includes(&tag.slug) {
+                tags.push((locale.key.clone(), tag));
+            }
+        }
+    }
+    if let config::TagFeeds::Only(slugs) = &config.feeds.tags {
+        let unknown: Vec<&str> = slugs
+            .iter()
+            .filter(|s| {
+                !tags.iter().any(|(_, t)| &t.slug == *s) && !config.feeds.tag_names.contains_key(*s)
+            })
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            anyhow::bail!(
+                "{}: feeds.tags lists {}, which no published story carries and no [tags.<slug>] table names; use a tag slug (a Chinese tag's is its pinyin, e.g. `jing-ji` for 经济) or remove the entry",
+                config.path.display(),
+                unknown
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    Ok(tags)
 }
 
 /// The versions that reach a feed: the newest `max_items` of each locale.

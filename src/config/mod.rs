@@ -14,7 +14,7 @@ mod validate;
 
 pub use settings::{
     Author, Config, ContentMode, Delivery, DigestConfig, DkimConfig, FeedFormat, FeedLocation,
-    FeedSource, Feeds, FetchConfig, ImportConfig, Site, SmtpConfig, SmtpSecurity, Source,
+    FeedSource, Feeds, FetchConfig, ImportConfig, Site, SmtpConfig, SmtpSecurity, Source, TagFeeds,
     TransportKind, UntranslatedMode, default_user_agent,
 };
 pub use sources::check_pattern;

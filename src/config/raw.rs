@@ -32,6 +32,10 @@ pub(super) struct RawConfig {
     pub fetch: RawFetch,
     #[serde(default)]
     pub import: RawImport,
+    /// `[tags.<slug>] en = "Economy", zh = "经济"`: pairs a tag's names
+    /// across languages under one feed slug.
+    #[serde(default)]
+    pub tags: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// `[import]`: patterns that extend the built-in ones for scraped pages
@@ -263,6 +267,23 @@ pub(super) struct RawFeeds {
     pub max_items: usize,
     #[serde(default)]
     pub content: ContentMode,
+    /// `true`, `false` (the default) or a list of tag slugs.
+    #[serde(default)]
+    pub tags: RawTagFeeds,
+}
+
+/// `feeds.tags` as written: a switch or a list of slugs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawTagFeeds {
+    Switch(bool),
+    List(Vec<String>),
+}
+
+impl Default for RawTagFeeds {
+    fn default() -> Self {
+        RawTagFeeds::Switch(false)
+    }
 }
 
 impl Default for RawFeeds {
@@ -273,6 +294,7 @@ impl Default for RawFeeds {
             formats: default_formats(),
             max_items: default_max_items(),
             content: ContentMode::default(),
+            tags: RawTagFeeds::default(),
         }
     }
 }

@@ -232,6 +232,32 @@ pub struct Feeds {
     pub formats: Vec<FeedFormat>,
     pub max_items: usize,
     pub content: ContentMode,
+    /// Which tags get feeds of their own.
+    pub tags: TagFeeds,
+    /// `[tags.<slug>]`: slug → locale key → the tag's name in that locale.
+    pub tag_names: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+}
+
+/// `feeds.tags`: which tags get their own feeds under `<locale>/tags/<slug>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagFeeds {
+    /// No tag feeds (the default: a site opts in, as each tag adds files).
+    None,
+    /// Every tag some story carries.
+    All,
+    /// Only these slugs (checked against the corpus's tags when building).
+    Only(Vec<String>),
+}
+
+impl TagFeeds {
+    /// Whether the tag with `slug` gets feeds.
+    pub fn includes(&self, slug: &str) -> bool {
+        match self {
+            TagFeeds::None => false,
+            TagFeeds::All => true,
+            TagFeeds::Only(slugs) => slugs.iter().any(|s| s == slug),
+        }
+    }
 }
 
 /// The whole validated configuration; paths are absolute.

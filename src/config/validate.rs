@@ -7,8 +7,8 @@
 
 use super::ConfigError;
 use super::mail::{validate_delivery, validate_digest};
-use super::raw::RawConfig;
-use super::settings::{Config, Feeds, ImportConfig, Site};
+use super::raw::{RawConfig, RawTagFeeds};
+use super::settings::{Config, Feeds, ImportConfig, Site, TagFeeds};
 use super::sources::{SourceContext, validate_fetch, validate_import, validate_sources};
 use crate::model::Locale;
 use anyhow::Result;
@@ -93,6 +93,26 @@ pub(super) fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Confi
         (None, None) => None,
     };
 
+    let tags = match &raw.feeds.tags {
+        RawTagFeeds::Switch(false) => TagFeeds::None,
+        RawTagFeeds::Switch(true) => TagFeeds::All,
+        RawTagFeeds::List(slugs) => TagFeeds::Only(slugs.clone()),
+    };
+    for (slug, names) in &raw.tags {
+        if !is_tag_slug(slug) {
+            problems.push(format!(
+                "[tags.{slug}]: a tag slug is lowercase ASCII letters, digits and '-' (it names the folder feeds/<locale>/tags/<slug>/)"
+            ));
+        }
+        for locale in names.keys() {
+            if !raw.locales.contains_key(locale) {
+                problems.push(format!(
+                    "[tags.{slug}] names locale `{locale}`, which is not in [locales]"
+                ));
+            }
+        }
+    }
+
     let digest = raw
         .digest
         .and_then(|d| validate_digest(d, root, &mut problems));
@@ -121,6 +141,8 @@ pub(super) fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Confi
                     formats: raw.feeds.formats,
                     max_items: raw.feeds.max_items,
                     content: raw.feeds.content,
+                    tags,
+                    tag_names: raw.tags,
                 },
                 state_path: root.join(raw.state.path),
                 digest,
@@ -208,4 +230,12 @@ fn with_trailing_slash(mut url: Url) -> Url {
         url.set_path(&path);
     }
     url
+}
+
+/// A slug a `[tags.<slug>]` table may use: what `slugify` produces.
+fn is_tag_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }

@@ -75,7 +75,8 @@ pub const GENERATOR_URI: &str = "https://github.com/gazette-news/gazette";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedFeed {
     pub format: Format,
-    /// Path under the feeds folder: `<locale>/<file>`.
+    /// Path under the feeds folder: `<locale>/<file>`, or
+    /// `<locale>/tags/<slug>/<file>` for a tag's feed.
     pub relative_path: PathBuf,
     pub text: String,
 }
@@ -93,7 +94,7 @@ pub fn render(view: &FeedView, format: Format) -> Result<RenderedFeed> {
             view.locale_key
         )
     })?;
-    let relative_path = PathBuf::from(&view.locale_key).join(format.file_name());
+    let relative_path = view.relative_dir.join(format.file_name());
     gate::check(view, format, &text).with_context(|| {
         format!(
             "the {format} feed {} failed the pre-publish check; nothing was published",

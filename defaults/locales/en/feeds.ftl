@@ -5,3 +5,6 @@ feed-description = { site-description }
 feed-read-more = Read more
 # $date: the story's publication date, already formatted for the locale.
 feed-published-on = Published { $date }
+# A tag's own feed; $tag: the tag's name in this language.
+feed-tag-title = { feed-title } — { $tag }
+feed-tag-description = Stories tagged “{ $tag }” from { site-title }

@@ -5,3 +5,6 @@ feed-description = { site-description }
 feed-read-more = 阅读全文
 # $date：文章发布日期，已按本地格式排好。
 feed-published-on = 发布于{ $date }
+# 单个标签的订阅源；$tag：该标签在本语言中的名称。
+feed-tag-title = { feed-title } — { $tag }
+feed-tag-description = { site-title }中标为“{ $tag }”的报道
