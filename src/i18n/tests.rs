@@ -129,6 +129,7 @@ fn embedded_defaults_parse_and_format_without_errors() {
                 ("count", FluentValue::from(3)),
                 ("minutes", FluentValue::from(3)),
                 ("language", FluentValue::from("en")),
+                ("tag", FluentValue::from("Economy")),
             ];
             let text = localizer
                 .message(&id, &args)
@@ -381,6 +382,8 @@ fn third_locale_works_with_only_site_files() {
         Some(&vec![
             "feed-description".to_owned(),
             "feed-published-on".to_owned(),
+            "feed-tag-description".to_owned(),
+            "feed-tag-title".to_owned(),
             "feed-title".to_owned(),
         ])
     );
