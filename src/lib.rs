@@ -8,6 +8,7 @@ pub mod config;
 pub mod deliver;
 pub mod digest;
 pub mod feed;
+pub mod feed_index;
 pub mod files;
 pub mod i18n;
 pub mod model;

@@ -133,3 +133,59 @@ fn a_tags_table_with_a_non_ascii_slug_is_a_config_error() {
         "{message}"
     );
 }
+
+#[test]
+fn the_feed_index_lists_every_feed_of_its_locale_with_autodiscovery() {
+    let site = site("true", "");
+    site.build();
+    for locale in ["en", "zh"] {
+        let page = site.read(&format!("feeds/{locale}/index.html"));
+        let mut reader = quick_xml::Reader::from_str(page.trim_start_matches("<!DOCTYPE html>\n"));
+        let (mut alternates, mut anchors) = (BTreeSet::new(), BTreeSet::new());
+        loop {
+            match reader.read_event().unwrap() {
+                quick_xml::events::Event::Eof => break,
+                quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                    let attr = |name: &str| {
+                        e.try_get_attribute(name).unwrap().map(|a| {
+                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .unwrap()
+                                .into_owned()
+                        })
+                    };
+                    let href = attr("href");
+                    match e.name().as_ref() {
+                        "link" if attr("rel").as_deref() == Some("alternate") => {
+                            alternates.insert(href.unwrap());
+                        }
+                        "a" => {
+                            anchors.insert(href.unwrap());
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(alternates, anchors, "{locale}");
+        // Every listed URL is a feed file this build wrote, and each
+        // main and tag feed is listed in all three formats.
+        let base = "https://news.example.org/feeds/";
+        for url in &anchors {
+            let relative = url
+                .strip_prefix(base)
+                .unwrap_or_else(|| panic!("{url} not under {base}"));
+            assert!(site.path(&format!("feeds/{relative}")).is_file(), "{url}");
+        }
+        for file in FORMATS {
+            assert!(
+                anchors.contains(&format!("{base}{locale}/{file}")),
+                "{locale}/{file}"
+            );
+            assert!(
+                anchors.contains(&format!("{base}{locale}/tags/economy/{file}")),
+                "{locale}/tags/economy/{file}"
+            );
+        }
+    }
+}

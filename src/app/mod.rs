@@ -45,6 +45,8 @@ pub struct Site {
     pub feeds: Vec<RenderedFeed>,
     /// (path under the feeds folder, HTML)
     pub digest_pages: Vec<(PathBuf, String)>,
+    /// (path under the feeds folder, HTML) of each locale's feed index.
+    pub index_pages: Vec<(PathBuf, String)>,
     /// The span of `now` in which the same stories are published.
     pub window: (Option<DateTime<FixedOffset>>, Option<DateTime<FixedOffset>>),
     /// Per locale, the message ids it leaves to its fallback chain.
@@ -60,6 +62,7 @@ impl Site {
             .chain(
                 self.digest_pages
                     .iter()
+                    .chain(&self.index_pages)
                     .map(|(p, html)| (p.as_path(), html.as_bytes())),
             )
     }
@@ -127,6 +130,28 @@ pub fn render_site(
             .collect();
         rendered.into_iter().collect::<Result<Vec<_>>>()?
     };
+    let mut index_pages = Vec::new();
+    for locale in &config.locales {
+        let localizer = catalog.localizer(&locale.key)?;
+        let mut entries = Vec::new();
+        for view in views.iter().filter(|v| v.locale_key == locale.key) {
+            for &format in &config.feeds.formats {
+                let format = feed::Format::from(format);
+                entries.push(crate::feed_index::IndexEntry {
+                    title: view.title.clone(),
+                    format_name: format.name(),
+                    mime_type: format.mime_type(),
+                    url: format.self_url(view)?,
+                });
+            }
+        }
+        let text = crate::feed_index::IndexText {
+            language: locale.tag.clone(),
+            title: localizer.text("feed-index-title")?,
+            intro: localizer.text("feed-index-intro")?,
+        };
+        index_pages.push(crate::feed_index::render(&locale.key, &text, &entries));
+    }
     let digest_pages = send::browser_copies(config, &mut corpus, &catalog, now)?;
     // Freeing a large corpus (a dozen allocations per article) takes longer
     // than publishing what was rendered from it; a worker thread frees it
@@ -135,6 +160,7 @@ pub fn render_site(
     Ok(Site {
         feeds,
         digest_pages,
+        index_pages,
         window,
         missing_ids: catalog.missing_ids(),
     })

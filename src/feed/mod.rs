@@ -66,6 +66,26 @@ impl fmt::Display for Format {
     }
 }
 
+impl Format {
+    /// The MIME type a `<link rel="alternate">` names for this format.
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            Format::Rss => "application/rss+xml",
+            Format::Atom => "application/atom+xml",
+            Format::Json => "application/feed+json",
+        }
+    }
+
+    /// The format's proper name, as [`fmt::Display`] writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Rss => "RSS 2.0",
+            Format::Atom => "Atom 1.0",
+            Format::Json => "JSON Feed 1.1",
+        }
+    }
+}
+
 /// The `generator` named in every feed.
 pub const GENERATOR: &str = "gazette";
 /// The generator's home page.

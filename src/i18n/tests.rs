@@ -381,6 +381,8 @@ fn third_locale_works_with_only_site_files() {
         missing.as_ref(),
         Some(&vec![
             "feed-description".to_owned(),
+            "feed-index-intro".to_owned(),
+            "feed-index-title".to_owned(),
             "feed-published-on".to_owned(),
             "feed-tag-description".to_owned(),
             "feed-tag-title".to_owned(),

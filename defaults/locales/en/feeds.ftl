@@ -8,3 +8,6 @@ feed-published-on = Published { $date }
 # A tag's own feed; $tag: the tag's name in this language.
 feed-tag-title = { feed-title } — { $tag }
 feed-tag-description = Stories tagged “{ $tag }” from { site-title }
+# The page feeds/<locale>/index.html listing every feed.
+feed-index-title = { feed-title }: feeds
+feed-index-intro = Follow these feeds in any feed reader: the whole site, or one tag.

@@ -8,3 +8,6 @@ feed-published-on = 发布于{ $date }
 # 单个标签的订阅源；$tag：该标签在本语言中的名称。
 feed-tag-title = { feed-title } — { $tag }
 feed-tag-description = { site-title }中标为“{ $tag }”的报道
+# 列出全部订阅源的页面 feeds/<locale>/index.html。
+feed-index-title = { feed-title }：订阅源
+feed-index-intro = 用任意阅读器订阅：全站，或单个标签。
