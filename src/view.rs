@@ -202,7 +202,9 @@ fn build_view(
                 published: article.date,
                 updated: article.last_change(),
                 tags: article.tags.clone(),
-                authors: if article.authors.is_empty() {
+                // A partner's story is credited to its own authors or to no
+                // one: never to us.
+                authors: if article.authors.is_empty() && article.origin.is_none() {
                     vec![config.site.author.name.clone()]
                 } else {
                     article.authors.clone()

@@ -237,6 +237,8 @@ fn atom_entries_link_every_translation_with_hreflang() {
                 "https://news.example.org/zh/tricky-title/".to_owned(),
                 Some("zh-CN".to_owned())
             ),
+            // The own page again, unlabelled, for readers that take the last.
+            ("https://news.example.org/tricky-title/".to_owned(), None),
         ]
     );
     let atom = site.read("feeds/en/atom.xml");

@@ -1,5 +1,6 @@
-//! Atom 1.0 writer, via `atom_syndication`. Each entry links to every
-//! translation of its story with `rel="alternate"` and `hreflang`.
+//! Atom 1.0 writer, via `atom_syndication`. Each entry links to its own
+//! page and to every translation of its story with `rel="alternate"` and
+//! `hreflang`, in the order [`super::language_links`] explains.
 //!
 //! Maps a view to text only: never writes files or escapes by hand.
 
@@ -35,10 +36,9 @@ pub fn render(view: &FeedView) -> Result<String> {
         .items
         .iter()
         .map(|item| {
-            let mut links: Vec<Link> = item
-                .alternates
-                .iter()
-                .map(|(lang, url)| link(url.as_str(), "alternate", "text/html", Some(lang)))
+            let mut links: Vec<Link> = super::language_links(item, Format::Atom)
+                .into_iter()
+                .map(|(lang, url)| link(url.as_str(), "alternate", "text/html", lang))
                 .collect();
             if let Some(image) = &item.image {
                 links.push(link(

@@ -5,7 +5,7 @@
 
 use super::Format;
 use super::{GENERATOR, GENERATOR_URI};
-use crate::view::FeedView;
+use crate::view::{FeedView, ItemView};
 use anyhow::Result;
 use serde::Serialize;
 
@@ -57,9 +57,22 @@ struct JsonItem<'a> {
     gazette: Option<JsonItemExtension<'a>>,
 }
 
+/// gazette's item extension: a partner story's source, and the item's
+/// translations (JSON Feed has no field for either). Each part is left out
+/// when empty, and the whole object when both are.
 #[derive(Serialize)]
 struct JsonItemExtension<'a> {
-    source: JsonSource<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<JsonSource<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    translations: Vec<JsonTranslation<'a>>,
+}
+
+/// One translation of an item: its BCP 47 language and its page.
+#[derive(Serialize)]
+struct JsonTranslation<'a> {
+    language: &'a str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -67,6 +80,29 @@ struct JsonSource<'a> {
     name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<&'a str>,
+}
+
+/// The `_gazette` object of an item, or `None` when it would be empty. The
+/// first of `alternates` is the item itself (its `url`), so translations
+/// are the rest.
+fn item_extension(item: &ItemView) -> Option<JsonItemExtension<'_>> {
+    let source = item.attribution.as_ref().map(|a| JsonSource {
+        name: &a.name,
+        url: a.url.as_ref().map(|u| u.as_str()),
+    });
+    let translations: Vec<JsonTranslation> = item
+        .alternates
+        .iter()
+        .skip(1)
+        .map(|(language, url)| JsonTranslation {
+            language,
+            url: url.as_str(),
+        })
+        .collect();
+    (source.is_some() || !translations.is_empty()).then_some(JsonItemExtension {
+        source,
+        translations,
+    })
 }
 
 /// Renders `view` as a JSON Feed 1.1 document.
@@ -104,12 +140,7 @@ pub fn render(view: &FeedView) -> Result<String> {
                     .map(|name| JsonAuthor { name })
                     .collect(),
                 language: &view.language,
-                gazette: item.attribution.as_ref().map(|a| JsonItemExtension {
-                    source: JsonSource {
-                        name: &a.name,
-                        url: a.url.as_ref().map(|u| u.as_str()),
-                    },
-                }),
+                gazette: item_extension(item),
             })
             .collect(),
     };

@@ -128,6 +128,37 @@ pub fn render(view: &FeedView, format: Format) -> Result<RenderedFeed> {
     })
 }
 
+/// Readers disagree on which of an entry's `text/html` alternates is its
+/// link: feed-rs and Miniflux take the first, feedparser and newsboat the
+/// last. So the entry's own language comes first and last, with the
+/// translations (each with its `hreflang`) between; a reader that takes
+/// either end opens the page in the feed's language. Atom allows the repeat
+/// because the last carries no `hreflang` (RFC 4287 forbids only two
+/// alternates with the same type and hreflang). RSS has its own `<link>` for
+/// the first place, so there the list is the translations, then the own page.
+/// Without translations an entry has its one own alternate.
+pub(crate) fn language_links(
+    item: &crate::view::ItemView,
+    format: Format,
+) -> Vec<(Option<&str>, &url::Url)> {
+    let Some(((own_lang, own_url), translations)) = item.alternates.split_first() else {
+        return Vec::new();
+    };
+    let translations = translations
+        .iter()
+        .map(|(lang, url)| (Some(lang.as_str()), url));
+    let own = (Some(own_lang.as_str()), own_url);
+    match (format, translations.len()) {
+        (Format::Rss, 0) => Vec::new(),
+        (Format::Rss, _) => translations.chain(std::iter::once(own)).collect(),
+        (_, 0) => vec![own],
+        (_, _) => std::iter::once(own)
+            .chain(translations)
+            .chain(std::iter::once((None, own_url)))
+            .collect(),
+    }
+}
+
 /// A MIME type for an image URL, from its extension.
 fn image_mime_type(url: &url::Url) -> &'static str {
     let path = url.path().to_ascii_lowercase();

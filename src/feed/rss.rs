@@ -55,6 +55,21 @@ pub fn render(view: &FeedView) -> Result<String> {
                     title: Some(a.name.clone()),
                 })
             }),
+            // Translations as `atom:link rel="alternate" hreflang`, then the
+            // item's own page again (see `language_links`).
+            atom_ext: Some(AtomExtension {
+                links: super::language_links(item, Format::Rss)
+                    .into_iter()
+                    .map(|(lang, url)| Link {
+                        href: url.to_string(),
+                        rel: "alternate".to_owned(),
+                        mime_type: Some("text/html".to_owned()),
+                        hreflang: lang.map(str::to_owned),
+                        ..Link::default()
+                    })
+                    .collect(),
+            })
+            .filter(|ext| !ext.links.is_empty()),
             dublin_core_ext: Some(DublinCoreExtension {
                 creators: item.authors.clone(),
                 publishers: item.attribution.iter().map(|a| a.name.clone()).collect(),

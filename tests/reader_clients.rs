@@ -1,0 +1,206 @@
+//! The feeds as real clients read them: feedparser (Python, the library
+//! most feed readers and planets are built on), newsboat (a reader people
+//! run, reading `file://` URLs into its SQLite cache) and feed-rs. Each
+//! entry must open its own language's page, its translations must stay
+//! discoverable, and plain text must reach every reader as text.
+
+mod common;
+
+use common::Site;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// The fixture's stories: slug → (English URL, Chinese URL) for the ones
+/// both languages publish.
+fn own_and_translation(locale: &str, slug: &str) -> (String, String) {
+    let en = format!("https://news.example.org/{slug}/");
+    let zh = format!("https://news.example.org/zh/{slug}/");
+    match locale {
+        "en" => (en, zh),
+        _ => (zh, en),
+    }
+}
+
+/// Every entry's link as feedparser resolves it (`entries[i].link`), keyed
+/// by the entry's title.
+fn feedparser_links(path: &Path) -> BTreeMap<String, String> {
+    let script = "import feedparser, json, sys\n\
+                  d = feedparser.parse(sys.argv[1])\n\
+                  assert not d.bozo, d.bozo_exception\n\
+                  print(json.dumps({e.title: e.link for e in d.entries}))\n";
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("python3 runs (the test setup installs feedparser)");
+    assert!(
+        output.status.success(),
+        "feedparser on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Every entry's `rel="alternate"` links (hreflang, href) as feedparser
+/// reads them, from Atom links or RSS `atom:link`s, keyed by title.
+fn feedparser_alternates(path: &Path) -> BTreeMap<String, Vec<(Option<String>, String)>> {
+    let script = "import feedparser, json, sys\n\
+                  d = feedparser.parse(sys.argv[1])\n\
+                  print(json.dumps({e.title: [(l.get('hreflang'), l.href) for l in e.get('links', [])\n\
+                      if l.get('rel', 'alternate') == 'alternate'] for e in d.entries}))\n";
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("python3 runs (the test setup installs feedparser)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Every item's URL as newsboat stores it after reading `path`, keyed by
+/// title.
+fn newsboat_links(path: &Path) -> BTreeMap<String, String> {
+    let home = tempfile::tempdir().unwrap();
+    let urls = home.path().join("urls");
+    std::fs::write(&urls, format!("file://{}\n", path.display())).unwrap();
+    let cache = home.path().join("cache.db");
+    let output = Command::new("newsboat")
+        .arg("-u")
+        .arg(&urls)
+        .arg("-c")
+        .arg(&cache)
+        .args(["-C", "/dev/null", "-x", "reload"])
+        .env("HOME", home.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .output()
+        .expect("newsboat runs (the test setup installs it)");
+    assert!(
+        output.status.success(),
+        "newsboat on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let db = rusqlite::Connection::open(&cache).unwrap();
+    let mut query = db.prepare("SELECT title, url FROM rss_item").unwrap();
+    query
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Titles of the stories published in both languages, per locale.
+fn translated_titles(locale: &str) -> BTreeMap<&'static str, &'static str> {
+    match locale {
+        "en" => BTreeMap::from([(
+            "tricky-title",
+            "Cats & <dogs> \"quoted\" 'single' 🐼 ]]> end",
+        )]),
+        _ => BTreeMap::from([("tricky-title", "猫与狗：成渝“双城”🐼")]),
+    }
+}
+
+#[test]
+fn every_reader_opens_an_entry_in_the_feeds_own_language() {
+    let site = Site::from_fixture("site");
+    site.build();
+    for locale in ["en", "zh"] {
+        for file in ["atom.xml", "rss.xml"] {
+            let path = site.path(&format!("feeds/{locale}/{file}"));
+            let by_feedparser = feedparser_links(&path);
+            let by_newsboat = newsboat_links(&path);
+            let by_feed_rs: BTreeMap<String, String> = site
+                .feed(locale, file)
+                .entries
+                .into_iter()
+                .map(|e| (e.title.unwrap().content, e.links[0].href.clone()))
+                .collect();
+            assert!(!by_feedparser.is_empty(), "{locale}/{file} has entries");
+            for (reader, links) in [
+                ("feedparser", &by_feedparser),
+                ("newsboat", &by_newsboat),
+                ("feed-rs", &by_feed_rs),
+            ] {
+                assert_eq!(
+                    links.keys().collect::<Vec<_>>(),
+                    by_feedparser.keys().collect::<Vec<_>>(),
+                    "{reader} sees the same entries in {locale}/{file}"
+                );
+                for (title, link) in links {
+                    let page = link.trim_start_matches("https://news.example.org/");
+                    let in_chinese = page.starts_with("zh/");
+                    assert_eq!(
+                        in_chinese,
+                        locale == "zh",
+                        "{reader} opens {title:?} of {locale}/{file} at {link}"
+                    );
+                }
+                for (slug, title) in translated_titles(locale) {
+                    let (own, _) = own_and_translation(locale, slug);
+                    assert_eq!(links.get(title), Some(&own), "{reader}, {locale}/{file}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn translations_stay_discoverable_in_every_format() {
+    let site = Site::from_fixture("site");
+    site.build();
+    for locale in ["en", "zh"] {
+        let other = if locale == "en" { "zh-CN" } else { "en-GB" };
+        for (slug, title) in translated_titles(locale) {
+            let (own, translation) = own_and_translation(locale, slug);
+            for file in ["atom.xml", "rss.xml"] {
+                let path = site.path(&format!("feeds/{locale}/{file}"));
+                let alternates = feedparser_alternates(&path);
+                let hreflang: Vec<(Option<&str>, &str)> = alternates[title]
+                    .iter()
+                    .map(|(lang, href)| (lang.as_deref(), href.as_str()))
+                    .collect();
+                assert!(
+                    hreflang.contains(&(Some(other), translation.as_str())),
+                    "{locale}/{file}: {hreflang:?}"
+                );
+                assert!(
+                    hreflang
+                        .iter()
+                        .all(|(lang, href)| *href == own || *lang == Some(other)),
+                    "{locale}/{file}: every alternate is the own page or a labelled translation: {hreflang:?}"
+                );
+            }
+            let json: serde_json::Value =
+                serde_json::from_str(&site.read(&format!("feeds/{locale}/feed.json"))).unwrap();
+            let item = json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["title"] == title)
+                .unwrap();
+            assert_eq!(item["url"], own.as_str());
+            assert_eq!(
+                item["_gazette"]["translations"],
+                serde_json::json!([{ "language": other, "url": translation }])
+            );
+        }
+        // A story with no translation carries no translations extension.
+        let json: serde_json::Value =
+            serde_json::from_str(&site.read(&format!("feeds/{locale}/feed.json"))).unwrap();
+        for item in json["items"].as_array().unwrap() {
+            if !translated_titles(locale)
+                .values()
+                .any(|t| item["title"] == *t)
+            {
+                assert!(item.get("_gazette").is_none(), "{item}");
+            }
+        }
+    }
+}
