@@ -292,6 +292,11 @@ fn rss_atom_json_and_file_sources_become_attributed_items_revalidated_with_etag(
         .unwrap();
     let source = item.source().unwrap();
     assert_eq!(source.title(), Some("Partner Daily"));
+    // A partner's story is not credited to our desk, and keeps its own
+    // time offset.
+    let creators = item.dublin_core_ext().map(|dc| dc.creators().to_vec());
+    assert_eq!(creators.unwrap_or_default(), Vec::<String>::new());
+    assert_eq!(item.pub_date(), Some("Fri, 27 Nov 2026 08:00:00 +0800"));
     assert_eq!(source.url(), server.url("/rail.xml"));
     let atom =
         atom_syndication::Feed::read_from(site.read("feeds/en/atom.xml").as_bytes()).unwrap();
@@ -305,6 +310,8 @@ fn rss_atom_json_and_file_sources_become_attributed_items_revalidated_with_etag(
         })
         .unwrap();
     assert_eq!(wire.source().unwrap().title().as_str(), "Wire");
+    let authors: Vec<&str> = wire.authors().iter().map(|p| p.name()).collect();
+    assert_eq!(authors, ["Wire Desk"], "the item's own author, not ours");
     let json: serde_json::Value = serde_json::from_str(&site.read("feeds/zh/feed.json")).unwrap();
     let item = json["items"]
         .as_array()
@@ -313,6 +320,8 @@ fn rss_atom_json_and_file_sources_become_attributed_items_revalidated_with_etag(
         .find(|i| i["url"] == "https://cd.example.cn/1")
         .unwrap();
     assert_eq!(item["_gazette"]["source"]["name"], "成都日报");
+    assert_eq!(item["date_published"], "2026-11-27T09:00:00+08:00");
+    assert!(item.get("authors").is_none_or(|a| a == &serde_json::json!([])), "{item}");
     assert_eq!(
         item["_gazette"]["source"]["url"],
         server.url("/cd.json").as_str()

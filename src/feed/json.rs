@@ -49,6 +49,8 @@ struct JsonItem<'a> {
     date_published: String,
     date_modified: String,
     tags: &'a [String],
+    /// Empty for a partner's item that names no author (never ours).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<JsonAuthor<'a>>,
     language: &'a str,
     /// Attribution of a partner's story; JSON Feed has no field for it,

@@ -6,11 +6,15 @@
 //! file) to `model` values. It never fetches, never touches the state
 //! database and never decides what a failure means for the build.
 
+mod offsets;
+
 use super::Problem;
 use super::clean::{excerpt, html_to_text, sanitize_html, strip_xml_illegal};
 use crate::config::{FeedLocation, FeedSource};
 use crate::model::{Article, Body, Origin};
+use chrono::{DateTime, FixedOffset, Utc};
 use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use url::Url;
 
@@ -32,7 +36,8 @@ pub struct FeedItems {
 /// - `slug` is the source name made URL-safe plus the first 12 hex digits
 ///   of SHA-256(story id): deterministic and unlikely to meet a Markdown
 ///   slug (if it does, pairing reports it).
-/// - `date` is the item's published date, else its updated date. An item
+/// - `date` is the item's published date, else its updated date, in the
+///   offset the partner wrote it with (see `offsets`). An item
 ///   with neither is skipped: a made-up date would move it in every feed on
 ///   every run. So is an item without a title or an absolute http(s) link.
 /// - Content is sanitised with the item's link as base; the summary is the
@@ -58,9 +63,10 @@ pub fn items_to_articles(bytes: &[u8], source: &FeedSource) -> Result<FeedItems,
         FeedLocation::Path(_) => feed.links.iter().find_map(|l| absolute_http(&l.href)),
     };
 
+    let offsets = offsets::written_offsets(bytes);
     let mut items = FeedItems::default();
     for entry in &feed.entries {
-        match entry_to_article(entry, source, &location, source_url.as_ref()) {
+        match entry_to_article(entry, source, &location, source_url.as_ref(), &offsets) {
             Ok(article) => items.articles.push(article),
             Err(reason) => items.skipped.push(reason),
         }
@@ -81,6 +87,7 @@ fn entry_to_article(
     source: &FeedSource,
     location: &str,
     source_url: Option<&Url>,
+    offsets: &HashMap<DateTime<Utc>, FixedOffset>,
 ) -> Result<Article, String> {
     let item_id = strip_xml_illegal(entry.id.trim()).into_owned();
     if item_id.is_empty() {
@@ -104,11 +111,11 @@ fn entry_to_article(
     let date = entry
         .published
         .or(entry.updated)
-        .ok_or_else(|| format!("item `{item_id}` has no date (published or updated)"))?
-        .fixed_offset();
+        .map(|d| offsets::as_written(d, offsets))
+        .ok_or_else(|| format!("item `{item_id}` has no date (published or updated)"))?;
     let updated = entry
         .updated
-        .map(|u| u.fixed_offset())
+        .map(|u| offsets::as_written(u, offsets))
         .filter(|u| *u > date);
 
     let content_html = match (&entry.content, &entry.summary) {
@@ -443,6 +450,8 @@ mod tests {
         assert_eq!(a.content_html().unwrap(), "<p>a &lt; b</p>");
         assert_eq!(a.summary().unwrap(), "a < b");
         assert_eq!(a.tags, vec!["x"]);
+        assert_eq!(a.date.to_rfc3339(), "2026-11-27T10:00:00+08:00");
+        assert!(a.authors.is_empty());
     }
 
     #[test]
