@@ -204,3 +204,132 @@ fn translations_stay_discoverable_in_every_format() {
         }
     }
 }
+
+/// The text of an HTML fragment, and the tags it opens, as Python's HTML
+/// parser reads them.
+fn html_text_and_tags(html: &str) -> (String, Vec<String>) {
+    let script = "import html.parser, json, sys\n\
+                  class P(html.parser.HTMLParser):\n\
+                  \x20   def __init__(self):\n\
+                  \x20       super().__init__(convert_charrefs=True); self.text = ''; self.tags = []\n\
+                  \x20   def handle_starttag(self, tag, attrs): self.tags.append(tag)\n\
+                  \x20   def handle_data(self, data): self.text += data\n\
+                  p = P(); p.feed(sys.stdin.read()); p.close()\n\
+                  print(json.dumps([p.text, p.tags]))\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(html.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+const MARKUP_SUMMARY: &str =
+    "Why <script>alert(1)</script> and <img src=x onerror=alert(1)> matter: a < b && c";
+
+#[test]
+fn a_summary_that_mentions_markup_arrives_as_text_in_every_format() {
+    let site = Site::from_fixture("site");
+    site.write(
+        "articles/markup.md",
+        format!(
+            "+++\ntitle = \"Markup\"\ndate = 2026-11-22T09:00:00+08:00\nsummary = {MARKUP_SUMMARY:?}\n+++\n\nBody.\n"
+        ),
+    );
+    site.build();
+    // RSS `<description>` and Atom `<summary type="html">` are HTML whose
+    // text is the summary, with no element in it.
+    for file in ["rss.xml", "atom.xml"] {
+        let feed = site.feed("en", file);
+        let entry = feed
+            .entries
+            .iter()
+            .find(|e| e.title.as_ref().unwrap().content == "Markup")
+            .unwrap();
+        let html = &entry.summary.as_ref().unwrap().content;
+        let (text, tags) = html_text_and_tags(html);
+        assert_eq!(text, MARKUP_SUMMARY, "{file}: {html}");
+        assert!(tags.is_empty(), "{file}: {tags:?}");
+    }
+    // JSON Feed's `summary` is plain text by definition.
+    let json: serde_json::Value = serde_json::from_str(&site.read("feeds/en/feed.json")).unwrap();
+    let item = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == "Markup")
+        .unwrap();
+    assert_eq!(item["summary"], MARKUP_SUMMARY);
+    let (_, tags) = html_text_and_tags(item["content_html"].as_str().unwrap());
+    assert!(
+        !tags.iter().any(|t| t == "script" || t == "img"),
+        "{tags:?}"
+    );
+}
+
+#[test]
+fn a_summary_that_mentions_markup_is_text_in_the_digest_and_its_web_copy() {
+    let site = Site::from_fixture("mail");
+    let config = site.read("config.toml");
+    site.write("config.toml", &config[..config.find("[delivery]").unwrap()]);
+    site.write(
+        "articles/markup.md",
+        format!(
+            "+++\ntitle = \"Markup\"\ndate = 2026-11-28T09:00:00+08:00\nsummary = {MARKUP_SUMMARY:?}\n+++\n\nBody.\n"
+        ),
+    );
+    site.build();
+    let web_copies: Vec<_> = std::fs::read_dir(site.path("feeds/en/digest"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .collect();
+    assert!(!web_copies.is_empty());
+    for page in web_copies {
+        let (text, tags) = html_text_and_tags(&std::fs::read_to_string(&page).unwrap());
+        assert!(text.contains(MARKUP_SUMMARY), "{}", page.display());
+        assert!(
+            !tags.iter().any(|t| t == "script" || t == "img"),
+            "{tags:?}"
+        );
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["--now", common::NOW, "send"])
+        .current_dir(site.dir.path())
+        .env(
+            "GAZETTE_UNSUBSCRIBE_SECRET",
+            "test-secret-0123456789abcdef0123456789",
+        )
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let mut checked = 0;
+    for message in std::fs::read_dir(site.path("outbox")).unwrap() {
+        let bytes = std::fs::read(message.unwrap().path()).unwrap();
+        let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+        let html = parsed.body_html(0).unwrap();
+        let text = parsed.body_text(0).unwrap();
+        if !text.contains("Markup") {
+            continue; // a Chinese reader's digest without English stories
+        }
+        let (html_text, tags) = html_text_and_tags(&html);
+        assert!(html_text.contains(MARKUP_SUMMARY), "{html}");
+        assert!(
+            !tags.iter().any(|t| t == "script" || t == "img"),
+            "{tags:?}"
+        );
+        assert!(text.contains(MARKUP_SUMMARY), "{text}");
+        checked += 1;
+    }
+    assert!(checked > 0, "some digest holds the story");
+}

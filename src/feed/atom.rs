@@ -53,7 +53,10 @@ pub fn render(view: &FeedView) -> Result<String> {
                 title: Text::plain(item.title.clone()),
                 updated: item.updated,
                 published: Some(item.published),
-                summary: Some(Text::plain(item.summary.clone())),
+                // Escaped into HTML and so declared: a plain-text summary
+                // that mentions `<b>` is text, and says so to readers and
+                // the W3C validator alike.
+                summary: Some(Text::html(super::text_as_html(&item.summary))),
                 content: Some(Content {
                     content_type: Some("html".to_owned()),
                     value: Some(item.content_html.clone()),
@@ -77,7 +80,14 @@ pub fn render(view: &FeedView) -> Result<String> {
                     links: a
                         .url
                         .iter()
-                        .map(|u| link(u.as_str(), "self", "application/xml", None))
+                        // No `type`: the partner's feed may be RSS, Atom or
+                        // JSON, and a guessed type misleads (the W3C
+                        // validator flags a non-Atom type on `self`).
+                        .map(|u| Link {
+                            href: u.to_string(),
+                            rel: "self".to_owned(),
+                            ..Link::default()
+                        })
                         .collect(),
                     ..Source::default()
                 }),

@@ -159,6 +159,15 @@ pub(crate) fn language_links(
     }
 }
 
+/// Plain text as HTML that shows exactly that text (`<`, `>`, `&`, quotes
+/// escaped), for the feed fields that are HTML.
+fn text_as_html(text: &str) -> String {
+    let mut html = String::with_capacity(text.len());
+    // Writing to a String cannot fail.
+    let _ = pulldown_cmark_escape::escape_html(&mut html, text);
+    html
+}
+
 /// A MIME type for an image URL, from its extension.
 fn image_mime_type(url: &url::Url) -> &'static str {
     let path = url.path().to_ascii_lowercase();

@@ -26,7 +26,9 @@ pub fn render(view: &FeedView) -> Result<String> {
         .map(|item| Item {
             title: Some(item.title.clone()),
             link: Some(item.url.to_string()),
-            description: Some(item.summary.clone()),
+            // RSS descriptions are HTML: the plain-text summary is escaped,
+            // so `<script>` in it is text in every reader.
+            description: Some(super::text_as_html(&item.summary)),
             guid: Some(Guid {
                 value: item.id.clone(),
                 permalink: false,
@@ -99,5 +101,101 @@ pub fn render(view: &FeedView) -> Result<String> {
     let mut out = Vec::new();
     channel.pretty_write_to(&mut out, b' ', 2)?;
     out.push(b'\n');
-    Ok(String::from_utf8(out)?)
+    Ok(hex_references_in_titles(&String::from_utf8(out)?))
+}
+
+/// The RSS Advisory Board's profile (which the W3C validator applies) asks
+/// for `&` and `<` in plain text (titles, the channel's description) as
+/// hexadecimal character references,
+/// because some readers decode `&amp;` in a title twice. The `rss` writer
+/// escapes with named entities, so inside `<title>` elements, which it
+/// writes as escaped text without attributes or CDATA, `&amp;` becomes
+/// `&#x26;` and `&lt;` becomes `&#x3C;`: the same characters to any XML
+/// parser.
+fn hex_references_in_titles(xml: &str) -> String {
+    let xml = hex_references_in(xml, "<title>", "</title>");
+    hex_references_in(&xml, "<description>", "</description>")
+}
+
+/// Rewrites `&amp;`/`&lt;` in every `open`…`close` element written as
+/// escaped text; one written as CDATA (an item's HTML description) has no
+/// references and is left alone.
+fn hex_references_in(xml: &str, open: &str, close: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(start) = rest.find(open) {
+        let (before, after) = rest.split_at(start + open.len());
+        out.push_str(before);
+        let Some(end) = after.find(close) else {
+            rest = after;
+            break;
+        };
+        let text = &after[..end];
+        if text.starts_with("<![CDATA[") {
+            out.push_str(text);
+        } else {
+            out.push_str(&text.replace("&amp;", "&#x26;").replace("&lt;", "&#x3C;"));
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex_references_in_titles;
+    use proptest::prelude::*;
+
+    fn channel_xml(title: &str, item_title: &str, description: &str) -> String {
+        let channel = rss::Channel {
+            title: title.to_owned(),
+            link: "https://news.example.org/".to_owned(),
+            description: description.to_owned(),
+            items: vec![rss::Item {
+                title: Some(item_title.to_owned()),
+                description: Some(description.to_owned()),
+                ..rss::Item::default()
+            }],
+            ..rss::Channel::default()
+        };
+        let mut out = Vec::new();
+        channel.pretty_write_to(&mut out, b' ', 2).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn titles_use_hexadecimal_references_and_nothing_else_changes() {
+        let xml = hex_references_in_titles(&channel_xml("A & <B>", "C && <d>", "x &amp; <y>"));
+        assert!(xml.contains("<title>A &#x26; &#x3C;B&gt;</title>"), "{xml}");
+        assert!(
+            xml.contains("<title>C &#x26;&#x26; &#x3C;d&gt;</title>"),
+            "{xml}"
+        );
+        // The channel's description is escaped text, the item's is CDATA.
+        assert!(
+            xml.contains("<description>x &#x26;amp; &#x3C;y&gt;</description>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<description><![CDATA[x &amp; <y>]]></description>"),
+            "{xml}"
+        );
+    }
+
+    proptest! {
+        /// Any text reads back the same from the rewritten document.
+        #[test]
+        fn rewritten_titles_read_back_unchanged(
+            title in "[a-z&<>\"'猫\\]]{1,20}",
+            item_title in "[a-z&<>\"'猫\\]]{1,20}",
+            description in "[a-z&<>]{1,20}",
+        ) {
+            let xml = hex_references_in_titles(&channel_xml(&title, &item_title, &description));
+            let channel = rss::Channel::read_from(xml.as_bytes()).unwrap();
+            prop_assert_eq!(channel.title(), title.as_str());
+            prop_assert_eq!(channel.items()[0].title(), Some(item_title.as_str()));
+            prop_assert_eq!(channel.items()[0].description(), Some(description.as_str()));
+        }
+    }
 }

@@ -68,8 +68,8 @@ mod tests {
     fn written(bytes: &str) -> Vec<String> {
         let offsets = written_offsets(bytes.as_bytes());
         let mut dates: Vec<String> = offsets
-            .iter()
-            .map(|(instant, _)| as_written(*instant, &offsets).to_rfc3339())
+            .keys()
+            .map(|instant| as_written(*instant, &offsets).to_rfc3339())
             .collect();
         dates.sort();
         dates
