@@ -31,6 +31,27 @@ const SITE_FILES: &[(&str, &str)] = &[
 /// `digest.first_window` days of stories) has something to send.
 const SAMPLE_DATE: &str = "date = 2026-01-01T09:00:00+00:00";
 
+/// The publisher the sample config names (`site.author`, `digest.from`).
+/// A new site's `site-title` in every locale is this name too, so its feeds
+/// and mail are titled by the newsroom, not by the program ("Gazette").
+const PUBLISHER: &str = "Newsroom";
+
+/// A Fluent file as a new site gets it: `site.ftl` names the publisher.
+fn scaffold_ftl(name: &str, text: &str) -> String {
+    if name != "site.ftl" {
+        return text.to_owned();
+    }
+    text.lines()
+        .map(|line| {
+            if line.starts_with("site-title = ") {
+                format!("site-title = {PUBLISHER}\n")
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect()
+}
+
 /// Creates a site in `dir`, its sample articles dated `now`; returns how
 /// many files were written. Refuses when any of the files already exists,
 /// naming it.
@@ -42,7 +63,7 @@ pub fn create_site(dir: &Path, now: DateTime<FixedOffset>) -> Result<usize> {
         .chain(i18n::EMBEDDED.iter().map(|(locale, name, text)| {
             (
                 dir.join("locales").join(locale).join(name),
-                (*text).to_owned(),
+                scaffold_ftl(name, text),
             )
         }))
         .collect();
@@ -83,5 +104,23 @@ mod tests {
             welcome.contains("date = 2026-11-29T06:00:00+08:00"),
             "{welcome}"
         );
+    }
+
+    #[test]
+    fn the_sample_config_names_the_publisher_every_site_ftl_gets() {
+        let config = SITE_FILES[0].1;
+        assert!(config.contains(&format!("author = {{ name = \"{PUBLISHER}\"")));
+        assert!(config.contains(&format!("from = \"{PUBLISHER} <")));
+        for (locale, name, text) in i18n::EMBEDDED.iter().filter(|(_, n, _)| *n == "site.ftl") {
+            let written = scaffold_ftl(name, text);
+            assert!(
+                written.contains(&format!("\nsite-title = {PUBLISHER}\n")),
+                "{locale}: {written}"
+            );
+            assert!(
+                written.contains("site-description"),
+                "{locale}: the rest is kept"
+            );
+        }
     }
 }

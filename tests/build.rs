@@ -214,7 +214,31 @@ fn rss_dates_are_rfc822_with_numeric_offset_and_right_weekday() {
         en.contains("<lastBuildDate>Sat, 21 Nov 2026 10:00:00 +0800</lastBuildDate>"),
         "{en}"
     );
-    assert!(en.contains(r#"<enclosure url="https://news.example.org/images/panda.png" length="0" type="image/png"/>"#), "{en}");
+    // The lead image is Media RSS `media:content`, never a zero-length enclosure.
+    let channel = rss::Channel::read_from(en.as_bytes()).unwrap();
+    let tricky = channel
+        .items()
+        .iter()
+        .find(|i| i.link() == Some("https://news.example.org/tricky-title/"))
+        .unwrap();
+    assert!(tricky.enclosure().is_none());
+    let media = &tricky.extensions()["media"]["content"][0];
+    assert_eq!(
+        media.attrs().get("url").map(String::as_str),
+        Some("https://news.example.org/images/panda.png")
+    );
+    assert_eq!(
+        media.attrs().get("type").map(String::as_str),
+        Some("image/png")
+    );
+    assert_eq!(
+        media.attrs().get("medium").map(String::as_str),
+        Some("image")
+    );
+    assert_eq!(
+        channel.namespaces().get("media").map(String::as_str),
+        Some("http://search.yahoo.com/mrss/")
+    );
 }
 
 #[test]

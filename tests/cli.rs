@@ -58,6 +58,8 @@ fn init_creates_a_site_that_builds_and_refuses_to_overwrite() {
         feed.entries[0].title.as_ref().unwrap().content,
         "欢迎使用 gazette"
     );
+    // Titled by the publisher the config names, not by the program.
+    assert_eq!(feed.title.unwrap().content, "Newsroom");
 
     let send = Command::new(env!("CARGO_BIN_EXE_gazette"))
         .args(["--config", "newsite/config.toml", "--now", NOW, "send"])

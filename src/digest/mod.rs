@@ -267,7 +267,11 @@ fn choose<'c>(
     let topics = Topics::new(topics);
     // Hashed: the ids of a first digest are every story of the site.
     let mut seen = std::collections::HashSet::new();
+    // Stories in the reader's language lead, labelled ones (another
+    // language's version) follow, each group in digest order: the first
+    // story is what the inbox preview shows.
     let mut chosen: Vec<(&Story, &Article)> = Vec::new();
+    let mut labelled: Vec<(&Story, &Article)> = Vec::new();
     for id in story_ids {
         if chosen.len() == limit {
             break;
@@ -285,8 +289,14 @@ fn choose<'c>(
         if !topics.is_empty() && !topics.matches(story, now) {
             continue;
         }
-        chosen.push((story, article));
+        if article.locale == locale.key {
+            chosen.push((story, article));
+        } else if labelled.len() < limit {
+            labelled.push((story, article));
+        }
     }
+    chosen.extend(labelled);
+    chosen.truncate(limit);
     chosen
 }
 

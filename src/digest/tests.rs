@@ -245,15 +245,17 @@ fn chinese_view_uses_chinese_versions_dates_and_labels() {
     assert!(view.date.contains("2026年11月29日"), "{}", view.date);
     assert!(view.date.contains("星期日"), "{}", view.date);
     assert_eq!(view.intro, "3 篇新文章");
+    // The reader's language first (newest first), then the labelled story,
+    // although the budget story is newer than the teahouses.
     assert_eq!(
         titles(&view),
-        ["成渝新铁路通车", "City budget approved", "成都的老茶馆"]
+        ["成渝新铁路通车", "成都的老茶馆", "City budget approved"]
     );
     assert_eq!(view.stories[0].reading_time, "阅读约 3 分钟");
     assert_eq!(view.stories[0].url, "https://news.example.org/zh/rail/");
-    assert_eq!(view.stories[1].label.as_deref(), Some("仅有英文版"));
-    assert_eq!(view.stories[1].lang.as_deref(), Some("en"));
-    assert_eq!(view.stories[1].url, "https://news.example.org/budget/");
+    assert_eq!(view.stories[2].label.as_deref(), Some("仅有英文版"));
+    assert_eq!(view.stories[2].lang.as_deref(), Some("en"));
+    assert_eq!(view.stories[2].url, "https://news.example.org/budget/");
     assert_eq!(view.stories[0].label, None);
     assert!(view.subject.contains("2026年11月29日"), "{}", view.subject);
 }
@@ -292,7 +294,7 @@ fn topics_keep_only_stories_with_a_matching_tag_in_any_version() {
         &["politics", "culture"],
         Untranslated::Label,
     );
-    assert_eq!(titles(&view), ["City budget approved", "成都的老茶馆"]);
+    assert_eq!(titles(&view), ["成都的老茶馆", "City budget approved"]);
     assert_eq!(view.intro, "2 篇新文章");
     let view = site.view(&sample(), IDS, "en", &["sport"], Untranslated::Label);
     assert!(view.stories.is_empty());
@@ -368,9 +370,9 @@ fn shown_versions_are_the_stories_the_view_shows_in_order() {
                 assert_eq!(
                     versions,
                     [
+                        ("s3", "zh"),
                         ("s0", "en"),
                         ("s2", "en"),
-                        ("s3", "zh"),
                         ("s4", "en"),
                         ("s5", "en")
                     ]
@@ -453,9 +455,10 @@ fn reading_time_counts_chinese_by_character_and_english_by_word() {
     let zh = site.view(&corpus, &["zh", "en"], "zh", &[], Untranslated::Label);
     assert_eq!(zh.stories[0].reading_time, "阅读约 3 分钟");
     assert_eq!(zh.stories[1].reading_time, "阅读约 5 分钟");
+    // An English reader gets the English story first, the labelled Chinese one after.
     let en = site.view(&corpus, &["zh", "en"], "en", &[], Untranslated::Label);
-    assert_eq!(en.stories[0].reading_time, "3 min read");
-    assert_eq!(en.stories[1].reading_time, "5 min read");
+    assert_eq!(en.stories[0].reading_time, "5 min read");
+    assert_eq!(en.stories[1].reading_time, "3 min read");
 }
 
 #[test]

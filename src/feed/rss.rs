@@ -9,7 +9,13 @@ use crate::view::FeedView;
 use anyhow::Result;
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
-use rss::{Category, Channel, Enclosure, Guid, Item, Source};
+use rss::extension::{Extension, ExtensionMap};
+use rss::{Category, Channel, Guid, Item, Source};
+use std::collections::BTreeMap;
+
+/// Media RSS (https://www.rssboard.org/media-rss), for items' images.
+const MEDIA_PREFIX: &str = "media";
+const MEDIA_NAMESPACE: &str = "http://search.yahoo.com/mrss/";
 
 /// Renders `view` as an RSS 2.0 document.
 pub fn render(view: &FeedView) -> Result<String> {
@@ -20,7 +26,7 @@ pub fn render(view: &FeedView) -> Result<String> {
         ..Link::default()
     };
     let newest = view.items.first().map(|_| view.updated.to_rfc2822());
-    let items = view
+    let items: Vec<Item> = view
         .items
         .iter()
         .map(|item| Item {
@@ -43,12 +49,12 @@ pub fn render(view: &FeedView) -> Result<String> {
                     domain: None,
                 })
                 .collect(),
-            enclosure: item.image.as_ref().map(|image| Enclosure {
-                url: image.to_string(),
-                // RSS requires a length; 0 is the agreed value when unknown.
-                length: "0".to_owned(),
-                mime_type: image_mime_type(image).to_owned(),
-            }),
+            // The lead image as Media RSS `media:content`, which readers
+            // show as the item's picture. Not an `<enclosure>`: RSS requires
+            // its length in bytes, and gazette references images by URL
+            // without publishing (or measuring) them; `length="0"` is a
+            // W3C validator warning and a lie to podcast clients.
+            extensions: item.image.as_ref().map(media_content).unwrap_or_default(),
             // RSS 2.0 `<source url>` names the feed a story came from; it
             // needs a URL, so the name also goes into `dc:publisher`.
             source: item.attribution.as_ref().and_then(|a| {
@@ -95,6 +101,11 @@ pub fn render(view: &FeedView) -> Result<String> {
         atom_ext: Some(AtomExtension {
             links: vec![self_link],
         }),
+        namespaces: if items.iter().any(|i| !i.extensions.is_empty()) {
+            BTreeMap::from([(MEDIA_PREFIX.to_owned(), MEDIA_NAMESPACE.to_owned())])
+        } else {
+            BTreeMap::new()
+        },
         items,
         ..Channel::default()
     };
@@ -102,6 +113,23 @@ pub fn render(view: &FeedView) -> Result<String> {
     channel.pretty_write_to(&mut out, b' ', 2)?;
     out.push(b'\n');
     Ok(hex_references_in_titles(&String::from_utf8(out)?))
+}
+
+/// `<media:content url=… type=… medium="image"/>` for an item's image.
+fn media_content(image: &url::Url) -> ExtensionMap {
+    let content = Extension {
+        name: format!("{MEDIA_PREFIX}:content"),
+        attrs: BTreeMap::from([
+            ("url".to_owned(), image.to_string()),
+            ("type".to_owned(), image_mime_type(image).to_owned()),
+            ("medium".to_owned(), "image".to_owned()),
+        ]),
+        ..Extension::default()
+    };
+    BTreeMap::from([(
+        MEDIA_PREFIX.to_owned(),
+        BTreeMap::from([("content".to_owned(), vec![content])]),
+    )])
 }
 
 /// The RSS Advisory Board's profile (which the W3C validator applies) asks

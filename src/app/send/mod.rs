@@ -178,10 +178,20 @@ pub fn send(
         state.create_digest(&digest.id, now, &digest.story_ids, &digest.recipients)?;
         tally.suppressed += plan.suppressed_from_new;
         tracing::info!(
-            "digest {}: {} new stories for {} subscribers",
+            "digest {}: {} new {} for {} {}",
             digest.id,
             digest.story_ids.len(),
-            digest.recipients.len()
+            if digest.story_ids.len() == 1 {
+                "story"
+            } else {
+                "stories"
+            },
+            digest.recipients.len(),
+            if digest.recipients.len() == 1 {
+                "subscriber"
+            } else {
+                "subscribers"
+            }
         );
         composer.know_digest(&digest.id, digest.story_ids.clone());
     }
