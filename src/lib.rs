@@ -24,6 +24,7 @@ mod test_support;
 pub mod unsubscribe;
 pub mod view;
 pub mod walk;
+pub mod websub;
 
 /// Process exit codes, documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

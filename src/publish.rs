@@ -27,10 +27,10 @@ pub enum Outcome {
 }
 
 /// What [`publish_all`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Published {
-    /// Files that were new or changed.
-    pub written: usize,
+    /// Files that were new or changed, as given (relative to the root).
+    pub written: Vec<PathBuf>,
     /// Files that already held exactly their bytes.
     pub unchanged: usize,
 }
@@ -63,11 +63,11 @@ pub fn publish_all<'a>(
     root: &Path,
     files: impl IntoIterator<Item = (&'a Path, &'a [u8])>,
 ) -> Result<Published> {
-    let files: Vec<(PathBuf, &[u8])> = files
+    let files: Vec<(&Path, PathBuf, &[u8])> = files
         .into_iter()
-        .map(|(relative, bytes)| (root.join(relative), bytes))
+        .map(|(relative, bytes)| (relative, root.join(relative), bytes))
         .collect();
-    let folders = folders_of(files.iter().map(|(path, _)| path.as_path()));
+    let folders = folders_of(files.iter().map(|(_, path, _)| path.as_path()));
     for dir in &folders {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create folder {}", dir.display()))?;
@@ -75,7 +75,7 @@ pub fn publish_all<'a>(
     remove_stale_temps(&folders);
     let mut published = Published::default();
     let mut batch = Batch::new(TEMP, FOLDER_SYNC);
-    for (path, bytes) in &files {
+    for (relative, path, bytes) in &files {
         if unchanged(path, bytes) {
             published.unchanged += 1;
             continue;
@@ -83,8 +83,8 @@ pub fn publish_all<'a>(
         batch
             .stage(path, bytes, Existing::Replace)
             .with_context(|| staging_failed(path))?;
+        published.written.push(relative.to_path_buf());
     }
-    published.written = batch.len();
     commit(batch)?;
     Ok(published)
 }
@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(
             published,
             Published {
-                written: 2,
+                written: vec![PathBuf::from("en/rss.xml"), PathBuf::from("en/feed.json")],
                 unchanged: 1
             }
         );

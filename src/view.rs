@@ -33,6 +33,8 @@ pub struct FeedView {
     pub updated: DateTime<FixedOffset>,
     pub author_name: String,
     pub author_email: Option<String>,
+    /// The WebSub hub to name with `rel="hub"` (`feeds.websub_hub`).
+    pub hub: Option<Url>,
     pub items: Vec<ItemView>,
 }
 
@@ -264,6 +266,7 @@ fn build_view(
         updated,
         author_name: config.site.author.name.clone(),
         author_email: config.site.author.email.clone(),
+        hub: config.feeds.websub_hub.clone(),
         items,
     })
 }

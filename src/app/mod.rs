@@ -301,14 +301,49 @@ fn build(
     }
     if output.is_normal() {
         println!(
-            "built {} feeds and {} digest pages for {} locales into {}: {written} written, {unchanged} unchanged",
+            "built {} feeds and {} digest pages for {} locales into {}: {} written, {unchanged} unchanged",
             site.feeds.len(),
             site.digest_pages.len(),
             config.locales.len(),
-            config.feeds.dir.display()
+            config.feeds.dir.display(),
+            written.len()
         );
     }
+    announce_changed_feeds(&config, &site, &written);
     Ok(())
+}
+
+/// Pings the WebSub hub, if there is one, for each feed this build wrote
+/// (feeds only: index and digest pages have no subscribers). A failing
+/// hub is a warning: the feeds are published and readers still poll.
+fn announce_changed_feeds(config: &Config, site: &Site, written: &[PathBuf]) {
+    let Some(hub) = &config.feeds.websub_hub else {
+        return;
+    };
+    let changed: Vec<url::Url> = site
+        .feeds
+        .iter()
+        .filter(|feed| written.contains(&feed.relative_path))
+        .filter_map(|feed| {
+            let relative = feed.relative_path.to_string_lossy().replace('\\', "/");
+            config.feeds.url.join(&relative).ok()
+        })
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    let failures = crate::websub::ping(hub, &changed, &config.fetch.user_agent);
+    for failure in &failures {
+        tracing::warn!(
+            "WebSub hub {hub} did not take the update of {}: {}; subscribers will see it at their next poll",
+            failure.feed,
+            failure.reason
+        );
+    }
+    tracing::info!(
+        "WebSub: told {hub} about {} changed feeds",
+        changed.len() - failures.len()
+    );
 }
 
 fn check(

@@ -270,6 +270,9 @@ pub(super) struct RawFeeds {
     /// `true`, `false` (the default) or a list of tag slugs.
     #[serde(default)]
     pub tags: RawTagFeeds,
+    /// A WebSub hub to announce in every feed and ping after a change.
+    #[serde(default)]
+    pub websub_hub: Option<String>,
 }
 
 /// `feeds.tags` as written: a switch or a list of slugs.
@@ -295,6 +298,7 @@ impl Default for RawFeeds {
             max_items: default_max_items(),
             content: ContentMode::default(),
             tags: RawTagFeeds::default(),
+            websub_hub: None,
         }
     }
 }

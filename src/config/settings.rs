@@ -236,6 +236,10 @@ pub struct Feeds {
     pub tags: TagFeeds,
     /// `[tags.<slug>]`: slug → locale key → the tag's name in that locale.
     pub tag_names: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// `feeds.websub_hub`: the WebSub hub every feed names (`rel="hub"`)
+    /// and that `build` pings for each feed it changed. https, or http to
+    /// a hub on this machine.
+    pub websub_hub: Option<Url>,
 }
 
 /// `feeds.tags`: which tags get their own feeds under `<locale>/tags/<slug>/`.

@@ -93,6 +93,23 @@ pub(super) fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Confi
         (None, None) => None,
     };
 
+    let websub_hub = raw.feeds.websub_hub.as_deref().and_then(|hub| {
+        match Url::parse(hub) {
+            Ok(url)
+                if url.scheme() == "https"
+                    || (url.scheme() == "http"
+                        && url.host_str().is_some_and(crate::net::is_loopback_host)) =>
+            {
+                Some(url)
+            }
+            _ => {
+                problems.push(format!(
+                    "feeds.websub_hub `{hub}` must be an absolute https URL of a WebSub hub (http only for a hub on this machine), e.g. \"https://pubsubhubbub.appspot.com/\""
+                ));
+                None
+            }
+        }
+    });
     let tags = match &raw.feeds.tags {
         RawTagFeeds::Switch(false) => TagFeeds::None,
         RawTagFeeds::Switch(true) => TagFeeds::All,
@@ -143,6 +160,7 @@ pub(super) fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Confi
                     content: raw.feeds.content,
                     tags,
                     tag_names: raw.tags,
+                    websub_hub,
                 },
                 state_path: root.join(raw.state.path),
                 digest,

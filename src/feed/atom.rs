@@ -102,7 +102,7 @@ pub fn render(view: &FeedView) -> Result<String> {
         subtitle: Some(Text::plain(view.description.clone())),
         updated: view.updated,
         authors: vec![person(&view.author_name, view.author_email.as_ref())],
-        links: vec![
+        links: [
             link(&self_href, "self", "application/atom+xml", None),
             link(
                 view.home_url.as_str(),
@@ -110,7 +110,14 @@ pub fn render(view: &FeedView) -> Result<String> {
                 "text/html",
                 Some(&view.language),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(view.hub.iter().map(|hub| Link {
+            href: hub.to_string(),
+            rel: "hub".to_owned(),
+            ..Link::default()
+        }))
+        .collect(),
         generator: Some(Generator {
             value: GENERATOR.to_owned(),
             uri: Some(GENERATOR_URI.to_owned()),

@@ -20,6 +20,9 @@ struct JsonFeed<'a> {
     description: &'a str,
     language: &'a str,
     authors: Vec<JsonAuthor<'a>>,
+    /// JSON Feed 1.1 `hubs`: the WebSub hub, when there is one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<JsonHub>,
     #[serde(rename = "_gazette")]
     generator: JsonGenerator,
     items: Vec<JsonItem<'a>>,
@@ -30,6 +33,13 @@ struct JsonFeed<'a> {
 struct JsonGenerator {
     about: &'static str,
     generator: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonHub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -119,6 +129,14 @@ pub fn render(view: &FeedView) -> Result<String> {
         authors: vec![JsonAuthor {
             name: &view.author_name,
         }],
+        hubs: view
+            .hub
+            .iter()
+            .map(|hub| JsonHub {
+                kind: "WebSub",
+                url: hub.to_string(),
+            })
+            .collect(),
         generator: JsonGenerator {
             about: GENERATOR_URI,
             generator: GENERATOR,

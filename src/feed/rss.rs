@@ -98,8 +98,15 @@ pub fn render(view: &FeedView) -> Result<String> {
             .author_email
             .as_ref()
             .map(|email| format!("{email} ({})", view.author_name)),
+        // The WebSub hub, as an `atom:link rel="hub"` (WebSub §4).
         atom_ext: Some(AtomExtension {
-            links: vec![self_link],
+            links: std::iter::once(self_link)
+                .chain(view.hub.iter().map(|hub| Link {
+                    href: hub.to_string(),
+                    rel: "hub".to_owned(),
+                    ..Link::default()
+                }))
+                .collect(),
         }),
         namespaces: if items.iter().any(|i| !i.extensions.is_empty()) {
             BTreeMap::from([(MEDIA_PREFIX.to_owned(), MEDIA_NAMESPACE.to_owned())])
