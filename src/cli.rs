@@ -100,12 +100,13 @@ pub enum Command {
     /// Turn news pages saved as plain text into article files to review and commit.
     ///
     /// Keeps the headline, paragraphs, section headings and photo captions,
-    /// drops the site's chrome (navigation, share buttons, bylines, cookie
-    /// notices, hotlines, footers); quotes stay exactly as written. Writes
+    /// drops the site's chrome (navigation, share buttons, cookie notices,
+    /// hotlines, footers); quotes stay exactly as written. Writes
     /// <slug>.md (or <slug>.<lang>.md) with the slug taken from the headline
-    /// (pinyin for Chinese). The date is the page's, else --date, else the
-    /// file's modification time (with a warning). Extend the chrome and
-    /// caption patterns under [import] in config.toml.
+    /// (pinyin for Chinese) or --slug. The date is the page's (read in
+    /// site.time_zone or --tz), else --date, else the file's modification
+    /// time (with a warning). Extend the chrome and caption patterns under
+    /// [import] in config.toml.
     Import {
         /// The pages: UTF-8 text files, one news page each.
         #[arg(required = true, value_name = "PAGE.txt")]
@@ -117,9 +118,19 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         into: Option<PathBuf>,
         /// Date for pages that show none: RFC 3339 (2026-11-20T09:30:00+08:00)
-        /// or a day (2026-11-20, midnight in this machine's time zone).
+        /// or a day (2026-11-20, midnight in the --tz / site.time_zone zone).
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         date: Option<ImportDate>,
+        /// IANA time zone (Asia/Shanghai) in which datelines without an
+        /// offset are read; overrides site.time_zone. Without either, the
+        /// machine's zone.
+        #[arg(long, value_name = "ZONE", value_parser = parse_zone)]
+        tz: Option<chrono_tz::Tz>,
+        /// Name the article file SLUG.md (SLUG.<lang>.md) instead of taking
+        /// the slug from the headline: import a story's English and Chinese
+        /// pages with the same --slug and they pair as translations. One page only.
+        #[arg(long, value_name = "SLUG")]
+        slug: Option<String>,
         /// Replace article files that already exist.
         #[arg(long)]
         force: bool,
@@ -139,6 +150,10 @@ fn parse_date(text: &str) -> Result<ImportDate, String> {
             "write an RFC 3339 instant with offset (2026-11-20T09:30:00+08:00) or a day (2026-11-20)"
                 .to_owned()
         })
+}
+
+fn parse_zone(text: &str) -> Result<chrono_tz::Tz, String> {
+    crate::config::parse_time_zone(text)
 }
 
 fn parse_now(text: &str) -> Result<DateTime<FixedOffset>, String> {
@@ -193,12 +208,16 @@ impl Cli {
                 lang,
                 into,
                 date,
+                tz,
+                slug,
                 force,
             } => app::Command::Import(app::ImportRequest {
                 pages,
                 lang,
                 into,
                 date,
+                time_zone: tz,
+                slug,
                 existing: if force {
                     ExistingFiles::Replace
                 } else {

@@ -381,7 +381,7 @@ fn rss_atom_json_and_file_sources_become_attributed_items_revalidated_with_etag(
         );
     }
 
-    // The cache is in the state database (schema version 2 added it; 4 is current).
+    // The cache is in the state database (schema version 2 added it; 5 is current).
     let db = rusqlite::Connection::open(site.path(".gazette/state.db")).unwrap();
     let (etag, version): (String, i64) = db
         .query_row(
@@ -390,7 +390,7 @@ fn rss_atom_json_and_file_sources_become_attributed_items_revalidated_with_etag(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!((etag.as_str(), version), (PARTNER_RSS_ETAG, 4));
+    assert_eq!((etag.as_str(), version), (PARTNER_RSS_ETAG, 5));
 }
 
 #[test]
@@ -576,4 +576,82 @@ fn check_fetches_but_writes_no_state() {
             .map(String::as_str),
         Some(PARTNER_RSS_ETAG)
     );
+}
+
+#[test]
+fn an_undated_partner_item_is_warned_about_once_not_on_every_build() {
+    let server = Server::start();
+    let dated = rss("dated", "Dated story", "");
+    let with_undated =
+        |extra_item: &str| dated.replace("</channel>", &format!("{extra_item}</channel>"));
+    let undated = "<item><title>Undated story</title><link>https://partner.example.com/undated</link><guid isPermaLink=\"false\">undated</guid></item>";
+    server.route(
+        "/partner.xml",
+        Route::Feed {
+            body: with_undated(undated),
+            content_type: "application/rss+xml",
+            etag: "\"p1\"",
+        },
+    );
+    let site = site_with(
+        &feed_source(&server.url("/partner.xml"), "name = \"Partner\""),
+        "host_delay_ms = 0",
+    );
+    let warning = format!(
+        "feed source {}: item `undated` has no date (published or updated); item skipped",
+        server.url("/partner.xml")
+    );
+    let skip_warnings = |output: &std::process::Output| -> Vec<String> {
+        stderr(output)
+            .lines()
+            .filter(|line| line.contains("WARN") && line.contains("item skipped"))
+            .map(|line| line.trim_start().trim_start_matches("WARN ").to_owned())
+            .collect()
+    };
+    // Quiet, as cron runs it: whatever reaches stderr is mailed.
+    let first = site.run(&["-q", "--now", NOW, "build"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(skip_warnings(&first), std::slice::from_ref(&warning));
+    // The same document again (a 304: the cached copy is parsed anew).
+    let second = site.run(&["-q", "--now", NOW, "build"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(
+        skip_warnings(&second),
+        Vec::<String>::new(),
+        "{}",
+        stderr(&second)
+    );
+    // `check` reads what builds recorded: nothing new either.
+    let check = site.run(&["-q", "--now", NOW, "check"]);
+    assert_eq!(
+        skip_warnings(&check),
+        Vec::<String>::new(),
+        "{}",
+        stderr(&check)
+    );
+
+    // A new undated item is new: warned about, once.
+    server.route(
+        "/partner.xml",
+        Route::Feed {
+            body: with_undated(&format!(
+                "{undated}{}",
+                undated.replace("undated", "undated-2")
+            )),
+            content_type: "application/rss+xml",
+            etag: "\"p2\"",
+        },
+    );
+    let third = site.run(&["-q", "--now", NOW, "build"]);
+    assert!(third.status.success(), "{}", stderr(&third));
+    assert_eq!(
+        skip_warnings(&third),
+        [warning.replace("`undated`", "`undated-2`")]
+    );
+    let fourth = site.run(&["-q", "--now", NOW, "build"]);
+    assert_eq!(skip_warnings(&fourth), Vec::<String>::new());
+    // The dated item was published all along.
+    let en = site.feed("en", "atom.xml");
+    assert!(entry_by_link(&en, "https://partner.example.com/dated").is_some());
+    assert!(entry_by_link(&en, "https://partner.example.com/undated").is_none());
 }

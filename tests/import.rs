@@ -389,3 +389,271 @@ fn into_and_lang_are_checked() {
         stderr(&output)
     );
 }
+
+/// The fixture site with `site.time_zone` set to `zone`.
+fn with_time_zone(site: &Site, zone: &str) {
+    let config: String = site
+        .read("config.toml")
+        .lines()
+        .filter(|line| !line.starts_with("time_zone = "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let config = config.replacen("[site]\n", &format!("[site]\ntime_zone = \"{zone}\"\n"), 1);
+    site.write("config.toml", config);
+}
+
+/// The `+++` front matter of an article file, parsed by the `toml` crate.
+fn front_matter(article: &str) -> toml::Table {
+    let front = article
+        .strip_prefix("+++\n")
+        .and_then(|rest| rest.split_once("\n+++\n"))
+        .map(|(front, _)| front)
+        .unwrap_or_else(|| panic!("no front matter in {article}"));
+    toml::from_str(front).unwrap()
+}
+
+fn date_of(article: &str) -> String {
+    front_matter(article)["date"]
+        .as_datetime()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn datelines_are_read_in_site_time_zone_or_tz_not_the_machines() {
+    // The machine (TZ=UTC) is a server; the page is from Chengdu.
+    let site = site_with_pages(&["zh-xinhua-style.txt"]);
+    with_time_zone(&site, "Asia/Shanghai");
+    let import = ["import", "--lang", "zh", "pages/zh-xinhua-style.txt"];
+    let output = ok(&site, &import);
+    assert_eq!(stderr(&output), "", "a named zone needs no warning");
+    assert_eq!(date_of(&site.read(CHENGYU)), "2026-03-02T14:30:15+08:00");
+
+    // --tz beats site.time_zone.
+    let mut args = import.to_vec();
+    args.extend(["--tz", "Europe/London", "--force"]);
+    ok(&site, &args);
+    assert_eq!(date_of(&site.read(CHENGYU)), "2026-03-02T14:30:15+00:00");
+
+    // Neither: the machine's zone, and one warning that says so.
+    let site = site_with_pages(&["zh-xinhua-style.txt", "en-question-headline.txt"]);
+    let output = ok(
+        &site,
+        &[
+            "import",
+            "pages/zh-xinhua-style.txt",
+            "pages/en-question-headline.txt",
+        ],
+    );
+    assert_eq!(
+        stderr(&output),
+        " WARN pages/zh-xinhua-style.txt: the dateline has no time zone and neither site.time_zone nor --tz names one, so it was read in this machine's zone (offset +00:00); if the pages are from elsewhere, set site.time_zone in config.toml or pass --tz (an IANA name such as Asia/Shanghai) and import again with --force\n"
+    );
+    assert_eq!(
+        date_of(&site.read("articles/cheng-yu-shuang-cheng-jing-ji-quan-jian-she-ti-su.md")),
+        "2026-03-02T14:30:15+00:00"
+    );
+}
+
+#[test]
+fn a_bad_time_zone_is_named_with_a_hint() {
+    let site = site_with_pages(&["zh-xinhua-style.txt"]);
+    with_time_zone(&site, "Shanghai");
+    let output = run(&site, &["import", "pages/zh-xinhua-style.txt"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(
+        stderr(&output),
+        "error: config.toml: invalid configuration:\n  - site.time_zone `Shanghai` is not an IANA time zone name; did you mean `Asia/Shanghai`?\n"
+    );
+    with_time_zone(&site, "CST");
+    let output = run(&site, &["--now", NOW, "build"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("  - site.time_zone `CST` is not an IANA time zone name: use one such as Asia/Shanghai, Europe/London or America/New_York (UTC for UTC), not an abbreviation (CST) or an offset (+08:00)\n"),
+        "{}",
+        stderr(&output)
+    );
+
+    let site = site_with_pages(&["zh-xinhua-style.txt"]);
+    let output = run(
+        &site,
+        &["import", "--tz", "+08:00", "pages/zh-xinhua-style.txt"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("error: invalid value '+08:00' for '--tz <ZONE>': is not an IANA time zone name: use one such as Asia/Shanghai"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(
+        &site,
+        &[
+            "import",
+            "--tz",
+            "asia/shanghai",
+            "pages/zh-xinhua-style.txt",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("error: invalid value 'asia/shanghai' for '--tz <ZONE>': is not an IANA time zone name; did you mean `Asia/Shanghai`?"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn pages_of_one_story_imported_with_one_slug_pair_as_translations() {
+    let site = site_with_pages(&["en-riverside.txt", "zh-xinhua-style.txt"]);
+    let output = ok(
+        &site,
+        &[
+            "import",
+            "--slug",
+            "bridge-opens",
+            "--date",
+            "2026-11-20",
+            "pages/en-riverside.txt",
+        ],
+    );
+    assert_eq!(
+        stdout(&output),
+        "wrote articles/bridge-opens.md (from pages/en-riverside.txt)\n"
+    );
+    let output = ok(
+        &site,
+        &[
+            "import",
+            "--slug",
+            "bridge-opens",
+            "--lang",
+            "zh",
+            "--tz",
+            "Asia/Shanghai",
+            "pages/zh-xinhua-style.txt",
+        ],
+    );
+    assert_eq!(
+        stdout(&output),
+        "wrote articles/bridge-opens.zh.md (from pages/zh-xinhua-style.txt)\n"
+    );
+    site.build_at(NOW);
+
+    let alternates = |locale: &str, title: &str| -> Vec<(String, Option<String>)> {
+        let feed = site.feed(locale, "atom.xml");
+        entry(&feed, title)
+            .links
+            .iter()
+            .filter(|l| l.rel.as_deref() == Some("alternate"))
+            .map(|l| (l.href.clone(), l.href_lang.clone()))
+            .collect()
+    };
+    let en = (
+        "https://news.example.org/bridge-opens/".to_owned(),
+        Some("en-GB".to_owned()),
+    );
+    let zh = (
+        "https://news.example.org/zh/bridge-opens/".to_owned(),
+        Some("zh-CN".to_owned()),
+    );
+    // Each entry links its own page first and the translation by hreflang.
+    assert_eq!(alternates("en", RIVERSIDE_TITLE), [en.clone(), zh.clone()]);
+    assert_eq!(alternates("zh", "成渝双城经济圈建设提速"), [zh, en]);
+}
+
+#[test]
+fn slug_is_checked_and_names_one_page() {
+    let site = site_with_pages(&["en-riverside.txt", "en-no-date.txt"]);
+    let output = run(
+        &site,
+        &["import", "--slug", "Bridge Opens", "pages/en-riverside.txt"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: --slug `Bridge Opens` is not a slug: use lowercase ASCII letters, digits, '-', '_' and inner '.' (it names the file and the article's URL), e.g. `bridge-opens-early`\n"
+    );
+    let output = run(
+        &site,
+        &["import", "--slug", "bridge.zh", "pages/en-riverside.txt"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: --slug `bridge.zh` ends in `.zh`, which the loader reads as a locale suffix; use '-' instead (`bridge-zh`)\n"
+    );
+    let output = run(
+        &site,
+        &[
+            "import",
+            "--slug",
+            "bridge",
+            "pages/en-riverside.txt",
+            "pages/en-no-date.txt",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: --slug names one article, but 2 pages were given: import them one at a time (the pages of one story in two languages: once each, with the same --slug and each page's --lang)\n"
+    );
+    assert!(!site.path("articles/bridge.md").exists());
+}
+
+#[test]
+fn bylines_and_tag_lines_become_authors_and_tags() {
+    let site = Site::from_fixture("site");
+    site.write(
+        "pages/en.txt",
+        "Harbour Herald\n\nPort Tax Vote Delayed\n\nBy Li Wei, Anna Smith | Harbour Herald\nMarch 2, 2026 10:15 am\n\nThe harbour board delayed its vote on the port tax by a month.\n\nMembers asked for a study of the costs first.\n\nTags: port, economy、 tax\nCopyright © 2026 Harbour Herald\n",
+    );
+    site.write(
+        "pages/zh.txt",
+        "重庆日报\n港口税表决推迟\n作者：李伟\n记者 王五\n2026-03-02 10:15\n\n港务局将港口税表决推迟一个月。\n\n标签：港口、经济，税收\n",
+    );
+    ok(&site, &["import", "--slug", "port-tax", "pages/en.txt"]);
+    ok(
+        &site,
+        &[
+            "import",
+            "--slug",
+            "port-tax",
+            "--lang",
+            "zh",
+            "pages/zh.txt",
+        ],
+    );
+    let strings = |article: &str, key: &str| -> Vec<String> {
+        front_matter(article)[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key} in {article}"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let en = site.read("articles/port-tax.md");
+    assert_eq!(strings(&en, "authors"), ["Li Wei", "Anna Smith"]);
+    assert_eq!(strings(&en, "tags"), ["port", "economy", "tax"]);
+    let zh = site.read("articles/port-tax.zh.md");
+    assert_eq!(strings(&zh, "authors"), ["李伟", "王五"]);
+    assert_eq!(strings(&zh, "tags"), ["港口", "经济", "税收"]);
+    for (article, lines) in [
+        (&en, &["By Li Wei", "Tags:"][..]),
+        (&zh, &["作者", "记者", "标签"]),
+    ] {
+        let body = article.rsplit_once("+++\n").unwrap().1;
+        for line in lines {
+            assert!(!body.contains(line), "{line} in the body: {body}");
+        }
+    }
+
+    // And the feeds credit them, not the site.
+    site.build_at(NOW);
+    let feed = site.feed("en", "atom.xml");
+    let names: Vec<&str> = entry(&feed, "Port Tax Vote Delayed")
+        .authors
+        .iter()
+        .filter_map(|p| p.name.as_deref())
+        .collect();
+    assert_eq!(names, ["Li Wei", "Anna Smith"]);
+}

@@ -58,13 +58,11 @@ pub fn gather(
     if feeds.is_empty() {
         return Ok(out);
     }
-    let needs_cache = feeds
-        .iter()
-        .any(|(_, f)| matches!(f.location, FeedLocation::Url(_)));
-    let state = match (needs_cache, mode) {
-        (false, _) => None,
-        (true, Mode::FetchAndStore) => Some(State::open(&config.state_path)?),
-        (true, _) => State::open_read_only(&config.state_path)?,
+    // Every feed source needs the state: URL sources for the fetch cache,
+    // all of them for the items already warned about as skipped.
+    let state = match mode {
+        Mode::FetchAndStore => Some(State::open(&config.state_path)?),
+        _ => State::open_read_only(&config.state_path)?,
     };
     let mut fetcher = (mode != Mode::CacheOnly).then(|| Fetcher::new(&config.fetch));
     let mut failures = Vec::new();
@@ -90,7 +88,7 @@ pub fn gather(
         };
         match result {
             Ok(Some(items)) => {
-                for reason in &items.skipped {
+                for reason in new_skips(state.as_ref(), mode, source, &items.skipped, now)? {
                     tracing::warn!("feed source {}: {reason}; item skipped", source.location);
                 }
                 out.insert(index, items.articles);
@@ -125,6 +123,34 @@ pub fn gather(
         Ok(out)
     } else {
         Err(SourceFailed(failures).into())
+    }
+}
+
+/// The skip warnings of `source`'s document that no build has given yet:
+/// an item skipped today (no date, say) is still skipped tomorrow, and
+/// under `-q` cron would mail the same warning every day. `build` records
+/// them; `check` and `send` only read what builds recorded. Without a
+/// state database (`check` before any build) every one is new.
+fn new_skips(
+    state: Option<&State>,
+    mode: Mode,
+    source: &FeedSource,
+    skipped: &[String],
+    now: DateTime<FixedOffset>,
+) -> Result<Vec<String>> {
+    match (state, mode) {
+        (Some(state), Mode::FetchAndStore) => {
+            state.record_skipped_items(&source.name, skipped, now)
+        }
+        (Some(state), _) => {
+            let known = state.skipped_items(&source.name)?;
+            Ok(skipped
+                .iter()
+                .filter(|r| !known.contains(*r))
+                .cloned()
+                .collect())
+        }
+        (None, _) => Ok(skipped.to_vec()),
     }
 }
 

@@ -5,7 +5,7 @@
 use super::{ExistingFiles, ImportDate, ImportRequest, Output};
 use crate::config::{Config, Source};
 use crate::publish;
-use crate::source::text::{self, ChromeRules};
+use crate::source::text::{self, ChromeRules, PageZone};
 use anyhow::Result;
 use chrono::{DateTime, FixedOffset, NaiveTime};
 use std::collections::BTreeMap;
@@ -38,6 +38,17 @@ pub fn import(config: &Config, request: &ImportRequest, output: Output) -> Resul
                 .join(", ")
         );
     }
+    if let Some(slug) = &request.slug {
+        text::check_slug(slug).map_err(|m| anyhow::anyhow!("--slug {m}"))?;
+        if request.pages.len() > 1 {
+            anyhow::bail!(
+                "--slug names one article, but {} pages were given: import them one at a time (the pages of one story in two languages: once each, with the same --slug and each page's --lang)",
+                request.pages.len()
+            );
+        }
+    }
+    // `--tz` beats `site.time_zone`; without either, the machine's zone.
+    let zone = PageZone::new(request.time_zone.or(config.site.time_zone));
     let into = match &request.into {
         Some(dir) => dir.clone(),
         None => config
@@ -56,20 +67,42 @@ pub fn import(config: &Config, request: &ImportRequest, output: Output) -> Resul
         lang,
         into: &into,
         rules: rules.get(config)?,
+        zone,
     };
 
     let mut written: BTreeMap<PathBuf, &Path> = BTreeMap::new();
     let mut failures = Vec::new();
+    // The first page whose dateline was read in the machine's zone.
+    let mut machine_dateline = None;
     for page in &request.pages {
         match importer.page(page, &written) {
-            Ok(target) => {
+            Ok(imported) => {
                 if output.is_normal() {
-                    println!("wrote {} (from {})", target.display(), page.display());
+                    println!(
+                        "wrote {} (from {})",
+                        imported.target.display(),
+                        page.display()
+                    );
                 }
-                written.insert(target, page);
+                if zone == PageZone::Machine
+                    && machine_dateline.is_none()
+                    && let Some(date) = imported.dateline
+                {
+                    machine_dateline = Some((page, date));
+                }
+                written.insert(imported.target, page);
             }
             Err(message) => failures.push(format!("{}: {message}", page.display())),
         }
+    }
+    // Said once per run: on a server in UTC, a Chinese page's "14:30" is
+    // otherwise silently eight hours off.
+    if let Some((page, date)) = machine_dateline {
+        tracing::warn!(
+            "{}: the dateline has no time zone and neither site.time_zone nor --tz names one, so it was read in this machine's zone (offset {}); if the pages are from elsewhere, set site.time_zone in config.toml or pass --tz (an IANA name such as Asia/Shanghai) and import again with --force",
+            page.display(),
+            date.offset()
+        );
     }
     if failures.is_empty() {
         Ok(())
@@ -91,26 +124,36 @@ struct Importer<'a> {
     /// The folder articles are written to.
     into: &'a Path,
     rules: &'a ChromeRules,
+    /// Where wall-clock times are read.
+    zone: PageZone,
+}
+
+/// One page written.
+struct Imported {
+    target: PathBuf,
+    /// The date, when it came from the page's dateline.
+    dateline: Option<DateTime<FixedOffset>>,
 }
 
 impl Importer<'_> {
     /// Imports one page; `written` holds the files this run already wrote.
-    fn page(&self, page: &Path, written: &BTreeMap<PathBuf, &Path>) -> Result<PathBuf, String> {
+    fn page(&self, page: &Path, written: &BTreeMap<PathBuf, &Path>) -> Result<Imported, String> {
         let Importer {
             config,
             request,
             lang,
             into,
             rules,
+            zone,
         } = *self;
         let bytes = std::fs::read(page).map_err(|e| format!("cannot read the page: {e}"))?;
         let text = text::decode(&bytes).map_err(|(line, m)| format!("line {line}: {m}"))?;
         let scraped = text::parse_page(text, rules)?;
-        let target = into.join(text::file_name(
-            &text::slugify(&scraped.title),
-            lang,
-            &config.site.default_locale,
-        ));
+        let slug = match &request.slug {
+            Some(slug) => slug.clone(),
+            None => text::slugify(&scraped.title),
+        };
+        let target = into.join(text::file_name(&slug, lang, &config.site.default_locale));
         if let Some(other) = written.get(&target) {
             return Err(format!(
                 "{} was just written from {}: both pages have the headline “{}”; import this one into another folder (--into) and rename it",
@@ -119,12 +162,13 @@ impl Importer<'_> {
                 scraped.title
             ));
         }
-        let date: DateTime<FixedOffset> = match (scraped.date, request.date) {
-            (Some(date), _) => text::local_date(date),
+        let dateline = scraped.date.map(|date| zone.read(date));
+        let date: DateTime<FixedOffset> = match (dateline, request.date) {
+            (Some(date), _) => date,
             (None, Some(ImportDate::Instant(date))) => date,
-            (None, Some(ImportDate::Day(day))) => text::local_date(day.and_time(NaiveTime::MIN)),
+            (None, Some(ImportDate::Day(day))) => zone.read(day.and_time(NaiveTime::MIN)),
             (None, None) => {
-                let date = text::modified(page)?;
+                let date = text::modified(page, zone)?;
                 tracing::warn!(
                     "{}: the page has no date and there is no --date; using the file's modification time {}: check `date` in {}",
                     page.display(),
@@ -150,6 +194,6 @@ impl Importer<'_> {
                 }
             })?;
         }
-        Ok(target)
+        Ok(Imported { target, dateline })
     }
 }

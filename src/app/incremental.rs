@@ -29,15 +29,28 @@ pub struct Fingerprint {
     pub racy: bool,
 }
 
+/// What of the state database goes into the fingerprint: the ids of the
+/// digests sent (each adds a web copy), read from `previous`, the database
+/// as the last run left it. Read before the build, which may write to the
+/// database (the fetch cache, skipped feed items) while the fingerprint is
+/// taken.
+pub fn digest_ids(config: &Config, previous: Option<&State>) -> Result<Vec<String>> {
+    match previous {
+        Some(state) if config.digest.is_some() => state.digest_ids(),
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// The inputs of a build at `now`, or `None` when a source is fetched over
 /// the network (its content is unknown until fetched, so always build).
-/// `previous` is the state database as the last run left it, if any.
+/// `digests` are the ids of the digests the state database records
+/// ([`digest_ids`]).
 /// `started` is when the build began: an input modified after it (or
 /// within [`RACY_WINDOW`] before it) makes the fingerprint racy, so it may
 /// be taken while the build reads the same files.
 pub fn fingerprint(
     config: &Config,
-    previous: Option<&State>,
+    digests: &[String],
     now: DateTime<FixedOffset>,
     started: SystemTime,
 ) -> Result<Option<Fingerprint>> {
@@ -67,12 +80,8 @@ pub fn fingerprint(
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     // Digest pages are named by the day; a new day is a new build.
     hasher.update(now.format("\n%Y-%m-%d\n").to_string().as_bytes());
-    if config.digest.is_some()
-        && let Some(state) = previous
-    {
-        for id in state.digest_ids()? {
-            hasher.update(format!("digest\t{id}\n").as_bytes());
-        }
+    for id in digests {
+        hasher.update(format!("digest\t{id}\n").as_bytes());
     }
     let racy_after = started
         .checked_sub(RACY_WINDOW)
@@ -209,7 +218,7 @@ mod tests {
             .set_modified(modified(started))
             .unwrap();
         let now = DateTime::parse_from_rfc3339("2027-01-15T08:00:00+00:00").unwrap();
-        fingerprint(&config, None, now, started)
+        fingerprint(&config, &[], now, started)
             .unwrap()
             .expect("no network source")
             .racy

@@ -244,11 +244,12 @@ fn build(
         Some(state) => state.build_record()?,
         None => None,
     };
+    let digests = incremental::digest_ids(&config, previous.as_ref())?;
+    drop(previous);
     let (fingerprint, site) = match record {
         Some(record) => {
             // Built before: first see whether anything changed.
-            let fingerprint = incremental::fingerprint(&config, previous.as_ref(), now, started)?;
-            drop(previous);
+            let fingerprint = incremental::fingerprint(&config, &digests, now, started)?;
             if let Some(fingerprint) = &fingerprint
                 && incremental::up_to_date(&config, &record, fingerprint, now)
             {
@@ -279,8 +280,7 @@ fn build(
             // not recorded.
             let config = &config;
             let (fingerprint, site) = rayon::join(
-                // Moved in: the state's connection may be sent, not shared.
-                move || incremental::fingerprint(config, previous.as_ref(), now, started),
+                || incremental::fingerprint(config, &digests, now, started),
                 || -> Result<Site> {
                     let feed_articles =
                         feeds::gather(config, feeds::Mode::FetchAndStore, failures, now)?;

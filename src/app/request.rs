@@ -104,10 +104,15 @@ pub struct ImportRequest {
     pub into: Option<PathBuf>,
     /// Date for pages that show none.
     pub date: Option<ImportDate>,
+    /// `--tz`: the zone datelines without an offset are read in; `None`
+    /// means `site.time_zone`, else the machine's zone.
+    pub time_zone: Option<chrono_tz::Tz>,
+    /// `--slug`: the article's slug instead of the headline's; one page only.
+    pub slug: Option<String>,
     pub existing: ExistingFiles,
 }
 
-/// `--date` of `gazette import`: an instant, or a day whose time zone is the machine's.
+/// `--date` of `gazette import`: an instant, or a day read in the import's zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportDate {
     Instant(DateTime<FixedOffset>),

@@ -18,6 +18,7 @@ pub use settings::{
     TransportKind, UntranslatedMode, default_user_agent,
 };
 pub use sources::check_pattern;
+pub use validate::parse_time_zone;
 
 use anyhow::Result;
 use std::path::{Path, PathBuf};

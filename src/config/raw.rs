@@ -169,6 +169,9 @@ pub(super) struct RawSite {
     pub id_date: String,
     #[serde(default = "default_locales_dir")]
     pub locales_dir: PathBuf,
+    /// IANA name of the zone in which pages' datelines without an offset are read.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 fn default_id_date() -> String {

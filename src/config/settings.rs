@@ -157,6 +157,10 @@ pub struct Site {
     /// Authority part of `tag:` ids (`host,date`); fixed so ids never change.
     pub tag_authority: String,
     pub locales_dir: PathBuf,
+    /// `site.time_zone`: the zone in which scraped pages' wall-clock times
+    /// (datelines without an offset, `import --date DAY`) are read; `None`
+    /// leaves it to the machine's zone.
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 /// Where articles come from.

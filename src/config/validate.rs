@@ -59,6 +59,12 @@ pub(super) fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Confi
         ));
     }
 
+    let time_zone = raw.site.time_zone.as_deref().and_then(|name| {
+        parse_time_zone(name)
+            .map_err(|hint| problems.push(format!("site.time_zone `{name}` {hint}")))
+            .ok()
+    });
+
     let locales = validate_locales(&raw, base_url.as_ref(), &mut problems);
     let sources = validate_sources(
         raw.sources,
@@ -149,6 +155,7 @@ pub(super) fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Confi
                     default_locale: raw.site.default_locale,
                     author: raw.site.author,
                     locales_dir: root.join(raw.site.locales_dir),
+                    time_zone,
                 },
                 locales,
                 sources,
@@ -248,6 +255,32 @@ fn with_trailing_slash(mut url: Url) -> Url {
         url.set_path(&path);
     }
     url
+}
+
+/// The IANA time zone `name` (`Asia/Shanghai`, `UTC`), or what is wrong
+/// with it, worded to follow the key or flag that gave it (`site.time_zone
+/// `X` is not …`, `--tz`). Names are matched exactly, as the tz database
+/// spells them; a name that differs only in case, or a city without its
+/// region (`Shanghai`), gets the right spelling as a hint.
+pub fn parse_time_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    if let Ok(zone) = name.parse::<chrono_tz::Tz>() {
+        return Ok(zone);
+    }
+    let wanted = name.trim().to_ascii_lowercase().replace(' ', "_");
+    let suggestion = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|z| z.name())
+        .find(|known| {
+            let known = known.to_ascii_lowercase();
+            known == wanted
+                || known
+                    .rsplit_once('/')
+                    .is_some_and(|(_, city)| city == wanted)
+        });
+    Err(match suggestion {
+        Some(known) => format!("is not an IANA time zone name; did you mean `{known}`?"),
+        None => "is not an IANA time zone name: use one such as Asia/Shanghai, Europe/London or America/New_York (UTC for UTC), not an abbreviation (CST) or an offset (+08:00)".to_owned(),
+    })
 }
 
 /// A slug a `[tags.<slug>]` table may use: what `slugify` produces.

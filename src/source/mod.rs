@@ -183,7 +183,13 @@ pub fn load(
             ),
             Source::Text { path, locale } => match rules {
                 Some(rules) => {
-                    let (loaded, found) = text::load_dir(path, locale, rules, &ctx);
+                    let (loaded, found) = text::load_dir(
+                        path,
+                        locale,
+                        rules,
+                        text::PageZone::new(config.site.time_zone),
+                        &ctx,
+                    );
                     (loaded.into_iter().map(Box::new).collect(), found)
                 }
                 None => (

@@ -1,8 +1,8 @@
 //! Scraped-text source: news pages saved as plain text (copied out of a
-//! browser) become a headline, an optional date and body blocks —
-//! headings, paragraphs and photo captions — with the site's chrome
-//! (navigation, share buttons, bylines, cookie banners, hotlines,
-//! copyright lines) left out.
+//! browser) become a headline, an optional date, the byline's authors, the
+//! tag line's tags and body blocks — headings, paragraphs and photo
+//! captions — with the site's chrome (navigation, share buttons, cookie
+//! banners, hotlines, copyright lines) left out.
 //!
 //! [`parse_page`] and [`to_markdown`] are pure: no I/O, no clock. `gazette
 //! import` writes what [`to_markdown`] returns for a person to review; a
@@ -18,7 +18,7 @@
 use super::clean::is_mostly_cjk;
 use super::{LoadContext, Problem, markdown};
 use crate::model::Article;
-use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
 use pinyin::ToPinyin;
 use rayon::prelude::*;
 use regex::{Regex, RegexSet};
@@ -34,6 +34,11 @@ pub struct ScrapedPage {
     /// The date on the page (a dateline near the headline), if it has one.
     /// Pages give wall-clock times without an offset; a date alone is midnight.
     pub date: Option<NaiveDateTime>,
+    /// Names from the byline (`By Li Wei and Anna Smith`, `作者：李伟`,
+    /// `记者 李伟`), in page order, each once.
+    pub authors: Vec<String>,
+    /// Tags from a tag line (`Tags: a, b`, `标签：经济、交通`), in page order, each once.
+    pub tags: Vec<String>,
     /// The story, in page order.
     pub blocks: Vec<Block>,
 }
@@ -184,6 +189,137 @@ impl Default for ChromeRules {
     }
 }
 
+// --- bylines and tag lines -----------------------------------------------------
+//
+// A byline or a tag line is read, not just dropped: its names become
+// `authors`, its words `tags`. What is not a name (a role, a bureau, an
+// agency after `|`) is left out; a line that only looks like a byline
+// (`By continuing to use this site…`) is no byline. Lines the chrome
+// patterns drop as bylines or tags but that yield nothing stay dropped.
+
+/// A name in Latin script: capitalised words, with the particles names use.
+static LATIN_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\p{Lu}[\p{L}'’.-]*(\s+(\p{Lu}[\p{L}'’.-]*|de|van|von|der|da|del|di|la|le|bin|al))*$",
+    )
+    .expect("the name pattern compiles")
+});
+/// A name in Chinese script: two to four characters (`李伟`, `欧阳修`),
+/// or parts joined by `·` (`阿卜杜·热合曼`).
+static HAN_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\p{Han}{2,4}|\p{Han}+(·\p{Han}+)+)$").expect("the name pattern compiles")
+});
+/// Words after a name that say what the person is, not who (`Li Wei,
+/// Staff Reporter`, `Anna Smith, Beijing Correspondent`).
+static ROLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(reporter|correspondent|editor|writer|staff|contributor|columnist|bureau|desk|agency|news|press|times|daily|herald|post|photographer|intern|chief|reuters|afp|ap|xinhua|bloomberg)s?\b")
+        .expect("the role pattern compiles")
+});
+/// Chinese byline heads: `作者：`, `作者:`, `记者 `, `本报记者 `, `（记者 李伟）`.
+/// Every word after the head must be a name, so a sentence that starts
+/// with 记者 (`记者从市交通局获悉，…`) stays story text.
+static ZH_BYLINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[【（(]?\s*(作者\s*[:：]|(本报|本台|本网)?记者\s*[:：]?)\s*(?P<names>[^】）)]+?)\s*[】）)]?$")
+        .expect("the byline pattern compiles")
+});
+/// Tag line heads: `Tags:`, `Tag:`, `标签：`.
+static TAG_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(tags?|标签)\s*[:：]\s*(?P<tags>.+)$").expect("the tag pattern compiles")
+});
+
+/// The authors a byline names, or `None` when the line is no byline.
+pub fn byline(line: &str) -> Option<Vec<String>> {
+    if is_long(line) {
+        return None;
+    }
+    if let Some(c) = ZH_BYLINE.captures(line) {
+        // `李伟 王五` are two names, `Anna Smith` is one.
+        let names: Vec<String> = c["names"]
+            .split(['、', '，', ',', '/', '／'])
+            .flat_map(|part| {
+                let part = part.trim();
+                if part.chars().any(|c| c.is_ascii_alphabetic()) {
+                    vec![part]
+                } else {
+                    part.split_whitespace().collect()
+                }
+            })
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let all_names = names
+            .iter()
+            .all(|n| HAN_NAME.is_match(n) || (LATIN_NAME.is_match(n) && n.len() <= 40));
+        return (all_names && !names.is_empty()).then_some(names);
+    }
+    let rest = line
+        .get(..3)
+        .filter(|by| by.eq_ignore_ascii_case("by "))
+        .map(|_| line[3..].trim_start())?;
+    // An affiliation after `|`, `/` or a dash is not a name.
+    let names = rest
+        .split(['|', '/', '—', '–'])
+        .next()
+        .unwrap_or_default()
+        .split(" - ")
+        .next()
+        .unwrap_or_default();
+    let mut authors = Vec::new();
+    for part in names
+        .split(',')
+        .flat_map(|p| p.split(" and "))
+        .flat_map(|p| p.split(" & "))
+    {
+        let part = part.trim();
+        // `Li Wei in Beijing`: the place is not part of the name.
+        let part = part.split(" in ").next().unwrap_or(part).trim();
+        if part.is_empty() || ROLE.is_match(part) {
+            continue;
+        }
+        // Every part is a name or a role: `By continuing to use this
+        // site…` and `By Monday, the city will…` are no bylines.
+        if !LATIN_NAME.is_match(part) || part.split_whitespace().count() > 5 {
+            return None;
+        }
+        authors.push(part.to_owned());
+    }
+    (!authors.is_empty()).then_some(authors)
+}
+
+/// The tags a tag line lists, or `None` when the line is no tag line.
+/// Separated by `,` `，` `、` `;` `；` `|`; a Chinese line without any of
+/// them by spaces. A leading `#` is dropped.
+pub fn tag_line(line: &str) -> Option<Vec<String>> {
+    if is_long(line) {
+        return None;
+    }
+    let list = TAG_LINE.captures(line)?.name("tags")?.as_str();
+    let separators = [',', '，', '、', ';', '；', '|'];
+    let parts: Vec<&str> = if list.contains(separators) || !is_mostly_cjk(list) {
+        list.split(separators).collect()
+    } else {
+        list.split_whitespace().collect()
+    };
+    let tags: Vec<String> = parts
+        .into_iter()
+        .map(|t| t.trim().trim_start_matches('#').trim())
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (!tags.is_empty()).then_some(tags)
+}
+
+/// `values` without repeats, in first-seen order.
+fn dedup_in_order(values: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for value in values {
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
+}
+
 // --- one line ----------------------------------------------------------------
 
 /// Closing quotes and brackets that may follow a sentence's final mark.
@@ -326,10 +462,14 @@ fn dateline(line: &str) -> Option<NaiveDateTime> {
 
 // --- the page ----------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Class {
     Chrome,
     Dateline(NaiveDateTime),
+    /// A byline: the authors it names.
+    Byline(Vec<String>),
+    /// A tag line: the tags it lists.
+    Tags(Vec<String>),
     Caption,
     Text,
 }
@@ -356,6 +496,10 @@ fn classify<'a>(text: &'a str, rules: &ChromeRules) -> Vec<Unit<'a>> {
             Class::Chrome
         } else if let Some(date) = dateline(line) {
             Class::Dateline(date)
+        } else if let Some(authors) = byline(line) {
+            Class::Byline(authors)
+        } else if let Some(tags) = tag_line(line) {
+            Class::Tags(tags)
         } else if rules.is_list_header(line) {
             in_list = true;
             Class::Chrome
@@ -439,6 +583,17 @@ pub fn parse_page(text: &str, rules: &ChromeRules) -> Result<ScrapedPage, String
         .find(|(i, _)| *i > title)
         .or(datelines.first())
         .map(|(_, date)| *date);
+    // Bylines and tag lines anywhere on the page (outside link lists,
+    // which are chrome before they are read): above the story, in it, or
+    // in the footer under it.
+    let authors = dedup_in_order(units.iter().flat_map(|u| match &u.class {
+        Class::Byline(names) => names.clone(),
+        _ => Vec::new(),
+    }));
+    let tags = dedup_in_order(units.iter().flat_map(|u| match &u.class {
+        Class::Tags(tags) => tags.clone(),
+        _ => Vec::new(),
+    }));
 
     let mut blocks = Vec::new();
     for (i, unit) in units.iter().enumerate() {
@@ -469,6 +624,8 @@ pub fn parse_page(text: &str, rules: &ChromeRules) -> Result<ScrapedPage, String
     Ok(ScrapedPage {
         title: units[title].text.to_owned(),
         date,
+        authors,
+        tags,
         blocks,
     })
 }
@@ -531,14 +688,45 @@ pub fn slugify(title: &str) -> String {
     slug
 }
 
+/// Checks a slug given by hand (`import --slug`): the loader's rules for
+/// the slug in a file name (letters, digits, '-', '_', inner '.'), narrowed
+/// to lowercase ASCII, as [`slugify`] makes them (a URL readers can type),
+/// and without a last `.part` the loader would read as a locale suffix
+/// (`story.zh` would name `story.zh.md`: `story` in `zh`). The error says
+/// what to write instead.
+pub fn check_slug(slug: &str) -> Result<(), String> {
+    let plain = slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+    if !plain || !markdown::is_valid_slug(slug) {
+        return Err(format!(
+            "`{slug}` is not a slug: use lowercase ASCII letters, digits, '-', '_' and inner '.' (it names the file and the article's URL), e.g. `bridge-opens-early`"
+        ));
+    }
+    if let Some((_, suffix)) = slug.rsplit_once('.')
+        && markdown::looks_like_locale(suffix)
+    {
+        return Err(format!(
+            "`{slug}` ends in `.{suffix}`, which the loader reads as a locale suffix; use '-' instead (`{}`)",
+            slug.replace('.', "-")
+        ));
+    }
+    Ok(())
+}
+
 #[derive(serde::Serialize)]
 struct FrontMatter<'a> {
     title: &'a str,
     date: toml::value::Datetime,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    authors: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    tags: &'a [String],
 }
 
-/// The article file for `page`: `+++` TOML front matter (title, date;
-/// written by the `toml` crate, so any title is escaped right), then the
+/// The article file for `page`: `+++` TOML front matter (title, date, and
+/// `authors` and `tags` when the page names any; written by the `toml`
+/// crate, so any text is escaped right), then the
 /// story as Markdown. Text is escaped so it renders exactly as written;
 /// headings are `##`; captions are `<figure><figcaption>`, which the
 /// sanitiser keeps.
@@ -550,8 +738,10 @@ pub fn to_markdown(page: &ScrapedPage, date: DateTime<FixedOffset>) -> String {
     let front = toml::to_string(&FrontMatter {
         title: &page.title,
         date,
+        authors: &page.authors,
+        tags: &page.tags,
     })
-    .expect("two plain fields serialise");
+    .expect("strings, a date and lists of strings serialise");
     let mut out = format!("+++\n{front}+++\n");
     for block in &page.blocks {
         out.push('\n');
@@ -611,24 +801,75 @@ fn looks_like_entity(after: &[char]) -> bool {
 
 // --- the `kind = "text"` source ------------------------------------------------
 
-/// A page date (wall-clock time, no offset) in this machine's time zone.
-pub fn local_date(date: NaiveDateTime) -> DateTime<FixedOffset> {
-    Local
-        .from_local_datetime(&date)
-        .earliest()
-        .unwrap_or_else(|| Local.from_utc_datetime(&date))
-        .fixed_offset()
+/// The zone in which a page's wall-clock times (a dateline without an
+/// offset, `import --date DAY`) are read: `site.time_zone` or `--tz`, else
+/// the machine's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageZone {
+    /// An IANA zone the site or the run named.
+    Named(chrono_tz::Tz),
+    /// Nothing named one: the machine's zone (`TZ`, `/etc/localtime`).
+    Machine,
+}
+
+impl PageZone {
+    /// `Named` when a zone is given, else `Machine`.
+    pub fn new(zone: Option<chrono_tz::Tz>) -> Self {
+        zone.map_or(PageZone::Machine, PageZone::Named)
+    }
+
+    /// A page date (wall-clock time, no offset) read in this zone. A time
+    /// the clocks pass twice (DST ends) or skip (DST starts) never fails:
+    /// of the readings with the offsets in force around it, the earlier
+    /// instant is taken. So in America/New_York `2026-11-01 01:30` is the
+    /// first one (-04:00), and `2026-03-08 02:30`, which does not exist,
+    /// is 06:30 UTC, shown as `01:30-05:00`.
+    pub fn read(self, date: NaiveDateTime) -> DateTime<FixedOffset> {
+        match self {
+            PageZone::Named(zone) => earliest(&zone, date),
+            PageZone::Machine => earliest(&Local, date),
+        }
+    }
+
+    /// An instant (a file's modification time) shown in this zone.
+    pub fn show(self, time: std::time::SystemTime) -> DateTime<FixedOffset> {
+        let utc = DateTime::<chrono::Utc>::from(time);
+        match self {
+            PageZone::Named(zone) => utc.with_timezone(&zone).fixed_offset(),
+            PageZone::Machine => utc.with_timezone(&Local).fixed_offset(),
+        }
+    }
+}
+
+/// `date` in `zone`, the earlier instant when it is ambiguous or in a gap.
+fn earliest<Z: TimeZone>(zone: &Z, date: NaiveDateTime) -> DateTime<FixedOffset> {
+    if let Some(time) = zone.from_local_datetime(&date).earliest() {
+        return time.fixed_offset();
+    }
+    // A gap: the wall clock jumps over `date`. Read it with the offset in
+    // force a day before and a day after (no zone changes twice in a day
+    // around a gap), keep the earlier instant, and show it as the zone does.
+    let day = chrono::TimeDelta::days(1);
+    let offset_at =
+        |utc: NaiveDateTime| zone.offset_from_utc_datetime(&utc).fix().local_minus_utc();
+    let instant = [date - day, date + day]
+        .into_iter()
+        .map(|probe| date - chrono::TimeDelta::seconds(offset_at(probe).into()))
+        .min()
+        .unwrap_or(date);
+    zone.from_utc_datetime(&instant).fixed_offset()
 }
 
 /// Loads every `.txt` page under `dir` (recursively, hidden entries
 /// skipped) as an article in `locale`: parsed, turned into the article file
 /// [`to_markdown`] writes, and read by the Markdown source. The slug comes
 /// from the headline; the date from the page, else the file's modification
-/// time, with a warning.
+/// time, with a warning. Datelines are read in `zone`.
 pub fn load_dir(
     dir: &Path,
     locale: &str,
     rules: &ChromeRules,
+    zone: PageZone,
     ctx: &LoadContext,
 ) -> (Vec<Article>, Vec<Problem>) {
     let files = match markdown::article_files(dir, "txt") {
@@ -637,7 +878,7 @@ pub fn load_dir(
     };
     let results: Vec<Result<Article, Problem>> = files
         .par_iter()
-        .map(|path| load_page(path, locale, rules, ctx))
+        .map(|path| load_page(path, locale, rules, zone, ctx))
         .collect();
     super::split_results(results)
 }
@@ -646,6 +887,7 @@ fn load_page(
     path: &Path,
     locale: &str,
     rules: &ChromeRules,
+    zone: PageZone,
     ctx: &LoadContext,
 ) -> Result<Article, Problem> {
     let problem = |line: Option<usize>, message: String| Problem {
@@ -659,9 +901,9 @@ fn load_page(
     super::warn_about_removed_characters(path, text);
     let page = parse_page(text, rules).map_err(|m| problem(None, m))?;
     let date = match page.date {
-        Some(date) => local_date(date),
+        Some(date) => zone.read(date),
         None => {
-            let date = modified(path).map_err(|m| problem(None, m))?;
+            let date = modified(path, zone).map_err(|m| problem(None, m))?;
             tracing::warn!(
                 "{}: the page has no date; using the file's modification time {}",
                 path.display(),
@@ -694,12 +936,12 @@ pub fn decode(bytes: &[u8]) -> Result<&str, (usize, String)> {
     })
 }
 
-/// The file's modification time, in this machine's time zone.
-pub fn modified(path: &Path) -> Result<DateTime<FixedOffset>, String> {
+/// The file's modification time, shown in `zone`.
+pub fn modified(path: &Path, zone: PageZone) -> Result<DateTime<FixedOffset>, String> {
     let time = std::fs::metadata(path)
         .and_then(|m| m.modified())
         .map_err(|e| format!("cannot read the file's modification time: {e}"))?;
-    Ok(DateTime::<Local>::from(time).fixed_offset())
+    Ok(zone.show(time))
 }
 
 /// The article file name for a page: `<slug>.md` in the default locale,

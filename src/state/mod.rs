@@ -42,6 +42,7 @@
 //! - `suppressions`: addresses never to mail again;
 //! - `fetch_cache`: the last good copy of each feed source;
 //! - `build_record`: what the last build read and wrote;
+//! - `skipped_items`: feed items already warned about as skipped;
 //! - `lock`: the send lock beside the database.
 //!
 //! This file holds what they share: the connection, opening it, and how
@@ -55,6 +56,7 @@ mod ledger;
 mod lock;
 mod retry;
 mod schema;
+mod skipped_items;
 mod status;
 mod suppressions;
 #[cfg(test)]

@@ -26,7 +26,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Schema migrations in order: entry `i` takes the database from version
 /// `i` to version `i + 1` (`PRAGMA user_version`). Append, never edit.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 /// The schema version this build writes and understands.
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -103,6 +103,19 @@ CREATE TABLE build_record (
 /// commit a message waits for; the few queries by status run once per
 /// `send` and scan the table instead (100,000 rows: milliseconds).
 const SCHEMA_V4: &str = "DROP INDEX deliveries_by_status;";
+
+/// Version 5: the items of each feed source that were skipped (no date,
+/// no title, no link), keyed by the source's name and the warning's text
+/// (which names the item), so a skipped item is warned about once, when a
+/// build first sees it, not on every build.
+const SCHEMA_V5: &str = "
+CREATE TABLE skipped_items (
+    source     TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (source, reason)
+) STRICT;
+";
 
 impl State {
     /// Refuses files that are not ours before anything writes to them.

@@ -33,7 +33,8 @@ pub(super) fn split_file_name(path: &Path, ctx: &LoadContext) -> Result<(String,
     Ok((stem.to_owned(), ctx.default_locale.to_owned()))
 }
 
-fn looks_like_locale(suffix: &str) -> bool {
+/// `zh`, `en-GB`, `zh-Hant`: a suffix the loader reads as a locale key.
+pub(in crate::source) fn looks_like_locale(suffix: &str) -> bool {
     let mut parts = suffix.split('-');
     let language = parts.next().unwrap_or_default();
     (2..=3).contains(&language.len())
@@ -43,7 +44,7 @@ fn looks_like_locale(suffix: &str) -> bool {
 
 /// Letters, digits, '-', '_' and inner single dots (`v1.2-release`): safe
 /// as one URL path segment and as a file name.
-pub(super) fn is_valid_slug(slug: &str) -> bool {
+pub(in crate::source) fn is_valid_slug(slug: &str) -> bool {
     !slug.is_empty()
         && !slug.starts_with('.')
         && !slug.ends_with('.')

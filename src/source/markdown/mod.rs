@@ -13,6 +13,8 @@ mod file_name;
 mod matter;
 mod render;
 
+pub(super) use file_name::{is_valid_slug, looks_like_locale};
+
 use super::{LoadContext, Problem};
 use crate::model::{Article, Body};
 use crate::walk::{Depth, Hidden, Listing, Missing};

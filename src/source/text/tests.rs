@@ -661,3 +661,215 @@ fn invalid_utf8_names_the_line() {
         (3, "invalid UTF-8; save the page as UTF-8 text".to_owned())
     );
 }
+
+// --- bylines and tag lines ------------------------------------------------------
+
+#[test]
+fn bylines_name_the_authors() {
+    for (line, authors) in [
+        ("By Li Wei", &["Li Wei"][..]),
+        ("By Li Wei and Anna Smith", &["Li Wei", "Anna Smith"]),
+        ("By Li Wei, Anna Smith", &["Li Wei", "Anna Smith"]),
+        ("by Li Wei & Anna Smith", &["Li Wei", "Anna Smith"]),
+        ("By Li Wei, Staff Reporter", &["Li Wei"]),
+        ("By Jane Doe | Harbour Herald", &["Jane Doe"]),
+        ("By Li Wei in Beijing", &["Li Wei"]),
+        ("By Ludwig van Beethoven", &["Ludwig van Beethoven"]),
+        ("作者：李伟", &["李伟"]),
+        ("作者: 李伟", &["李伟"]),
+        ("作者：李伟、王五", &["李伟", "王五"]),
+        ("作者：Anna Smith", &["Anna Smith"]),
+        ("记者 李伟", &["李伟"]),
+        ("本报记者 李伟 王五", &["李伟", "王五"]),
+        ("记者：李伟", &["李伟"]),
+        ("（记者 李伟）", &["李伟"]),
+    ] {
+        assert_eq!(byline(line).unwrap_or_default(), authors, "{line}");
+    }
+}
+
+#[test]
+fn story_text_that_starts_like_a_byline_is_no_byline() {
+    for line in [
+        "By continuing to use this site you consent to cookies and our Terms of Use.",
+        "By Monday, the city will have reopened the bridge.",
+        "By 2030 the line will reach the airport.",
+        "记者从市交通局获悉，地铁十八号线将于年底开通。",
+        "记者了解到，这项工程将于明年完工。",
+        "Bypass traffic will move to the new road.",
+        "作者简介",
+    ] {
+        assert_eq!(byline(line), None, "{line}");
+    }
+}
+
+#[test]
+fn tag_lines_list_the_tags() {
+    for (line, tags) in [
+        ("Tags: education, council", &["education", "council"][..]),
+        ("Tag: Economy", &["Economy"]),
+        (
+            "TAGS: climate change; energy",
+            &["climate change", "energy"],
+        ),
+        ("Tags: #transport | #city", &["transport", "city"]),
+        ("标签：经济、交通", &["经济", "交通"]),
+        ("标签: 经济，交通", &["经济", "交通"]),
+        ("标签：经济 交通", &["经济", "交通"]),
+        ("标签：成渝, 高铁", &["成渝", "高铁"]),
+    ] {
+        assert_eq!(tag_line(line).unwrap_or_default(), tags, "{line}");
+    }
+    assert_eq!(tag_line("Tags:"), None);
+    assert_eq!(tag_line("Tagged items go to the back of the queue."), None);
+}
+
+#[test]
+fn bylines_and_tags_become_authors_and_tags_not_body_text() {
+    let page = parse("en-question-headline.txt");
+    assert_eq!(page.authors, ["Jane Doe", "Sam Li"]);
+    assert!(page.tags.is_empty());
+    let page = parse("en-cookie-top.txt");
+    assert_eq!(page.tags, ["education", "council"]);
+    assert!(!kept(&page).contains(&"Tags: education, council"));
+    let page = parse("zh-no-heading.txt");
+    assert_eq!(page.authors, ["王五"]);
+    assert!(!kept(&page).contains(&"记者 王五"));
+
+    let rules = ChromeRules::default();
+    let page = parse_page(
+        "新华网\n成渝双城经济圈建设提速\n作者：李伟\n2026-03-02 14:30\n\n成渝地区双城经济圈建设按下快进键。\n\n作者：李伟\n标签：经济、交通，成渝\n",
+        &rules,
+    )
+    .unwrap();
+    assert_eq!(page.authors, ["李伟"], "each name once");
+    assert_eq!(page.tags, ["经济", "交通", "成渝"]);
+    assert_eq!(
+        kept(&page),
+        [
+            "成渝双城经济圈建设提速",
+            "成渝地区双城经济圈建设按下快进键。"
+        ]
+    );
+}
+
+#[test]
+fn authors_and_tags_are_written_to_the_front_matter() {
+    let page = parse_page(
+        "Bridge Opens Early\nBy Li Wei and Anna Smith\n\nThe bridge opened on Monday.\n\nTags: transport, city\n",
+        &ChromeRules::default(),
+    )
+    .unwrap();
+    let markdown = to_markdown(&page, date());
+    let front = markdown
+        .strip_prefix("+++\n")
+        .and_then(|m| m.split_once("+++\n"))
+        .map(|(front, _)| front)
+        .unwrap();
+    let front: toml::Table = toml::from_str(front).unwrap();
+    let strings = |key: &str| -> Vec<String> {
+        front[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(strings("authors"), ["Li Wei", "Anna Smith"]);
+    assert_eq!(strings("tags"), ["transport", "city"]);
+    let article = markdown::parse_document(
+        Path::new("bridge.md"),
+        &markdown,
+        "bridge-opens-early".to_owned(),
+        "en".to_owned(),
+        &LoadContext {
+            locales: &locales(),
+            default_locale: "en",
+            base_url: &Url::parse("https://news.example.org/").unwrap(),
+        },
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(article.authors, ["Li Wei", "Anna Smith"]);
+    assert_eq!(article.tags, ["transport", "city"]);
+    // A page without either writes neither key.
+    let plain = to_markdown(&parse("en-riverside.txt"), date());
+    assert!(
+        !plain.contains("authors") && !plain.contains("tags"),
+        "{plain}"
+    );
+}
+
+// --- time zones and slugs given by hand -------------------------------------------
+
+fn zone(name: &str) -> PageZone {
+    PageZone::new(Some(name.parse().unwrap()))
+}
+
+#[test]
+fn datelines_are_read_in_the_named_zone() {
+    let date = at("2026-03-02 14:30:00").unwrap();
+    assert_eq!(
+        zone("Asia/Shanghai").read(date).to_rfc3339(),
+        "2026-03-02T14:30:00+08:00"
+    );
+    assert_eq!(
+        zone("UTC").read(date).to_rfc3339(),
+        "2026-03-02T14:30:00+00:00"
+    );
+    assert_eq!(
+        zone("Europe/London")
+            .read(at("2026-07-01 09:00:00").unwrap())
+            .to_rfc3339(),
+        "2026-07-01T09:00:00+01:00"
+    );
+}
+
+#[test]
+fn times_the_clocks_pass_twice_or_skip_take_the_earlier_instant() {
+    let new_york = zone("America/New_York");
+    // DST ends: 01:30 happens at -04:00, then again at -05:00.
+    assert_eq!(
+        new_york
+            .read(at("2026-11-01 01:30:00").unwrap())
+            .to_rfc3339(),
+        "2026-11-01T01:30:00-04:00"
+    );
+    // DST starts: 02:00-03:00 does not exist. 02:30 read with the offset
+    // after the change (-04:00) is 06:30 UTC, the earlier of the two readings.
+    let skipped = new_york.read(at("2026-03-08 02:30:00").unwrap());
+    assert_eq!(skipped.to_rfc3339(), "2026-03-08T01:30:00-05:00");
+    assert_eq!(
+        skipped.with_timezone(&chrono::Utc).to_rfc3339(),
+        "2026-03-08T06:30:00+00:00"
+    );
+    // Europe: the gap is 01:00-02:00 UTC.
+    assert_eq!(
+        zone("Europe/Berlin")
+            .read(at("2026-03-29 02:30:00").unwrap())
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339(),
+        "2026-03-29T00:30:00+00:00"
+    );
+}
+
+#[test]
+fn slugs_given_by_hand_follow_the_loaders_rules_in_lowercase_ascii() {
+    for slug in ["bridge-opens", "v1.2-release", "a_b", "2026-budget"] {
+        assert_eq!(check_slug(slug), Ok(()), "{slug}");
+    }
+    for slug in [
+        "Bridge", "成渝", "café", "a b", "a/b", "", ".hidden", "a..b", "end.",
+    ] {
+        assert_eq!(
+            check_slug(slug).unwrap_err(),
+            format!(
+                "`{slug}` is not a slug: use lowercase ASCII letters, digits, '-', '_' and inner '.' (it names the file and the article's URL), e.g. `bridge-opens-early`"
+            ),
+            "{slug}"
+        );
+    }
+    assert_eq!(
+        check_slug("story.zh").unwrap_err(),
+        "`story.zh` ends in `.zh`, which the loader reads as a locale suffix; use '-' instead (`story-zh`)"
+    );
+}
