@@ -556,9 +556,18 @@ fn pages_of_one_story_imported_with_one_slug_pair_as_translations() {
         "https://news.example.org/zh/bridge-opens/".to_owned(),
         Some("zh-CN".to_owned()),
     );
-    // Each entry links its own page first and the translation by hreflang.
-    assert_eq!(alternates("en", RIVERSIDE_TITLE), [en.clone(), zh.clone()]);
-    assert_eq!(alternates("zh", "成渝双城经济圈建设提速"), [zh, en]);
+    // Each entry links its own page first, the translation by hreflang, and
+    // its own page once more without hreflang for readers that take the
+    // last alternate.
+    let unlabelled = |(href, _): &(String, Option<String>)| (href.clone(), None);
+    assert_eq!(
+        alternates("en", RIVERSIDE_TITLE),
+        [en.clone(), zh.clone(), unlabelled(&en)]
+    );
+    assert_eq!(
+        alternates("zh", "成渝双城经济圈建设提速"),
+        [zh.clone(), en, unlabelled(&zh)]
+    );
 }
 
 #[test]

@@ -80,7 +80,7 @@ pub fn render_site(
     let window = corpus.publication_window(now);
     let mut corpus = corpus.into_published(now);
     // Render only the bodies that reach a feed: the newest `max_items` of
-    // each locale (the digest pages render theirs in `browser_copies`).
+    // each locale (the digest pages render theirs in `digest_pages`).
     let tags = tag_feeds(config, &corpus)?;
     let mut selection = feed_selection(&corpus, &config.locales, config.feeds.max_items);
     for (locale, tag) in &tags {
@@ -131,10 +131,19 @@ pub fn render_site(
         rendered.into_iter().collect::<Result<Vec<_>>>()?
     };
     let mut index_pages = Vec::new();
+    // Each locale's main feeds (its first view), which the digest pages link to.
+    let mut main_feeds = std::collections::BTreeMap::new();
     for locale in &config.locales {
         let localizer = catalog.localizer(&locale.key)?;
         let mut entries = Vec::new();
-        for view in views.iter().filter(|v| v.locale_key == locale.key) {
+        for (n, view) in views
+            .iter()
+            .filter(|v| v.locale_key == locale.key)
+            .enumerate()
+        {
+            if n == 1 {
+                main_feeds.insert(locale.key.clone(), entries.clone());
+            }
             for &format in &config.feeds.formats {
                 let format = feed::Format::from(format);
                 entries.push(crate::feed_index::IndexEntry {
@@ -145,6 +154,9 @@ pub fn render_site(
                 });
             }
         }
+        main_feeds
+            .entry(locale.key.clone())
+            .or_insert_with(|| entries.clone());
         let text = crate::feed_index::IndexText {
             language: locale.tag.clone(),
             title: localizer.text("feed-index-title")?,
@@ -152,7 +164,7 @@ pub fn render_site(
         };
         index_pages.push(crate::feed_index::render(&locale.key, &text, &entries));
     }
-    let digest_pages = send::browser_copies(config, &mut corpus, &catalog, now)?;
+    let digest_pages = send::digest_pages(config, &mut corpus, &catalog, &main_feeds, now)?;
     // Freeing a large corpus (a dozen allocations per article) takes longer
     // than publishing what was rendered from it; a worker thread frees it
     // meanwhile. If the process ends first, the OS reclaims the memory.

@@ -14,9 +14,14 @@ mod render;
 mod templates;
 #[cfg(test)]
 mod tests;
+mod web;
 
 pub use render::{RenderedDigest, body_template, personal, personalise, render};
 pub use templates::{TemplateError, TemplateStage, Templates, load_templates};
+pub use web::{
+    ArchiveEntry, ArchiveView, FeedLinkView, PageLinks, TranslationView, WebCopyView,
+    render_archive, render_web_copy,
+};
 
 use crate::i18n::Localizer;
 use crate::model::{Article, Corpus, Locale, Story};

@@ -38,6 +38,16 @@ const EMBEDDED: &[(&str, &str, Part)] = &[
         Part::Html,
     ),
     (
+        "web-copy.html.hbs",
+        include_str!("../../templates/web-copy.html.hbs"),
+        Part::Html,
+    ),
+    (
+        "archive.html.hbs",
+        include_str!("../../templates/archive.html.hbs"),
+        Part::Html,
+    ),
+    (
         "digest.txt.hbs",
         include_str!("../../templates/digest.txt.hbs"),
         Part::Text,
@@ -51,6 +61,10 @@ const EMBEDDED: &[(&str, &str, Part)] = &[
 
 /// The HTML template's registered name.
 pub(crate) const HTML: &str = "digest.html";
+/// The public web copy's registered name.
+pub(crate) const WEB_COPY: &str = "web-copy.html";
+/// The digest archive page's registered name.
+pub(crate) const ARCHIVE: &str = "archive.html";
 /// The text template's registered name.
 pub(crate) const TEXT: &str = "digest.txt";
 

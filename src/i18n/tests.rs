@@ -387,6 +387,11 @@ fn third_locale_works_with_only_site_files() {
             "feed-tag-description".to_owned(),
             "feed-tag-title".to_owned(),
             "feed-title".to_owned(),
+            "web-copy-archive".to_owned(),
+            "web-copy-archive-title".to_owned(),
+            "web-copy-feeds".to_owned(),
+            "web-copy-language".to_owned(),
+            "web-copy-title".to_owned(),
         ])
     );
 }

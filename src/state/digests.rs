@@ -174,6 +174,28 @@ impl State {
         Ok(ids)
     }
 
+    /// Every digest as (id, when it was made), oldest first.
+    pub fn digests_made(&self) -> Result<Vec<(String, DateTime<FixedOffset>)>> {
+        let context = || format!("cannot list digests in {}", self.path.display());
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, created_at FROM digests ORDER BY created_at, id")
+            .with_context(context)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .with_context(context)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .with_context(context)?;
+        rows.into_iter()
+            .map(|(id, at)| {
+                let at = DateTime::parse_from_rfc3339(&at).with_context(context)?;
+                Ok((id, at))
+            })
+            .collect()
+    }
+
     /// When the first digest was made; `None` before any.
     pub fn first_digest_at(&self) -> Result<Option<DateTime<FixedOffset>>> {
         let context = || {

@@ -31,3 +31,13 @@ digest-more-on-web = More stories on the web
 digest-footer-why = You are receiving this email because you subscribed to { site-title }.
 digest-unsubscribe = Unsubscribe
 digest-view-in-browser = View in your browser
+# The public web copy of a digest, the digest archive and the feed of
+# digests (no greeting or personal footer: anyone may read these).
+# $date: the digest's date, long form.
+web-copy-title = { site-title }: digest of { $date }
+web-copy-feeds = Follow in a feed reader
+web-copy-archive = All digests
+web-copy-archive-title = { site-title }: all digests
+# This language's name in itself, for links from the other languages' pages.
+web-copy-language = English
+digest-feed-title = { site-title }: digests

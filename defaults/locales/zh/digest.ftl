@@ -28,3 +28,12 @@ digest-more-on-web = 在网站上查看更多文章
 digest-footer-why = 您收到这封邮件，是因为您订阅了{ site-title }。
 digest-unsubscribe = 退订
 digest-view-in-browser = 在浏览器中查看
+# 简报的公开网页版、简报存档和简报订阅源（没有问候语或个人页脚：任何人都可阅读）。
+# $date：简报日期（长格式）。
+web-copy-title = { site-title }：{ $date }简报
+web-copy-feeds = 用阅读器订阅
+web-copy-archive = 全部简报
+web-copy-archive-title = { site-title }：全部简报
+# 本语言的自称，用于其他语言页面上的链接。
+web-copy-language = 中文
+digest-feed-title = { site-title }：简报

@@ -6,7 +6,7 @@
 
 use crate::config::{Config, DigestConfig, UntranslatedMode};
 use crate::deliver::{self, DkimSigner, EncodedBody};
-use crate::digest::{self, DigestSettings, RenderedDigest, Templates, Untranslated};
+use crate::digest::{self, DigestSettings, DigestView, RenderedDigest, Templates, Untranslated};
 use crate::i18n::Catalog;
 use crate::model::{Corpus, Email, EmailKey, Subscriber};
 use crate::state::State;
@@ -38,6 +38,19 @@ impl Renderer<'_> {
     /// Renders one digest for one locale and topic set, rendering first
     /// the article bodies it shows.
     pub fn render(&self, corpus: &mut Corpus, request: &DigestRequest) -> Result<RenderedDigest> {
+        let view = self.view(corpus, request)?;
+        let localizer = self.catalog.localizer(request.locale_key)?;
+        digest::render(self.templates, &view, localizer).with_context(|| {
+            format!(
+                "cannot render digest {} for locale `{}`",
+                request.digest_id, request.locale_key
+            )
+        })
+    }
+
+    /// The view of one digest for one locale and topic set, rendering
+    /// first the article bodies it shows.
+    pub fn view(&self, corpus: &mut Corpus, request: &DigestRequest) -> Result<DigestView> {
         let DigestRequest {
             digest_id,
             story_ids,
@@ -73,13 +86,10 @@ impl Renderer<'_> {
         .into_iter()
         .collect();
         source::render_selected(corpus, &shown)?;
-        let corpus = &*corpus;
-        let view = digest::digest_view(
+        digest::digest_view(
             corpus, story_ids, locale, topics, localizer, &settings, self.now,
         )
-        .with_context(|| format!("cannot prepare digest {digest_id} for locale `{locale_key}`"))?;
-        digest::render(self.templates, &view, localizer)
-            .with_context(|| format!("cannot render digest {digest_id} for locale `{locale_key}`"))
+        .with_context(|| format!("cannot prepare digest {digest_id} for locale `{locale_key}`"))
     }
 }
 

@@ -1,0 +1,223 @@
+//! The public pages `build` writes beside the feeds: each digest's web
+//! copy, the digest archive and the feed index. They are for anyone, so
+//! they hold no personal text, and every link works: a URL under the
+//! feeds folder is a file there, any other is a page the site's feeds
+//! link to (a story or the locale's home page).
+
+mod common;
+
+use common::{NOW, Site, stderr};
+use std::collections::BTreeSet;
+use std::process::Command;
+
+const SECRET: &str = "test-secret-0123456789abcdef0123456789";
+const FEEDS_URL: &str = "https://news.example.org/feeds/";
+
+/// What Python's HTML parser reads in a page.
+#[derive(serde::Deserialize, Debug)]
+struct Page {
+    text: String,
+    /// Every `href` and `src`, with the tag it is on.
+    links: Vec<(String, String)>,
+    /// `<link>` elements as (rel, hreflang, type, href).
+    heads: Vec<(String, String, String, String)>,
+}
+
+fn parse_page(html: &str) -> Page {
+    let script = "import html.parser, json, sys\n\
+                  class P(html.parser.HTMLParser):\n\
+                  \x20   def __init__(self):\n\
+                  \x20       super().__init__(convert_charrefs=True); self.text = ''; self.links = []; self.heads = []; self.skip = 0\n\
+                  \x20   def handle_starttag(self, tag, attrs):\n\
+                  \x20       a = dict(attrs)\n\
+                  \x20       if tag in ('style', 'title'): self.skip += 1\n\
+                  \x20       for k in ('href', 'src'):\n\
+                  \x20           if k in a: self.links.append((tag, a[k]))\n\
+                  \x20       if tag == 'link': self.heads.append((a.get('rel', ''), a.get('hreflang', ''), a.get('type', ''), a.get('href', '')))\n\
+                  \x20   def handle_endtag(self, tag):\n\
+                  \x20       if tag in ('style', 'title'): self.skip -= 1\n\
+                  \x20   def handle_data(self, data):\n\
+                  \x20       if not self.skip: self.text += data\n\
+                  p = P(); p.feed(sys.stdin.read()); p.close()\n\
+                  print(json.dumps({'text': p.text, 'links': p.links, 'heads': p.heads}))\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(html.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn mail_site() -> Site {
+    let site = Site::from_fixture("mail");
+    let config = site.read("config.toml");
+    site.write("config.toml", &config[..config.find("[delivery]").unwrap()]);
+    site
+}
+
+fn send(site: &Site, now: &str) {
+    let output = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["--now", now, "send"])
+        .current_dir(site.dir.path())
+        .env("GAZETTE_UNSUBSCRIBE_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// Every link the site's feeds of every locale carry: stories and homes.
+fn feed_links(site: &Site) -> BTreeSet<String> {
+    let mut links = BTreeSet::new();
+    for locale in ["en", "zh"] {
+        let feed = site.feed(locale, "atom.xml");
+        links.extend(feed.links.iter().map(|l| l.href.clone()));
+        for entry in feed.entries {
+            links.extend(entry.links.into_iter().map(|l| l.href));
+        }
+    }
+    links
+}
+
+/// Checks that every link of `page` works (see the module header).
+fn assert_links_work(site: &Site, name: &str, page: &Page, configured: &BTreeSet<String>) {
+    for (tag, url) in &page.links {
+        if let Some(relative) = url.strip_prefix(FEEDS_URL) {
+            let mut path = site.path("feeds").join(relative);
+            if url.ends_with('/') {
+                path = path.join("index.html");
+            }
+            assert!(
+                path.is_file(),
+                "{name}: <{tag}> {url} is no file ({})",
+                path.display()
+            );
+        } else {
+            assert!(
+                configured.contains(url),
+                "{name}: <{tag}> {url} is no page the site links to"
+            );
+        }
+    }
+}
+
+/// The personal parts of a digest email, in every language.
+const PERSONAL: [&str; 8] = [
+    "Hello",
+    "You are receiving this email",
+    "Unsubscribe",
+    "View in your browser",
+    "您好",
+    "您收到这封邮件",
+    "退订",
+    "在浏览器中查看",
+];
+
+#[test]
+fn web_copies_archive_and_index_are_public_pages_whose_links_work() {
+    let site = mail_site();
+    site.build();
+    send(&site, NOW);
+    // The next day: a second digest with a new story.
+    site.write(
+        "articles/bridge.md",
+        "+++\ntitle = \"Bridge opens\"\ndate = 2026-11-29T20:00:00+08:00\n+++\n\nThe bridge opened.\n",
+    );
+    let next_day = "2026-11-30T06:00:00+08:00";
+    site.build_at(next_day);
+    let configured = feed_links(&site);
+
+    for (locale, other_tag) in [("en", "zh-CN"), ("zh", "en-GB")] {
+        let dir = format!("feeds/{locale}/digest");
+        for day in ["2026-11-29", "2026-11-30"] {
+            let name = format!("{dir}/{day}.html");
+            let page = parse_page(&site.read(&name));
+            for personal in PERSONAL {
+                assert!(
+                    !page.text.contains(personal),
+                    "{name} says {personal:?}:\n{}",
+                    page.text
+                );
+            }
+            assert!(
+                !page
+                    .links
+                    .iter()
+                    .any(|(_, url)| url.contains("unsubscribe")),
+                "{name}"
+            );
+            assert_links_work(&site, &name, &page, &configured);
+            let canonical: Vec<_> = page.heads.iter().filter(|h| h.0 == "canonical").collect();
+            assert_eq!(canonical.len(), 1, "{name}");
+            assert_eq!(
+                canonical[0].3,
+                format!("{FEEDS_URL}{locale}/digest/{day}.html")
+            );
+            assert!(
+                page.heads.iter().any(|h| h.0 == "alternate"
+                    && h.1 == other_tag
+                    && h.3
+                        == format!(
+                            "{FEEDS_URL}{}/digest/{day}.html",
+                            if locale == "en" { "zh" } else { "en" }
+                        )),
+                "{name}: {:?}",
+                page.heads
+            );
+            let discovered: BTreeSet<&str> = page
+                .heads
+                .iter()
+                .filter(|h| h.0 == "alternate" && !h.2.is_empty())
+                .map(|h| h.2.as_str())
+                .collect();
+            assert_eq!(
+                discovered,
+                BTreeSet::from([
+                    "application/atom+xml",
+                    "application/feed+json",
+                    "application/rss+xml"
+                ]),
+                "{name}"
+            );
+        }
+        // Each day's copy shows that day's digest: the bridge only on the 30th.
+        let first = parse_page(&site.read(&format!("{dir}/2026-11-29.html")));
+        let second = parse_page(&site.read(&format!("{dir}/2026-11-30.html")));
+        assert!(!first.text.contains("Bridge opens"));
+        assert!(second.text.contains("Bridge opens"), "{}", second.text);
+
+        let name = format!("{dir}/index.html");
+        let archive = parse_page(&site.read(&name));
+        assert_links_work(&site, &name, &archive, &configured);
+        let copies: Vec<&str> = archive
+            .links
+            .iter()
+            .filter(|(tag, url)| tag == "a" && url.contains("/digest/2026-"))
+            .map(|(_, url)| url.as_str())
+            .collect();
+        assert_eq!(
+            copies,
+            [
+                format!("{FEEDS_URL}{locale}/digest/2026-11-30.html"),
+                format!("{FEEDS_URL}{locale}/digest/2026-11-29.html")
+            ],
+            "{name}: newest first"
+        );
+        for personal in PERSONAL {
+            assert!(!archive.text.contains(personal), "{name} says {personal:?}");
+        }
+
+        let name = format!("feeds/{locale}/index.html");
+        let index = parse_page(&site.read(&name));
+        assert_links_work(&site, &name, &index, &configured);
+    }
+}
