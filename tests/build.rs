@@ -557,8 +557,8 @@ fn published_files_are_0644_under_umask_022_while_outbox_files_stay_0600() {
     let site = site_with_outbox();
     build_under_umask(&site, "022");
     let published = modes(&site, "feeds");
-    // Six feeds, the two locales' digest copies, digest archives and feed indexes.
-    assert_eq!(published.len(), 12, "{published:?}");
+    // Six feeds, and per locale a digest copy, archive, feed of digests and feed index.
+    assert_eq!(published.len(), 14, "{published:?}");
     assert!(published.iter().any(|(p, _)| p.contains("digest/")));
     for (path, mode) in &published {
         assert_eq!(*mode, 0o644, "{path} is {mode:o}");
@@ -588,7 +588,7 @@ fn published_files_are_0640_under_umask_027() {
     let site = site_with_outbox();
     build_under_umask(&site, "027");
     let published = modes(&site, "feeds");
-    assert_eq!(published.len(), 12, "{published:?}");
+    assert_eq!(published.len(), 14, "{published:?}");
     for (path, mode) in &published {
         assert_eq!(*mode, 0o640, "{path} is {mode:o}");
     }

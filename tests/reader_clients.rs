@@ -278,7 +278,7 @@ fn a_summary_that_mentions_markup_arrives_as_text_in_every_format() {
 }
 
 #[test]
-fn a_summary_that_mentions_markup_is_text_in_the_digest_and_its_web_copy() {
+fn a_summary_that_mentions_markup_is_text_in_the_digest_its_web_copy_and_feed_entry() {
     let site = Site::from_fixture("mail");
     let config = site.read("config.toml");
     site.write("config.toml", &config[..config.find("[delivery]").unwrap()]);
@@ -292,9 +292,25 @@ fn a_summary_that_mentions_markup_is_text_in_the_digest_and_its_web_copy() {
     let web_copies: Vec<_> = std::fs::read_dir(site.path("feeds/en/digest"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        // The archive lists dates, not summaries.
+        .filter(|p| p.extension().is_some_and(|e| e == "html") && !p.ends_with("index.html"))
         .collect();
     assert!(!web_copies.is_empty());
+    // So does the digest's entry in the feed of digests.
+    let digests = site.feed("en", "digest/atom.xml");
+    let entry_html = digests.entries[0]
+        .content
+        .as_ref()
+        .unwrap()
+        .body
+        .clone()
+        .unwrap();
+    let (text, tags) = html_text_and_tags(&entry_html);
+    assert!(text.contains(MARKUP_SUMMARY), "{entry_html}");
+    assert!(
+        !tags.iter().any(|t| t == "script" || t == "img"),
+        "{tags:?}"
+    );
     for page in web_copies {
         let (text, tags) = html_text_and_tags(&std::fs::read_to_string(&page).unwrap());
         assert!(text.contains(MARKUP_SUMMARY), "{}", page.display());

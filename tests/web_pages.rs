@@ -221,3 +221,123 @@ fn web_copies_archive_and_index_are_public_pages_whose_links_work() {
         assert_links_work(&site, &name, &index, &configured);
     }
 }
+
+/// The `<link rel="alternate">` of `entry` with `hreflang`, as (lang, href).
+fn language_links(entry: &feed_rs::model::Entry) -> Vec<(String, String)> {
+    entry
+        .links
+        .iter()
+        .filter_map(|l| Some((l.href_lang.clone()?, l.href.clone())))
+        .collect()
+}
+
+#[test]
+fn the_feed_of_digests_has_one_entry_per_digest_linking_its_web_copies() {
+    let site = mail_site();
+    site.build();
+    // Before any send: today's digest, dated by its newest story so that a
+    // later build with nothing new rewrites nothing.
+    let pending = site.feed("en", "digest/atom.xml");
+    assert_eq!(
+        pending.title.as_ref().unwrap().content,
+        "Chengdu–Chongqing Brief: digests"
+    );
+    assert_eq!(pending.language.as_deref(), Some("en-GB"));
+    let self_links: Vec<&str> = pending
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("self"))
+        .map(|l| l.href.as_str())
+        .collect();
+    assert_eq!(self_links, [format!("{FEEDS_URL}en/digest/atom.xml")]);
+    assert_eq!(pending.entries.len(), 1);
+    let entry = &pending.entries[0];
+    assert_eq!(
+        entry.id,
+        "tag:news.example.org,2026-01-01:digest/en/2026-11-29"
+    );
+    assert_eq!(
+        entry.published.unwrap().to_rfc3339(),
+        "2026-11-24T02:00:00+00:00"
+    );
+    assert_eq!(
+        language_links(entry),
+        [
+            (
+                "en-GB".to_owned(),
+                format!("{FEEDS_URL}en/digest/2026-11-29.html")
+            ),
+            (
+                "zh-CN".to_owned(),
+                format!("{FEEDS_URL}zh/digest/2026-11-29.html")
+            ),
+        ]
+    );
+    let content = entry.content.as_ref().unwrap().body.as_deref().unwrap();
+    let content = parse_page(content);
+    assert!(
+        content
+            .text
+            .contains("The region's car makers by the numbers"),
+        "{}",
+        content.text
+    );
+    assert!(
+        content
+            .links
+            .contains(&("a".to_owned(), "https://news.example.org/autos/".to_owned())),
+        "{:?}",
+        content.links
+    );
+    let before = site.read("feeds/en/digest/atom.xml");
+    site.build_at("2026-11-29T07:00:00+08:00");
+    assert_eq!(site.read("feeds/en/digest/atom.xml"), before);
+
+    // Sent, then a story and a second digest the next day: newest first,
+    // each dated when it was made, ids unchanged.
+    send(&site, NOW);
+    site.write(
+        "articles/bridge.md",
+        "+++\ntitle = \"Bridge opens\"\ndate = 2026-11-29T20:00:00+08:00\n+++\n\nThe bridge opened.\n",
+    );
+    let next_day = "2026-11-30T06:00:00+08:00";
+    site.build_at(next_day);
+    send(&site, next_day);
+    site.build_at(next_day);
+    for (locale, tag) in [("en", "en-GB"), ("zh", "zh-CN")] {
+        let feed = site.feed(locale, "digest/atom.xml");
+        let ids: Vec<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                format!("tag:news.example.org,2026-01-01:digest/{locale}/2026-11-30"),
+                format!("tag:news.example.org,2026-01-01:digest/{locale}/2026-11-29"),
+            ]
+        );
+        let published: Vec<String> = feed
+            .entries
+            .iter()
+            .map(|e| e.published.unwrap().to_rfc3339())
+            .collect();
+        assert_eq!(
+            published,
+            ["2026-11-29T22:00:00+00:00", "2026-11-28T22:00:00+00:00"]
+        );
+        assert_eq!(feed.updated, feed.entries[0].updated);
+        for entry in &feed.entries {
+            let own = &language_links(entry)[0];
+            assert_eq!(own.0, tag);
+            let file = own.1.strip_prefix(FEEDS_URL).unwrap();
+            assert!(site.path("feeds").join(file).is_file(), "{file}");
+        }
+        // The archive names it for autodiscovery.
+        let archive = parse_page(&site.read(&format!("feeds/{locale}/digest/index.html")));
+        assert!(
+            archive.heads.iter().any(|h| h.0 == "alternate"
+                && h.2 == "application/atom+xml"
+                && h.3 == format!("{FEEDS_URL}{locale}/digest/atom.xml")),
+            "{:?}",
+            archive.heads
+        );
+    }
+}

@@ -164,7 +164,16 @@ pub fn render_site(
         };
         index_pages.push(crate::feed_index::render(&locale.key, &text, &entries));
     }
-    let digest_pages = send::digest_pages(config, &mut corpus, &catalog, &main_feeds, now)?;
+    let send::DigestPages {
+        pages: digest_pages,
+        feeds: digest_feeds,
+    } = send::digest_pages(config, &mut corpus, &catalog, &main_feeds, now)?;
+    let mut feeds = feeds;
+    // The feed of digests is Atom whatever `feeds.formats` says: one feed
+    // per language for whoever follows the digests rather than the stories.
+    for view in &digest_feeds {
+        feeds.push(feed::render(view, feed::Format::Atom)?);
+    }
     // Freeing a large corpus (a dozen allocations per article) takes longer
     // than publishing what was rendered from it; a worker thread frees it
     // meanwhile. If the process ends first, the OS reclaims the memory.

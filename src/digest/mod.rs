@@ -20,7 +20,7 @@ pub use render::{RenderedDigest, body_template, personal, personalise, render};
 pub use templates::{TemplateError, TemplateStage, Templates, load_templates};
 pub use web::{
     ArchiveEntry, ArchiveView, FeedLinkView, PageLinks, TranslationView, WebCopyView,
-    render_archive, render_web_copy,
+    render_archive, render_feed_entry, render_web_copy,
 };
 
 use crate::i18n::Localizer;

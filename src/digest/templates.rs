@@ -48,6 +48,11 @@ const EMBEDDED: &[(&str, &str, Part)] = &[
         Part::Html,
     ),
     (
+        "digest-entry.html.hbs",
+        include_str!("../../templates/digest-entry.html.hbs"),
+        Part::Html,
+    ),
+    (
         "digest.txt.hbs",
         include_str!("../../templates/digest.txt.hbs"),
         Part::Text,
@@ -65,6 +70,8 @@ pub(crate) const HTML: &str = "digest.html";
 pub(crate) const WEB_COPY: &str = "web-copy.html";
 /// The digest archive page's registered name.
 pub(crate) const ARCHIVE: &str = "archive.html";
+/// The registered name of a digest's entry in the feed of digests.
+pub(crate) const FEED_ENTRY: &str = "digest-entry.html";
 /// The text template's registered name.
 pub(crate) const TEXT: &str = "digest.txt";
 

@@ -1,16 +1,17 @@
 //! The public pages of the digests: each digest's web copy
 //! (`<locale>/digest/<date>.html`) and the archive of every digest
-//! (`<locale>/digest/index.html`). Anyone may read them, so they carry no
+//! (`<locale>/digest/index.html`), and the HTML of each digest's entry in
+//! the feed of digests (`<locale>/digest/atom.xml`). Anyone may read them, so they carry no
 //! greeting, no "you are receiving this" footer and no unsubscribe link:
 //! only the stories, the locale's feeds (with autodiscovery), the other
 //! languages' copies (`hreflang`) and, when the list has a sign-up page,
 //! a subscribe link.
 //!
 //! Renders views to HTML through the digest's template registry
-//! (`web-copy.html.hbs`, `archive.html.hbs`, replaceable like the others);
+//! (`web-copy.html.hbs`, `archive.html.hbs`, `digest-entry.html.hbs`, replaceable like the others);
 //! never reads the state database or writes files.
 
-use super::templates::{ARCHIVE, Templates, WEB_COPY};
+use super::templates::{ARCHIVE, FEED_ENTRY, Templates, WEB_COPY};
 use super::{DigestView, LinkView};
 use anyhow::{Result, anyhow};
 use serde::Serialize;
@@ -89,6 +90,12 @@ pub fn render_web_copy(templates: &Templates, view: &WebCopyView) -> Result<Stri
 /// Renders an archive page.
 pub fn render_archive(templates: &Templates, view: &ArchiveView) -> Result<String> {
     render(templates, ARCHIVE, view)
+}
+
+/// The HTML content of a digest's entry in the feed of digests
+/// (`digest-entry.html.hbs`): its stories as a list of links.
+pub fn render_feed_entry(templates: &Templates, view: &DigestView) -> Result<String> {
+    render(templates, FEED_ENTRY, view)
 }
 
 fn render(templates: &Templates, name: &str, view: &impl Serialize) -> Result<String> {

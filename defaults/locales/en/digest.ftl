@@ -41,3 +41,4 @@ web-copy-archive-title = { site-title }: all digests
 # This language's name in itself, for links from the other languages' pages.
 web-copy-language = English
 digest-feed-title = { site-title }: digests
+digest-feed-description = Every digest of { site-title }, as it went out by email.

@@ -37,3 +37,4 @@ web-copy-archive-title = { site-title }：全部简报
 # 本语言的自称，用于其他语言页面上的链接。
 web-copy-language = 中文
 digest-feed-title = { site-title }：简报
+digest-feed-description = { site-title }通过电子邮件发出的每一期简报。

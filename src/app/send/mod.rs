@@ -25,7 +25,7 @@ mod stop;
 mod tally;
 mod workers;
 
-pub use browser::{browser_url, digest_pages};
+pub use browser::{DigestPages, browser_url, digest_pages};
 pub use plan::{Action, NewDigest, PlanInput, PlannedDelivery, SendPlan, SkipReason, Window};
 pub use tally::{DeliveryIncomplete, Tally};
 
