@@ -9,6 +9,7 @@ pub mod deliver;
 pub mod digest;
 pub mod feed;
 pub mod feed_index;
+pub mod feed_stylesheet;
 pub mod files;
 pub mod i18n;
 pub mod model;

@@ -313,11 +313,11 @@ fn json_feed_has_the_version_and_item_fields() {
 fn two_builds_give_identical_bytes_and_the_second_touches_nothing() {
     let site = Site::from_fixture("site");
     let first = stdout(&site.build());
-    assert!(first.contains("8 written, 0 unchanged"), "{first}");
+    assert!(first.contains("10 written, 0 unchanged"), "{first}");
     let before = site.snapshot_feeds();
     std::thread::sleep(std::time::Duration::from_millis(20));
     let second = stdout(&site.build());
-    assert!(second.contains("0 written, 8 unchanged"), "{second}");
+    assert!(second.contains("0 written, 10 unchanged"), "{second}");
     assert_eq!(before, site.snapshot_feeds());
 }
 
@@ -348,7 +348,7 @@ fn check_writes_nothing_and_reports_what_would_change() {
     let output = site.run(&["--now", NOW, "check"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        stdout(&output).contains("a build would change 8 files"),
+        stdout(&output).contains("a build would change 10 files"),
         "{}",
         stdout(&output)
     );
@@ -413,7 +413,7 @@ fn an_unchanged_build_stops_early_and_every_kind_of_change_rebuilds() {
         "+++\ntitle = \"Soon\"\ndate = 2026-11-29T07:00:00+08:00\n+++\n\nScheduled.\n",
     );
     age_inputs(&site);
-    assert!(stdout(&site.build()).contains("8 written"));
+    assert!(stdout(&site.build()).contains("10 written"));
     let before = site.snapshot_feeds();
     let again = stdout(&site.build_at("2026-11-29T06:30:00+08:00"));
     assert!(
@@ -557,8 +557,8 @@ fn published_files_are_0644_under_umask_022_while_outbox_files_stay_0600() {
     let site = site_with_outbox();
     build_under_umask(&site, "022");
     let published = modes(&site, "feeds");
-    // Six feeds, and per locale a digest copy, archive, feed of digests and feed index.
-    assert_eq!(published.len(), 14, "{published:?}");
+    // Six feeds, and per locale a digest copy, archive, feed of digests, feed index and feed stylesheet.
+    assert_eq!(published.len(), 16, "{published:?}");
     assert!(published.iter().any(|(p, _)| p.contains("digest/")));
     for (path, mode) in &published {
         assert_eq!(*mode, 0o644, "{path} is {mode:o}");
@@ -588,7 +588,7 @@ fn published_files_are_0640_under_umask_027() {
     let site = site_with_outbox();
     build_under_umask(&site, "027");
     let published = modes(&site, "feeds");
-    assert_eq!(published.len(), 14, "{published:?}");
+    assert_eq!(published.len(), 16, "{published:?}");
     for (path, mode) in &published {
         assert_eq!(*mode, 0o640, "{path} is {mode:o}");
     }
@@ -701,5 +701,5 @@ fn a_file_that_cannot_be_written_fails_the_build_before_any_feed_changes() {
         .collect();
     assert_eq!(leftovers, ["atom.xml"]);
     std::fs::remove_dir(site.path("feeds/en/atom.xml")).unwrap();
-    assert!(stdout(&site.build()).contains("8 written"));
+    assert!(stdout(&site.build()).contains("10 written"));
 }

@@ -341,3 +341,66 @@ fn the_feed_of_digests_has_one_entry_per_digest_linking_its_web_copies() {
         );
     }
 }
+
+/// The page Chromium shows for `path` (a feed on disk), as its DOM. File
+/// access from files lets the feed load its stylesheet beside it, as a
+/// browser does when both come from one web server.
+fn browser_dom(path: &std::path::Path) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--allow-file-access-from-files",
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("chromium runs (.ci/run installs Debian's chromium)");
+    assert!(output.status.success(), "{}", stderr(&output));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn a_browser_opening_a_feed_shows_a_page_of_its_stories() {
+    let site = mail_site();
+    site.build();
+    let intros = [
+        (
+            "en",
+            "This is a feed: copy this page's address into a feed reader to follow it.",
+        ),
+        ("zh", "这是一个订阅源：把本页地址复制到阅读器中即可订阅。"),
+    ];
+    for (locale, intro) in intros {
+        for file in ["rss.xml", "atom.xml", "digest/atom.xml"] {
+            let name = format!("feeds/{locale}/{file}");
+            let feed = site.feed(locale, file);
+            let page = parse_page(&browser_dom(&site.path(&name)));
+            let title = feed.title.as_ref().unwrap().content.clone();
+            assert!(page.text.contains(&title), "{name}: {}", page.text);
+            assert!(page.text.contains(intro), "{name}: {}", page.text);
+            // Each entry once, linked to its page in the feed's language.
+            let shown: Vec<&str> = page
+                .links
+                .iter()
+                .filter(|(tag, _)| tag == "a")
+                .map(|(_, url)| url.as_str())
+                .collect();
+            let expected: Vec<&str> = feed
+                .entries
+                .iter()
+                .map(|e| e.links[0].href.as_str())
+                .collect();
+            assert!(!expected.is_empty(), "{name}");
+            assert_eq!(shown, expected, "{name}");
+            for entry in &feed.entries {
+                let title = &entry.title.as_ref().unwrap().content;
+                assert!(page.text.contains(title.as_str()), "{name}: {title}");
+            }
+        }
+    }
+}

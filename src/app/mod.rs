@@ -163,6 +163,11 @@ pub fn render_site(
             intro: localizer.text("feed-index-intro")?,
         };
         index_pages.push(crate::feed_index::render(&locale.key, &text, &entries));
+        index_pages.push(crate::feed_stylesheet::render(
+            &locale.key,
+            &locale.tag,
+            &localizer.text("feed-stylesheet-intro")?,
+        ));
     }
     let send::DigestPages {
         pages: digest_pages,

@@ -114,6 +114,13 @@ pub fn render(view: &FeedView, format: Format) -> Result<RenderedFeed> {
             view.locale_key
         )
     })?;
+    let text = match format {
+        Format::Rss | Format::Atom => with_stylesheet(
+            &text,
+            &crate::feed_stylesheet::href_from(&view.relative_dir),
+        ),
+        Format::Json => text,
+    };
     let relative_path = view.relative_dir.join(format.file_name());
     gate::check(view, format, &text).with_context(|| {
         format!(
@@ -126,6 +133,26 @@ pub fn render(view: &FeedView, format: Format) -> Result<RenderedFeed> {
         relative_path,
         text,
     })
+}
+
+/// `xml` with an `<?xml-stylesheet?>` naming `href` after its XML
+/// declaration, so a browser shows the feed as a page. Neither feed crate
+/// writes processing instructions; `href` is a relative path of dots,
+/// slashes and a file name, so nothing in it needs escaping.
+fn with_stylesheet(xml: &str, href: &str) -> String {
+    let pi = format!("<?xml-stylesheet type=\"text/xsl\" href=\"{href}\"?>\n");
+    let split = if xml.starts_with("<?xml ") {
+        xml.find("?>").map_or(0, |end| end + 2)
+    } else {
+        0
+    };
+    let (declaration, rest) = xml.split_at(split);
+    let rest = rest.strip_prefix('\n').unwrap_or(rest);
+    if declaration.is_empty() {
+        format!("{pi}{rest}")
+    } else {
+        format!("{declaration}\n{pi}{rest}")
+    }
 }
 
 /// Readers disagree on which of an entry's `text/html` alternates is its

@@ -384,6 +384,7 @@ fn third_locale_works_with_only_site_files() {
             "feed-index-intro".to_owned(),
             "feed-index-title".to_owned(),
             "feed-published-on".to_owned(),
+            "feed-stylesheet-intro".to_owned(),
             "feed-tag-description".to_owned(),
             "feed-tag-title".to_owned(),
             "feed-title".to_owned(),

@@ -11,3 +11,5 @@ feed-tag-description = Stories tagged “{ $tag }” from { site-title }
 # The page feeds/<locale>/index.html listing every feed.
 feed-index-title = { feed-title }: feeds
 feed-index-intro = Follow these feeds in any feed reader: the whole site, or one tag.
+# Shown when a browser opens rss.xml or atom.xml (through feed.xsl).
+feed-stylesheet-intro = This is a feed: copy this page's address into a feed reader to follow it.

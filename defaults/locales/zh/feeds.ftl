@@ -11,3 +11,5 @@ feed-tag-description = { site-title }中标为“{ $tag }”的报道
 # 列出全部订阅源的页面 feeds/<locale>/index.html。
 feed-index-title = { feed-title }：订阅源
 feed-index-intro = 用任意阅读器订阅：全站，或单个标签。
+# 浏览器打开 rss.xml 或 atom.xml 时显示（经由 feed.xsl）。
+feed-stylesheet-intro = 这是一个订阅源：把本页地址复制到阅读器中即可订阅。
