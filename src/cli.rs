@@ -97,6 +97,18 @@ pub enum Command {
         /// The email address to suppress.
         address: String,
     },
+    /// Answer readers over HTTP: the unsubscribe links of every digest
+    /// (RFC 8058 one-click and the footer's page).
+    ///
+    /// Runs behind the newsroom's reverse proxy at `serve.public_url`, and
+    /// writes to the same state database as a running `send`. Stops on
+    /// SIGTERM or Ctrl-C after the requests in flight.
+    Serve {
+        /// Address and port to listen on (default `serve.listen`, else
+        /// 127.0.0.1:8080); port 0 picks a free one, printed at start.
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Turn news pages saved as plain text into article files to review and commit.
     ///
     /// Keeps the headline, paragraphs, section headings and photo captions,
@@ -203,6 +215,7 @@ impl Cli {
                 },
             }),
             Command::Unsubscribe { address } => app::Command::Unsubscribe { address },
+            Command::Serve { listen } => app::Command::Serve { listen },
             Command::Import {
                 pages,
                 lang,

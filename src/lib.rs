@@ -17,6 +17,7 @@ pub mod net;
 pub mod publish;
 pub mod scaffold;
 pub mod script;
+pub mod serve;
 pub mod source;
 pub mod state;
 pub mod subscribers;

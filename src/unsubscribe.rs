@@ -1,6 +1,8 @@
-//! Signed unsubscribe links: an HMAC-SHA256 token over the address, so a
-//! link can unsubscribe only the person it was sent to. The secret comes
-//! from an environment variable the config names; it is never stored.
+//! Signed links: an HMAC-SHA256 token over an action and an address, so a
+//! link can act only for the person it was sent to, and only as it says
+//! (an unsubscribe token cannot open preferences or confirm a sign-up).
+//! The secret comes from an environment variable the config names; it is
+//! never stored.
 //!
 //! Pure functions; no I/O beyond what the caller passes in.
 
@@ -10,12 +12,37 @@ use url::Url;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The token for `email` (compared case-insensitively), as lowercase hex.
+/// What a signed link may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `List-Unsubscribe` and the footer link.
+    Unsubscribe,
+}
+
+impl Action {
+    /// Part of the signed text, so tokens of different actions differ.
+    fn label(self) -> &'static str {
+        match self {
+            Action::Unsubscribe => "unsubscribe",
+        }
+    }
+}
+
+/// The unsubscribe token for `email` (compared case-insensitively), as
+/// lowercase hex.
 pub fn token(secret: &[u8], email: &str) -> String {
+    action_token(secret, Action::Unsubscribe, email)
+}
+
+/// The token for `action` on `email`, as lowercase hex.
+pub fn action_token(secret: &[u8], action: Action, email: &str) -> String {
     let mut mac = match <HmacSha256 as KeyInit>::new_from_slice(secret) {
         Ok(mac) => mac,
         Err(_) => unreachable!("HMAC accepts keys of any length"),
     };
+    // The action and a separator no action label or address holds first.
+    mac.update(action.label().as_bytes());
+    mac.update(b"\0");
     mac.update(crate::model::EmailKey::new(email).as_str().as_bytes());
     mac.finalize()
         .into_bytes()
@@ -24,9 +51,16 @@ pub fn token(secret: &[u8], email: &str) -> String {
         .collect()
 }
 
-/// True when `token` was made for `email` with `secret` (constant time).
+/// True when `token` is the unsubscribe token of `email` with `secret`
+/// (constant time).
 pub fn verify(secret: &[u8], email: &str, token: &str) -> bool {
-    let expected = self::token(secret, email);
+    verify_action(secret, Action::Unsubscribe, email, token)
+}
+
+/// True when `token` was made for `action` on `email` with `secret`
+/// (constant time).
+pub fn verify_action(secret: &[u8], action: Action, email: &str, token: &str) -> bool {
+    let expected = action_token(secret, action, email);
     expected.len() == token.len()
         && expected
             .bytes()

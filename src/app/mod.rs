@@ -7,6 +7,7 @@ pub mod import;
 pub mod incremental;
 mod request;
 pub mod send;
+pub mod serve;
 pub mod setup;
 
 pub use request::{
@@ -36,6 +37,7 @@ pub fn run(request: &Request) -> Result<()> {
         Command::Send(send) => send::send(&config::load(&request.config)?, now, send, output),
         Command::Unsubscribe { address } => unsubscribe(&request.config, address, now, output),
         Command::Import(import) => import::import(&config::load(&request.config)?, import, output),
+        Command::Serve { listen } => serve::serve(&config::load(&request.config)?, *listen),
     }
 }
 

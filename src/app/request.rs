@@ -47,12 +47,24 @@ pub enum SourceFailures {
 /// The commands.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Build { failures: SourceFailures },
-    Check { failures: SourceFailures },
+    Build {
+        failures: SourceFailures,
+    },
+    Check {
+        failures: SourceFailures,
+    },
     Send(SendRequest),
-    Unsubscribe { address: String },
+    Unsubscribe {
+        address: String,
+    },
+    /// `gazette serve`; `listen` overrides `serve.listen`.
+    Serve {
+        listen: Option<std::net::SocketAddr>,
+    },
     Import(ImportRequest),
-    Init { dir: PathBuf },
+    Init {
+        dir: PathBuf,
+    },
 }
 
 /// `gazette send`.

@@ -20,9 +20,12 @@ fn mailbox(address: &str) -> Option<Mailbox> {
     mailbox.email.domain().contains('.').then_some(mailbox)
 }
 
+/// `serve_url` is `serve.public_url`, when `[serve]` is configured: the
+/// mails' unsubscribe links then go to `gazette serve`.
 pub(super) fn validate_digest(
     raw: RawDigest,
     root: &Path,
+    serve_url: Option<&url::Url>,
     problems: &mut Vec<String>,
 ) -> Option<DigestConfig> {
     let from = mailbox(&raw.from);
@@ -45,15 +48,29 @@ pub(super) fn validate_digest(
             raw.unsubscribe_mailto
         ));
     }
-    let unsubscribe_url = match url::Url::parse(&raw.unsubscribe_url) {
-        Ok(url) if url.scheme() == "https" => Some(url),
-        _ => {
+    let unsubscribe_url = match (serve_url, &raw.unsubscribe_url) {
+        (Some(serve_url), None) => serve_url.join("unsubscribe").ok(),
+        (Some(_), Some(own)) => {
             problems.push(format!(
-                "digest.unsubscribe_url `{}` must be an absolute https URL (mail clients only offer one-click unsubscribe over https)",
-                raw.unsubscribe_url
+                "digest.unsubscribe_url `{own}` and [serve] both answer unsubscribe links; remove digest.unsubscribe_url: the mails link to serve.public_url + \"unsubscribe\", which `gazette serve` answers"
             ));
             None
         }
+        (None, None) => {
+            problems.push(
+                "[digest] needs a working unsubscribe link: add [serve] with public_url (and run `gazette serve`), or set digest.unsubscribe_url to your own handler".to_owned(),
+            );
+            None
+        }
+        (None, Some(own)) => match url::Url::parse(own) {
+            Ok(url) if url.scheme() == "https" => Some(url),
+            _ => {
+                problems.push(format!(
+                    "digest.unsubscribe_url `{own}` must be an absolute https URL (mail clients only offer one-click unsubscribe over https)"
+                ));
+                None
+            }
+        },
     };
     if raw.max_items == 0 {
         problems.push("digest.max_items must be at least 1".to_owned());

@@ -8,14 +8,15 @@
 
 mod mail;
 mod raw;
+mod serve;
 mod settings;
 mod sources;
 mod validate;
 
 pub use settings::{
     Author, Config, ContentMode, Delivery, DigestConfig, DkimConfig, FeedFormat, FeedLocation,
-    FeedSource, Feeds, FetchConfig, ImportConfig, Site, SmtpConfig, SmtpSecurity, Source, TagFeeds,
-    TransportKind, UntranslatedMode, default_user_agent,
+    FeedSource, Feeds, FetchConfig, ImportConfig, ServeConfig, Site, SmtpConfig, SmtpSecurity,
+    Source, TagFeeds, TransportKind, UntranslatedMode, default_user_agent,
 };
 pub use sources::check_pattern;
 pub use validate::parse_time_zone;

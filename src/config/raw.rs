@@ -32,10 +32,30 @@ pub(super) struct RawConfig {
     pub fetch: RawFetch,
     #[serde(default)]
     pub import: RawImport,
+    /// `[serve]`: the reader's side of the list (`gazette serve`).
+    #[serde(default)]
+    pub serve: Option<RawServe>,
     /// `[tags.<slug>] en = "Economy", zh = "经济"`: pairs a tag's names
     /// across languages under one feed slug.
     #[serde(default)]
     pub tags: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// `[serve]`: where `gazette serve` listens and the public address it
+/// answers on (behind the newsroom's reverse proxy).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServe {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    pub public_url: String,
+    /// Also serve the feeds folder under `<public_url>feeds/`.
+    #[serde(default, rename = "static")]
+    pub static_files: bool,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".to_owned()
 }
 
 /// `[import]`: patterns that extend the built-in ones for scraped pages
@@ -60,7 +80,10 @@ pub(super) struct RawDigest {
     pub reply_to: Option<String>,
     #[serde(default)]
     pub untranslated: UntranslatedMode,
-    pub unsubscribe_url: String,
+    /// Your own unsubscribe handler; with `[serve]`, `gazette serve` answers
+    /// the links instead and this key must go.
+    #[serde(default)]
+    pub unsubscribe_url: Option<String>,
     pub unsubscribe_mailto: String,
     #[serde(default = "default_secret_env")]
     pub unsubscribe_secret_env: String,

@@ -287,6 +287,18 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// `[import]`: extra patterns for scraped pages.
     pub import: ImportConfig,
+    /// `[serve]`; `None` when the site runs no `gazette serve`.
+    pub serve: Option<ServeConfig>,
+}
+
+/// `[serve]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    pub listen: std::net::SocketAddr,
+    /// Absolute, ending in `/`: the pages are `unsubscribe`, … under it.
+    pub public_url: Url,
+    /// Also serve the feeds folder under `<public_url>feeds/`.
+    pub static_files: bool,
 }
 
 impl Config {

@@ -136,9 +136,17 @@ pub(super) fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Confi
         }
     }
 
-    let digest = raw
-        .digest
-        .and_then(|d| validate_digest(d, root, &mut problems));
+    let serve = raw
+        .serve
+        .and_then(|serve| super::serve::validate_serve(serve, &mut problems));
+    let digest = raw.digest.and_then(|d| {
+        validate_digest(
+            d,
+            root,
+            serve.as_ref().map(|s| &s.public_url),
+            &mut problems,
+        )
+    });
     let delivery = validate_delivery(raw.delivery, root, &mut problems);
     let fetch = validate_fetch(raw.fetch, &mut problems);
     validate_import(&raw.import, &mut problems);
@@ -177,6 +185,7 @@ pub(super) fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Confi
                     chrome: raw.import.chrome,
                     captions: raw.import.captions,
                 },
+                serve,
             })
         }
         _ => Err(ConfigError {

@@ -33,6 +33,11 @@ pub const EMBEDDED: &[(&str, &str, &str)] = &[
         include_str!("../../defaults/locales/en/digest.ftl"),
     ),
     (
+        "en",
+        "pages.ftl",
+        include_str!("../../defaults/locales/en/pages.ftl"),
+    ),
+    (
         "zh",
         "site.ftl",
         include_str!("../../defaults/locales/zh/site.ftl"),
@@ -46,6 +51,11 @@ pub const EMBEDDED: &[(&str, &str, &str)] = &[
         "zh",
         "digest.ftl",
         include_str!("../../defaults/locales/zh/digest.ftl"),
+    ),
+    (
+        "zh",
+        "pages.ftl",
+        include_str!("../../defaults/locales/zh/pages.ftl"),
     ),
 ];
 

@@ -1,0 +1,13 @@
+# `gazette serve` 向读者显示的页面。
+# $name：读者姓名（名单中没有姓名时为其地址）；$email：其地址。
+page-unsubscribe-title = 退订
+page-unsubscribe-question = 要让{ $name } <{ $email }>退订{ site-title }吗？
+page-unsubscribe-button = 退订
+page-unsubscribed-title = 您已退订
+page-unsubscribed-text = { $email }将不再收到{ site-title }的邮件。
+page-bad-link-title = 此链接无效
+page-bad-link-text = 链接不完整，或在传递中被改动。请使用您最近收到的{ site-title }邮件中的链接。
+page-not-found-title = 找不到页面
+page-not-found-text = 此地址没有页面。
+page-error-title = 出错了
+page-error-text = 您的请求没有完成，请过几分钟再试。

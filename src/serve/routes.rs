@@ -1,0 +1,383 @@
+//! The routes under `serve.public_url` and what each request may do:
+//! `unsubscribe` (GET shows a page and never changes anything; POST is
+//! RFC 8058 one-click or the page's button), with `serve.static` the feeds
+//! folder under `feeds/`, and a page for anything else. Every response
+//! carries the security headers; every request is logged in one line
+//! without its query (where the tokens are).
+
+use super::pages::{Frame, MESSAGE, MessageView, UNSUBSCRIBE, UnsubscribeView};
+use super::{PageLocale, Reader, Setup, UnsubscribeVia};
+use crate::unsubscribe;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// No script, no frames, no foreign forms: the pages are plain HTML with
+/// inline styles, and a form posts only back to us.
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// The feeds folder: its pages and the feed stylesheet load from us only.
+const STATIC_POLICY: &str =
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'";
+/// A form of two tokens fits many times over; anything larger is refused.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+type Shared = Arc<Setup>;
+
+pub(super) fn router(setup: Shared) -> Router {
+    let base = setup.base_path.clone();
+    let mut router = Router::new().route(
+        &format!("{base}unsubscribe"),
+        get(unsubscribe_page).post(unsubscribe_post),
+    );
+    if let Some(dir) = &setup.feeds_dir {
+        let feeds = Router::new()
+            .nest_service(&format!("{base}feeds"), ServeDir::new(dir))
+            .layer(CompressionLayer::new())
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(STATIC_POLICY),
+            ));
+        router = router.merge(feeds);
+    }
+    router
+        .fallback(not_found)
+        .with_state(setup)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(from_fn(log_request))
+}
+
+/// One line per request: method, path (never the query), status, time.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        "{method} {path} {} {} ms",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    response
+}
+
+/// The `email` and `token` of a signed link.
+struct SignedLink {
+    email: String,
+    token: String,
+}
+
+fn signed_link(pairs: &[(String, String)]) -> Option<SignedLink> {
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| v.clone())
+    };
+    Some(SignedLink {
+        email: value("email")?,
+        token: value("token")?,
+    })
+}
+
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The form fields of a urlencoded body; other bodies (RFC 8058 also
+/// allows multipart) carry nothing we read: the token is in the URL.
+fn form_pairs(headers: &HeaderMap, body: &Bytes) -> Vec<(String, String)> {
+    let urlencoded = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if urlencoded {
+        url::form_urlencoded::parse(body).into_owned().collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The link's address when its token is valid for unsubscribing it.
+fn verified(setup: &Setup, link: Option<SignedLink>) -> Option<String> {
+    let link = link?;
+    unsubscribe::verify(&setup.secret, &link.email, &link.token).then_some(link.email)
+}
+
+async fn unsubscribe_page(
+    State(setup): State<Shared>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let pairs = query_pairs(query.as_deref());
+    let Some(email) = verified(&setup, signed_link(&pairs)) else {
+        return bad_link(&setup, &headers);
+    };
+    let reader = match reader(&setup, &email).await {
+        Ok(reader) => reader,
+        Err(response) => return response,
+    };
+    let locale = page_locale(&setup, reader.as_ref(), &headers);
+    let name = reader
+        .as_ref()
+        .map(|r| r.name.clone())
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| email.clone());
+    let page = (|| -> anyhow::Result<String> {
+        let localizer = setup.catalog.localizer(&locale.key)?;
+        let view = UnsubscribeView {
+            frame: frame(&setup, locale, "page-unsubscribe-title")?,
+            question: localizer.message(
+                "page-unsubscribe-question",
+                &[("name", name.into()), ("email", email.clone().into())],
+            )?,
+            button: localizer.text("page-unsubscribe-button")?,
+            action: format!("{}unsubscribe", setup.base_path),
+            token: unsubscribe::token(&setup.secret, &email),
+            email: email.clone(),
+        };
+        setup.pages.render(UNSUBSCRIBE, &view)
+    })();
+    respond(locale, StatusCode::OK, page)
+}
+
+async fn unsubscribe_post(
+    State(setup): State<Shared>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = form_pairs(&headers, &body);
+    // The header's URL carries the token; the page's form posts it.
+    let link = signed_link(&query_pairs(query.as_deref())).or_else(|| signed_link(&form));
+    let Some(email) = verified(&setup, link) else {
+        return bad_link(&setup, &headers);
+    };
+    let via = if form
+        .iter()
+        .any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click")
+    {
+        UnsubscribeVia::OneClick
+    } else {
+        UnsubscribeVia::Page
+    };
+    let list = setup.list.clone();
+    let address = email.clone();
+    let done = tokio::task::spawn_blocking(move || list.unsubscribe(&address, via)).await;
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return server_error(&setup, &headers, &error),
+        Err(error) => return server_error(&setup, &headers, &anyhow::anyhow!(error)),
+    }
+    let reader = match reader(&setup, &email).await {
+        Ok(reader) => reader,
+        Err(response) => return response,
+    };
+    let locale = page_locale(&setup, reader.as_ref(), &headers);
+    let page = message_page(
+        &setup,
+        locale,
+        "page-unsubscribed-title",
+        "page-unsubscribed-text",
+        &email,
+    );
+    respond(locale, StatusCode::OK, page)
+}
+
+async fn not_found(State(setup): State<Shared>, headers: HeaderMap) -> Response {
+    let locale = page_locale(&setup, None, &headers);
+    let page = message_page(
+        &setup,
+        locale,
+        "page-not-found-title",
+        "page-not-found-text",
+        "",
+    );
+    respond(locale, StatusCode::NOT_FOUND, page)
+}
+
+/// The reader behind `email`, looked up off the async threads.
+async fn reader(setup: &Shared, email: &str) -> Result<Option<Reader>, Response> {
+    let list = setup.list.clone();
+    let address = email.to_owned();
+    match tokio::task::spawn_blocking(move || list.reader(&address)).await {
+        Ok(Ok(reader)) => Ok(reader),
+        Ok(Err(error)) => Err(server_error(setup, &HeaderMap::new(), &error)),
+        Err(error) => Err(server_error(
+            setup,
+            &HeaderMap::new(),
+            &anyhow::anyhow!(error),
+        )),
+    }
+}
+
+/// 400: the link is incomplete or its token does not match its address.
+fn bad_link(setup: &Setup, headers: &HeaderMap) -> Response {
+    let locale = page_locale(setup, None, headers);
+    let page = message_page(
+        setup,
+        locale,
+        "page-bad-link-title",
+        "page-bad-link-text",
+        "",
+    );
+    respond(locale, StatusCode::BAD_REQUEST, page)
+}
+
+/// 500, logged with its cause; the reader sees a page, never the cause.
+fn server_error(setup: &Setup, headers: &HeaderMap, error: &anyhow::Error) -> Response {
+    tracing::error!("{error:#}");
+    let locale = page_locale(setup, None, headers);
+    let page = message_page(setup, locale, "page-error-title", "page-error-text", "");
+    respond(locale, StatusCode::INTERNAL_SERVER_ERROR, page)
+}
+
+fn frame(setup: &Setup, locale: &PageLocale, title_id: &str) -> anyhow::Result<Frame> {
+    let localizer = setup.catalog.localizer(&locale.key)?;
+    Ok(Frame {
+        lang: locale.tag.clone(),
+        site_title: localizer.text("site-title")?,
+        site_url: locale.home_url.clone(),
+        title: localizer.text(title_id)?,
+    })
+}
+
+fn message_page(
+    setup: &Setup,
+    locale: &PageLocale,
+    title_id: &str,
+    text_id: &str,
+    email: &str,
+) -> anyhow::Result<String> {
+    let localizer = setup.catalog.localizer(&locale.key)?;
+    let view = MessageView {
+        frame: frame(setup, locale, title_id)?,
+        text: localizer.message(text_id, &[("email", email.to_owned().into())])?,
+    };
+    setup.pages.render(MESSAGE, &view)
+}
+
+/// The page, or (when a template or message fails) a plain 500 that says
+/// so in the log and nothing of it to the reader.
+fn respond(locale: &PageLocale, status: StatusCode, page: anyhow::Result<String>) -> Response {
+    match page {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            if let Ok(lang) = HeaderValue::from_str(&locale.tag) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LANGUAGE, lang);
+            }
+            // Pages for one reader: never cached by a proxy.
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error) => {
+            tracing::error!("{error:#}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown; the server log says why.\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The page's language: the reader's, else the best of `Accept-Language`
+/// that is configured, else the default locale.
+fn page_locale<'a>(
+    setup: &'a Setup,
+    reader: Option<&Reader>,
+    headers: &HeaderMap,
+) -> &'a PageLocale {
+    let by_key = |key: &str| setup.locales.iter().find(|l| l.key == key);
+    if let Some(locale) = reader.and_then(|r| by_key(&r.locale)) {
+        return locale;
+    }
+    let accepted = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    for wanted in accept_language(accepted) {
+        let primary = wanted.split('-').next().unwrap_or_default();
+        let found = setup
+            .locales
+            .iter()
+            .find(|l| l.tag.eq_ignore_ascii_case(&wanted) || l.key.eq_ignore_ascii_case(&wanted));
+        let found = found.or_else(|| {
+            setup.locales.iter().find(|l| {
+                l.key.eq_ignore_ascii_case(primary)
+                    || l.tag
+                        .split('-')
+                        .next()
+                        .is_some_and(|p| p.eq_ignore_ascii_case(primary))
+            })
+        });
+        if let Some(locale) = found {
+            return locale;
+        }
+    }
+    &setup.locales[0]
+}
+
+/// The language ranges of an `Accept-Language` header, most wanted first
+/// (RFC 9110 §12.5.4; `*` and `q=0` dropped; equal weights keep their order).
+fn accept_language(header: &str) -> Vec<String> {
+    let mut ranges: Vec<(u16, usize, String)> = header
+        .split(',')
+        .enumerate()
+        .filter_map(|(i, part)| {
+            let mut pieces = part.split(';');
+            let range = pieces.next()?.trim();
+            if range.is_empty() || range == "*" {
+                return None;
+            }
+            let weight = pieces
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let weight = (weight.clamp(0.0, 1.0) * 1000.0) as u16;
+            (weight > 0).then(|| (weight, i, range.to_owned()))
+        })
+        .collect();
+    ranges.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranges.into_iter().map(|(_, _, range)| range).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accept_language;
+
+    #[test]
+    fn accept_language_orders_by_weight_then_position() {
+        assert_eq!(
+            accept_language("en;q=0.5, zh-CN, zh;q=0.9, *;q=0.1, fr;q=0"),
+            ["zh-CN", "zh", "en"]
+        );
+        assert!(accept_language("").is_empty());
+    }
+}

@@ -1,0 +1,443 @@
+//! `gazette serve` as a reader meets it: the real binary's server on a
+//! loopback port answering the exact unsubscribe URL of a digest that a
+//! real SMTP relay on loopback received; state read back from the SQLite
+//! file; the page opened in headless Chromium.
+
+mod common;
+
+use common::smtp::MailServer;
+use common::{NOW, Site, stderr};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+
+const SECRET: &str = "test-secret-0123456789abcdef0123456789";
+const PUBLIC_URL: &str = "https://news.example.org/list/";
+
+/// The mail fixture sending to `relay`, its links answered by `serve`.
+fn serve_site(relay: &MailServer) -> Site {
+    let site = Site::from_fixture("mail");
+    let config = site
+        .read("config.toml")
+        .replace(
+            "unsubscribe_url = \"https://news.example.org/unsubscribe\"\n",
+            "",
+        )
+        .replace("port = 0", &format!("port = {}", relay.port));
+    site.write(
+        "config.toml",
+        format!("{config}\n[serve]\nlisten = \"127.0.0.1:0\"\npublic_url = \"{PUBLIC_URL}\"\n"),
+    );
+    site
+}
+
+fn gazette(site: &Site, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
+    command
+        .args(args)
+        .current_dir(site.dir.path())
+        .env("GAZETTE_UNSUBSCRIBE_SECRET", SECRET)
+        .env_remove("GAZETTE_LOG");
+    command
+}
+
+fn send(site: &Site, now: &str) {
+    let output = gazette(site, &["--now", now, "send"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// A running `gazette serve`; stopped with SIGTERM by [`Server::stop`].
+struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    origin: String,
+}
+
+impl Server {
+    fn start(site: &Site) -> Server {
+        let mut child = gazette(site, &["serve"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let address = line
+            .strip_prefix("listening on http://")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Server {
+            origin: format!("http://{address}"),
+            child,
+        }
+    }
+
+    /// The loopback URL the reverse proxy would forward `public` to.
+    fn local(&self, public: &str) -> String {
+        let url = url::Url::parse(public).unwrap();
+        let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+        format!("{}{}{query}", self.origin, url.path())
+    }
+
+    /// SIGTERM, then the exit status and everything logged.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = self.child.wait().unwrap();
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        (status, log)
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn reply(mut response: ureq::http::Response<ureq::Body>) -> Reply {
+    Reply {
+        status: response.status().as_u16(),
+        headers: response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
+            .collect(),
+        body: response.body_mut().read_to_string().unwrap(),
+    }
+}
+
+fn get(url: &str, language: &str) -> Reply {
+    reply(
+        agent()
+            .get(url)
+            .header("Accept-Language", language)
+            .call()
+            .unwrap(),
+    )
+}
+
+fn post_form(url: &str, body: &str) -> Reply {
+    reply(
+        agent()
+            .post(url)
+            .content_type("application/x-www-form-urlencoded")
+            .send(body)
+            .unwrap(),
+    )
+}
+
+/// (reason) of the address's suppression, read from the state database.
+fn suppression(site: &Site, email: &str) -> Option<String> {
+    let db = rusqlite::Connection::open(site.path(".gazette/state.db")).unwrap();
+    db.query_row(
+        "SELECT reason FROM suppressions WHERE email = ?1",
+        [email],
+        |row| row.get(0),
+    )
+    .ok()
+}
+
+/// The https `List-Unsubscribe` URL of the message the relay got for `to`.
+fn unsubscribe_url(relay: &MailServer, to: &str) -> String {
+    let received = relay.received();
+    let message = received
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains(to)))
+        .unwrap_or_else(|| panic!("no message for {to}"));
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&message.data)
+        .unwrap();
+    assert_eq!(
+        parsed.header_raw("List-Unsubscribe-Post").map(str::trim),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let header = parsed.header_raw("List-Unsubscribe").unwrap();
+    let url = header
+        .split(',')
+        .map(|part| part.trim().trim_matches(|c| c == '<' || c == '>'))
+        .find(|part| part.starts_with("https://"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        url.starts_with(&format!("{PUBLIC_URL}unsubscribe?")),
+        "{url}"
+    );
+    url
+}
+
+/// The visible text of `html`, as Python's HTML parser reads it.
+fn text_of(html: &str) -> String {
+    let script = "import html.parser, sys\n\
+                  class P(html.parser.HTMLParser):\n\
+                  \x20   text = ''\n\
+                  \x20   skip = 0\n\
+                  \x20   def handle_starttag(self, tag, attrs):\n\
+                  \x20       if tag in ('style', 'title'): self.skip += 1\n\
+                  \x20   def handle_endtag(self, tag):\n\
+                  \x20       if tag in ('style', 'title'): self.skip -= 1\n\
+                  \x20   def handle_data(self, data):\n\
+                  \x20       if not self.skip: self.text += data\n\
+                  p = P(); p.feed(sys.stdin.read()); p.close(); print(' '.join(p.text.split()))\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(html.as_bytes())
+        .unwrap();
+    String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+}
+
+/// The DOM headless Chromium builds for `url`.
+fn chromium_dom(url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--dump-dom",
+            url,
+        ])
+        .output()
+        .expect("chromium runs (.ci/run installs Debian's chromium)");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn one_click_from_a_real_digest_unsubscribes_and_the_next_send_skips_the_reader() {
+    let relay = MailServer::start(&[]);
+    let site = serve_site(&relay);
+    send(&site, NOW);
+    let zoe_url = unsubscribe_url(&relay, "zoe@example.org");
+    let li_url = unsubscribe_url(&relay, "li.wei@example.org");
+    let server = Server::start(&site);
+    let zoe_local = server.local(&zoe_url);
+
+    // A GET (a link scanner, or the reader's browser) only asks.
+    let page = get(&zoe_local, "en");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let text = text_of(&page.body);
+    assert!(
+        text.contains("Unsubscribe Zoë Martin <zoe@example.org> from Chengdu–Chongqing Brief?"),
+        "{text}"
+    );
+    assert!(
+        page.body
+            .contains("<form method=\"post\" action=\"/list/unsubscribe\">")
+    );
+    assert_eq!(
+        page.header("Content-Security-Policy"),
+        Some(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        )
+    );
+    assert_eq!(page.header("X-Content-Type-Options"), Some("nosniff"));
+    assert_eq!(page.header("Referrer-Policy"), Some("no-referrer"));
+    assert_eq!(page.header("Cache-Control"), Some("no-store"));
+    let dom = chromium_dom(&zoe_local);
+    assert!(
+        dom.contains("<button type=\"submit\">Unsubscribe</button>"),
+        "{dom}"
+    );
+    assert_eq!(suppression(&site, "zoe@example.org"), None);
+
+    // Li Wei's page is in his language, whatever the browser asks for.
+    let page = get(&server.local(&li_url), "en-GB,en;q=0.9");
+    assert!(
+        text_of(&page.body).contains("要让李伟 <li.wei@example.org>退订成渝简报吗？"),
+        "{}",
+        page.body
+    );
+    assert_eq!(page.header("Content-Language"), Some("zh-CN"));
+
+    // A token changed on the way: 400 and a page that says so; nothing changes.
+    let tampered = zoe_local.replace("token=", "token=0");
+    for reply in [
+        post_form(&tampered, "List-Unsubscribe=One-Click"),
+        get(&tampered, "en"),
+    ] {
+        assert_eq!(reply.status, 400);
+        assert!(
+            text_of(&reply.body).contains("This link does not work"),
+            "{}",
+            reply.body
+        );
+    }
+    // Li Wei's token does not unsubscribe Zoë.
+    let li_token = url::Url::parse(&li_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .unwrap()
+        .1
+        .into_owned();
+    let borrowed = post_form(
+        &format!("{}/list/unsubscribe", server.origin),
+        &format!("email=zoe%40example.org&token={li_token}"),
+    );
+    assert_eq!(borrowed.status, 400);
+    assert_eq!(suppression(&site, "zoe@example.org"), None);
+
+    // RFC 8058: the client POSTs to the header's URL; 200, no redirect, done.
+    for _ in 0..2 {
+        let done = post_form(&zoe_local, "List-Unsubscribe=One-Click");
+        assert_eq!(done.status, 200, "{}", done.body);
+        assert_eq!(done.header("Location"), None);
+        assert!(
+            text_of(&done.body)
+                .contains("zoe@example.org will get no more mail from Chengdu–Chongqing Brief."),
+            "{}",
+            done.body
+        );
+    }
+    assert_eq!(
+        suppression(&site, "zoe@example.org").as_deref(),
+        Some("unsubscribed by the reader (one-click, RFC 8058)")
+    );
+
+    // The page's button posts the form's fields.
+    let form_token = li_token.clone();
+    let done = post_form(
+        &format!("{}/list/unsubscribe", server.origin),
+        &format!("email=li.wei%40example.org&token={form_token}"),
+    );
+    assert_eq!(done.status, 200);
+    assert!(text_of(&done.body).contains("li.wei@example.org将不再收到成渝简报的邮件。"));
+    assert_eq!(
+        suppression(&site, "li.wei@example.org").as_deref(),
+        Some("unsubscribed by the reader (unsubscribe page)")
+    );
+
+    let missing = get(&format!("{}/list/nothing-here", server.origin), "zh");
+    assert_eq!(missing.status, 404);
+    assert!(text_of(&missing.body).contains("找不到页面"));
+
+    // Graceful stop; one log line per request, never a token.
+    let (status, log) = server.stop();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("POST /list/unsubscribe 200"), "{log}");
+    assert!(log.contains("GET /list/unsubscribe 400"), "{log}");
+    assert!(!log.contains(&li_token), "{log}");
+    assert!(!log.contains("token="), "{log}");
+
+    // The next digest goes to everyone but the two who left.
+    site.write(
+        "articles/bridge.md",
+        "+++\ntitle = \"Bridge opens\"\ndate = 2026-11-29T20:00:00+08:00\n+++\n\nThe bridge opened.\n",
+    );
+    let before = relay.received().len();
+    send(&site, "2026-11-30T06:00:00+08:00");
+    let next: Vec<String> = relay.received()[before..]
+        .iter()
+        .flat_map(|m| m.to.clone())
+        .collect();
+    assert!(!next.is_empty());
+    assert!(
+        !next
+            .iter()
+            .any(|to| to.contains("zoe@") || to.contains("li.wei@")),
+        "{next:?}"
+    );
+}
+
+#[test]
+fn serve_without_its_config_or_with_two_unsubscribe_handlers_is_a_config_error() {
+    let relay = MailServer::start(&[]);
+    let site = serve_site(&relay);
+    let config = site.read("config.toml");
+
+    site.write("config.toml", &config[..config.find("[serve]").unwrap()]);
+    let output = gazette(&site, &["serve"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("[digest] needs a working unsubscribe link: add [serve] with public_url"),
+        "{}",
+        stderr(&output)
+    );
+
+    site.write(
+        "config.toml",
+        config.replace(
+            "[digest]\n",
+            "[digest]\nunsubscribe_url = \"https://news.example.org/unsubscribe\"\n",
+        ),
+    );
+    let output = gazette(&site, &["serve"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("remove digest.unsubscribe_url"),
+        "{}",
+        stderr(&output)
+    );
+
+    site.write(
+        "config.toml",
+        config.replace(PUBLIC_URL, "http://news.example.org/list/"),
+    );
+    let output = gazette(&site, &["serve"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains(
+            "serve.public_url `http://news.example.org/list/` must be an absolute https URL"
+        ),
+        "{}",
+        stderr(&output)
+    );
+
+    // Without [serve] but with its own handler, `serve` says what it needs.
+    site.write(
+        "config.toml",
+        config[..config.find("[serve]").unwrap()].replace(
+            "[digest]\n",
+            "[digest]\nunsubscribe_url = \"https://news.example.org/unsubscribe\"\n",
+        ),
+    );
+    let output = gazette(&site, &["serve"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("`gazette serve` needs [serve] with public_url"),
+        "{}",
+        stderr(&output)
+    );
+}
