@@ -312,6 +312,36 @@ pub struct Subscriber {
     pub topics: Vec<String>,
 }
 
+/// Who put a reader on the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrigin {
+    /// The editor's subscriber file (`digest.subscribers`).
+    File,
+    /// The reader's own sign-up through `gazette serve`.
+    Signup,
+}
+
+/// What a reader set themselves (preferences page); the editor's file
+/// never overwrites these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReaderChoices {
+    pub name: bool,
+    pub locale: bool,
+    pub topics: bool,
+}
+
+/// One reader as the state database keeps the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListEntry {
+    pub subscriber: Subscriber,
+    pub origin: ListOrigin,
+    /// For a file reader: whether the latest file still lists them.
+    pub in_file: bool,
+    pub chosen: ReaderChoices,
+    /// For a sign-up: whether they confirmed (only then do they get mail).
+    pub confirmed: bool,
+}
+
 /// An email address as the list keys it: the ledger, the suppression
 /// list, unsubscribe tokens and Message-IDs all compare addresses through
 /// this one normalisation (lower case, trimmed), done when it is made.

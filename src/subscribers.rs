@@ -1,13 +1,15 @@
 //! Subscriber list: reads the CSV named in `[digest] subscribers`
-//! (`email,name,locale[,topics]`, UTF-8, header row) into `Subscriber`s.
+//! (`email,name,locale[,topics]`, UTF-8, header row) into `Subscriber`s,
+//! and owns the rule that merges it with the list in the state database:
+//! a reader's own choice beats the editor's file.
 //!
 //! Bad rows are reported with their line and skipped, so one typo never
-//! stops everyone's digest. This module must not decide who is suppressed
-//! or send anything.
+//! stops everyone's digest. This module must not decide who is suppressed,
+//! do I/O beyond reading the file, or send anything.
 
-use crate::model::Subscriber;
+use crate::model::{EmailKey, ListEntry, ListOrigin, Subscriber};
 use anyhow::{Context, Result, bail};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 /// A row that was skipped, and why.
@@ -247,6 +249,120 @@ mod tests {
             err.to_string()
                 .contains("the header row must name the columns email,name,locale"),
             "{err}"
+        );
+    }
+}
+
+/// The readers a send mails: the file's, in its order, each with the
+/// fields they chose themselves (a reader's choice beats the editor's
+/// file), then the confirmed sign-ups the file does not list, in the order
+/// they joined. A chosen language no longer configured falls back to the
+/// file's. Suppressions are applied later, by the plan, and always win.
+pub fn merge(file: Vec<Subscriber>, stored: &[ListEntry], locales: &[&str]) -> Vec<Subscriber> {
+    let by_key: HashMap<EmailKey, &ListEntry> = stored
+        .iter()
+        .map(|entry| (EmailKey::new(&entry.subscriber.email), entry))
+        .collect();
+    let mut in_file = HashSet::new();
+    let mut readers: Vec<Subscriber> = file
+        .into_iter()
+        .map(|mut subscriber| {
+            let key = EmailKey::new(&subscriber.email);
+            if let Some(entry) = by_key.get(&key) {
+                let chosen = &entry.subscriber;
+                if entry.chosen.name {
+                    subscriber.name = chosen.name.clone();
+                }
+                if entry.chosen.locale && locales.contains(&chosen.locale.as_str()) {
+                    subscriber.locale = chosen.locale.clone();
+                }
+                if entry.chosen.topics {
+                    subscriber.topics = chosen.topics.clone();
+                }
+            }
+            in_file.insert(key);
+            subscriber
+        })
+        .collect();
+    readers.extend(
+        stored
+            .iter()
+            .filter(|entry| entry.origin == ListOrigin::Signup && entry.confirmed)
+            .filter(|entry| locales.contains(&entry.subscriber.locale.as_str()))
+            .filter(|entry| !in_file.contains(&EmailKey::new(&entry.subscriber.email)))
+            .map(|entry| entry.subscriber.clone()),
+    );
+    readers
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::merge;
+    use crate::model::{ListEntry, ListOrigin, ReaderChoices, Subscriber};
+
+    fn reader(email: &str, name: &str, locale: &str) -> Subscriber {
+        Subscriber {
+            email: email.to_owned(),
+            name: name.to_owned(),
+            locale: locale.to_owned(),
+            topics: Vec::new(),
+        }
+    }
+
+    fn entry(subscriber: Subscriber, origin: ListOrigin, chosen: ReaderChoices) -> ListEntry {
+        ListEntry {
+            subscriber,
+            origin,
+            in_file: origin == ListOrigin::File,
+            chosen,
+            confirmed: origin == ListOrigin::Signup,
+        }
+    }
+
+    #[test]
+    fn choices_beat_the_file_and_confirmed_signups_follow_it() {
+        let file = vec![reader("a@x.org", "A", "en"), reader("b@x.org", "B", "en")];
+        let stored = [
+            entry(
+                reader("A@x.org", "Ay", "zh"),
+                ListOrigin::File,
+                ReaderChoices {
+                    locale: true,
+                    ..ReaderChoices::default()
+                },
+            ),
+            entry(
+                reader("c@x.org", "C", "zh"),
+                ListOrigin::Signup,
+                ReaderChoices::default(),
+            ),
+            ListEntry {
+                confirmed: false,
+                ..entry(
+                    reader("d@x.org", "D", "en"),
+                    ListOrigin::Signup,
+                    ReaderChoices::default(),
+                )
+            },
+            // A language no longer configured is not followed.
+            entry(
+                reader("e@x.org", "E", "fr"),
+                ListOrigin::Signup,
+                ReaderChoices::default(),
+            ),
+        ];
+        let merged = merge(file, &stored, &["en", "zh"]);
+        let summary: Vec<(&str, &str, &str)> = merged
+            .iter()
+            .map(|s| (s.email.as_str(), s.name.as_str(), s.locale.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("a@x.org", "A", "zh"),
+                ("b@x.org", "B", "en"),
+                ("c@x.org", "C", "zh")
+            ]
         );
     }
 }

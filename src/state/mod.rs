@@ -54,6 +54,7 @@ mod fetch_cache;
 mod group_commit;
 mod ledger;
 mod lock;
+mod readers;
 mod retry;
 mod schema;
 mod skipped_items;
@@ -68,6 +69,7 @@ pub use fetch_cache::CachedFetch;
 pub use group_commit::{Claim, Claimed, Ledger, LedgerChange, LedgerWriter, ledger_writer};
 pub use ledger::{Counts, Delivery, Suppressed};
 pub use lock::{Busy, SendLock, lock};
+pub use readers::{Choice, FileSync};
 pub use status::Status;
 pub use waiting::Waiting;
 

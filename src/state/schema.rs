@@ -26,7 +26,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Schema migrations in order: entry `i` takes the database from version
 /// `i` to version `i + 1` (`PRAGMA user_version`). Append, never edit.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+const MIGRATIONS: &[&str] = &[
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+];
 
 /// The schema version this build writes and understands.
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -114,6 +116,29 @@ CREATE TABLE skipped_items (
     reason     TEXT NOT NULL,
     first_seen TEXT NOT NULL,
     PRIMARY KEY (source, reason)
+) STRICT;
+";
+
+/// Version 6: the list itself. `origin` says who added a reader (the
+/// editor's file, or their own sign-up); `in_file` whether the latest file
+/// still lists a `csv` reader; the `*_chosen` flags mark what the reader
+/// set themselves, which the editor's file never overwrites. `topics` is a
+/// JSON array. Unsubscribes stay in `suppressions`, which always wins.
+const SCHEMA_V6: &str = "
+CREATE TABLE subscribers (
+    email         TEXT PRIMARY KEY NOT NULL CHECK (email = lower(email)),
+    address       TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    locale        TEXT NOT NULL,
+    topics        TEXT NOT NULL,
+    origin        TEXT NOT NULL CHECK (origin IN ('csv', 'signup')),
+    in_file       INTEGER NOT NULL CHECK (in_file IN (0, 1)),
+    name_chosen   INTEGER NOT NULL DEFAULT 0 CHECK (name_chosen IN (0, 1)),
+    locale_chosen INTEGER NOT NULL DEFAULT 0 CHECK (locale_chosen IN (0, 1)),
+    topics_chosen INTEGER NOT NULL DEFAULT 0 CHECK (topics_chosen IN (0, 1)),
+    confirmed_at  TEXT,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
 ) STRICT;
 ";
 

@@ -87,6 +87,10 @@ impl Inputs {
     }
 }
 
+fn locale_keys(config: &Config) -> Vec<&str> {
+    config.locales.iter().map(|l| l.key.as_str()).collect()
+}
+
 /// Warns, naming the line, about every subscriber topic that no story
 /// carries (a typo in the list would otherwise silently mean no mail).
 fn warn_unknown_topics(digest: &DigestConfig, list: &subscribers::SubscriberList, corpus: &Corpus) {
@@ -150,6 +154,16 @@ pub fn send(
     if let Some(dir) = &request.dry_run {
         let dir = config.root.join(dir);
         let state = State::open_read_only(&config.state_path)?;
+        // Read only: the file is merged as the real send would, not stored.
+        let stored = match &state {
+            Some(state) => state.list_entries()?,
+            None => Vec::new(),
+        };
+        inputs.subscribers = subscribers::merge(
+            std::mem::take(&mut inputs.subscribers),
+            &stored,
+            &locale_keys(config),
+        );
         let input = PlanInput::read(state.as_ref(), &inputs.subscribers, composer.corpus, window)?;
         let plan = input.plan(&inputs.subscribers);
         let written = dry_run::write(&plan, &mut composer, state.as_ref(), envelope_from, &dir)?;
@@ -170,6 +184,15 @@ pub fn send(
     };
     guard::check(config, &state, request.new_state, now)?;
     tally.unknown += recovery::recover(&state, request, now)?;
+    // The editor's file into the list, then the list (with readers' own
+    // choices and sign-ups) is who this digest goes to.
+    let synced = state.sync_file(&inputs.subscribers, now)?;
+    tracing::debug!("subscriber file merged: {synced:?}");
+    inputs.subscribers = subscribers::merge(
+        std::mem::take(&mut inputs.subscribers),
+        &state.list_entries()?,
+        &locale_keys(config),
+    );
 
     let input = PlanInput::read(Some(&state), &inputs.subscribers, composer.corpus, window)?;
     let plan = input.plan(&inputs.subscribers);

@@ -1,0 +1,298 @@
+//! The list as the state database keeps it: the editor's file merged in
+//! (each `send`, `serve` start and `gazette subscribers import`), readers'
+//! own choices recorded, and every entry read back for sending and for
+//! `gazette subscribers list`.
+//!
+//! It stores and returns rows; it never decides whose value wins (that is
+//! `subscribers::merge`) beyond keeping a chosen field when the file
+//! changes, and never touches suppressions.
+
+use super::{State, normalize_email, timestamp};
+use crate::model::{ListEntry, ListOrigin, ReaderChoices, Subscriber};
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, FixedOffset};
+use rusqlite::{OptionalExtension, params};
+use std::collections::{HashMap, HashSet};
+
+/// What a merge of the editor's file changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileSync {
+    pub added: u64,
+    pub updated: u64,
+    /// File readers the file no longer lists (they get no more mail).
+    pub removed: u64,
+}
+
+/// What a reader changes on their preferences page; `None` leaves a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Choice {
+    pub name: Option<String>,
+    pub locale: Option<String>,
+    pub topics: Option<Vec<String>>,
+}
+
+fn topics_json(topics: &[String]) -> String {
+    serde_json::to_string(topics).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The stored fields of a file reader that a merge compares.
+struct Stored {
+    address: String,
+    name: String,
+    locale: String,
+    topics: String,
+    in_file: bool,
+    chosen: ReaderChoices,
+}
+
+/// The columns [`entry`] reads, in its order.
+const ENTRY_COLUMNS: &str = "address, name, locale, topics, origin, in_file, name_chosen,
+    locale_chosen, topics_chosen, confirmed_at IS NOT NULL";
+
+fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<ListEntry> {
+    let topics: String = row.get(3)?;
+    let origin: String = row.get(4)?;
+    Ok(ListEntry {
+        subscriber: Subscriber {
+            email: row.get(0)?,
+            name: row.get(1)?,
+            locale: row.get(2)?,
+            topics: serde_json::from_str(&topics).unwrap_or_default(),
+        },
+        origin: if origin == "signup" {
+            ListOrigin::Signup
+        } else {
+            ListOrigin::File
+        },
+        in_file: row.get(5)?,
+        chosen: ReaderChoices {
+            name: row.get(6)?,
+            locale: row.get(7)?,
+            topics: row.get(8)?,
+        },
+        confirmed: row.get(9)?,
+    })
+}
+
+impl State {
+    /// Merges the editor's file: new readers added, changed fields updated
+    /// unless the reader chose them, readers the file no longer lists
+    /// marked so (a sign-up is never touched by the file's absence). One
+    /// transaction; only rows that change are written.
+    pub fn sync_file(&self, file: &[Subscriber], now: DateTime<FixedOffset>) -> Result<FileSync> {
+        let context = || {
+            format!(
+                "cannot merge the subscriber file into {}",
+                self.path.display()
+            )
+        };
+        let now = timestamp(now);
+        let tx = self.write_transaction()?;
+        let mut stored: HashMap<String, Stored> = HashMap::new();
+        {
+            let mut statement = tx
+                .prepare(
+                    "SELECT email, address, name, locale, topics, in_file, name_chosen,
+                            locale_chosen, topics_chosen
+                     FROM subscribers WHERE origin = 'csv'",
+                )
+                .with_context(context)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        Stored {
+                            address: row.get(1)?,
+                            name: row.get(2)?,
+                            locale: row.get(3)?,
+                            topics: row.get(4)?,
+                            in_file: row.get(5)?,
+                            chosen: ReaderChoices {
+                                name: row.get(6)?,
+                                locale: row.get(7)?,
+                                topics: row.get(8)?,
+                            },
+                        },
+                    ))
+                })
+                .with_context(context)?;
+            for row in rows {
+                let (email, entry) = row.with_context(context)?;
+                stored.insert(email, entry);
+            }
+        }
+        let mut sync = FileSync::default();
+        let mut listed = HashSet::new();
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO subscribers
+                         (email, address, name, locale, topics, origin, in_file, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'csv', 1, ?6, ?6)
+                     ON CONFLICT (email) DO NOTHING",
+                )
+                .with_context(context)?;
+            let mut update = tx
+                .prepare(
+                    "UPDATE subscribers SET address = ?2, name = ?3, locale = ?4, topics = ?5,
+                         in_file = 1, updated_at = ?6
+                     WHERE email = ?1",
+                )
+                .with_context(context)?;
+            for subscriber in file {
+                let email = normalize_email(&subscriber.email);
+                if !listed.insert(email.clone()) {
+                    continue;
+                }
+                let topics = topics_json(&subscriber.topics);
+                match stored.get(&email) {
+                    None => {
+                        sync.added += insert
+                            .execute(params![
+                                email,
+                                subscriber.email,
+                                subscriber.name,
+                                subscriber.locale,
+                                topics,
+                                now
+                            ])
+                            .with_context(context)? as u64;
+                    }
+                    Some(old) => {
+                        let name = if old.chosen.name {
+                            &old.name
+                        } else {
+                            &subscriber.name
+                        };
+                        let locale = if old.chosen.locale {
+                            &old.locale
+                        } else {
+                            &subscriber.locale
+                        };
+                        let topics = if old.chosen.topics {
+                            &old.topics
+                        } else {
+                            &topics
+                        };
+                        let unchanged = old.in_file
+                            && old.address == subscriber.email
+                            && &old.name == name
+                            && &old.locale == locale
+                            && &old.topics == topics;
+                        if !unchanged {
+                            update
+                                .execute(params![
+                                    email,
+                                    subscriber.email,
+                                    name,
+                                    locale,
+                                    topics,
+                                    now
+                                ])
+                                .with_context(context)?;
+                            sync.updated += 1;
+                        }
+                    }
+                }
+            }
+            let mut remove = tx
+                .prepare("UPDATE subscribers SET in_file = 0, updated_at = ?2 WHERE email = ?1")
+                .with_context(context)?;
+            for (email, old) in &stored {
+                if old.in_file && !listed.contains(email) {
+                    remove.execute(params![email, now]).with_context(context)?;
+                    sync.removed += 1;
+                }
+            }
+        }
+        tx.commit().with_context(context)?;
+        Ok(sync)
+    }
+
+    /// Every reader the database knows, in the order they joined.
+    pub fn list_entries(&self) -> Result<Vec<ListEntry>> {
+        let context = || format!("cannot read the list from {}", self.path.display());
+        if !self.has_table("subscribers").with_context(context)? {
+            return Ok(Vec::new());
+        }
+        let mut statement = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM subscribers ORDER BY rowid"
+            ))
+            .with_context(context)?;
+        let rows = statement.query_map([], entry).with_context(context)?;
+        rows.collect::<rusqlite::Result<_>>().with_context(context)
+    }
+
+    /// The reader with this address, if the list has them.
+    pub fn list_entry(&self, email: &str) -> Result<Option<ListEntry>> {
+        let key = normalize_email(email);
+        let context = || format!("cannot look up {key} in {}", self.path.display());
+        if !self.has_table("subscribers").with_context(context)? {
+            return Ok(None);
+        }
+        self.conn
+            .query_row(
+                &format!("SELECT {ENTRY_COLUMNS} FROM subscribers WHERE email = ?1"),
+                [&key],
+                entry,
+            )
+            .optional()
+            .with_context(context)
+    }
+
+    /// Records a reader's own choice; the fields set are marked chosen, so
+    /// the editor's file never overwrites them. Fails for an address the
+    /// list does not have.
+    pub fn record_choice(
+        &self,
+        email: &str,
+        choice: &Choice,
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        let key = normalize_email(email);
+        let context = || {
+            format!(
+                "cannot record the choice of {key} in {}",
+                self.path.display()
+            )
+        };
+        let tx = self.write_transaction()?;
+        let exists = tx
+            .query_row("SELECT 1 FROM subscribers WHERE email = ?1", [&key], |_| {
+                Ok(())
+            })
+            .optional()
+            .with_context(context)?;
+        if exists.is_none() {
+            bail!("{key} is not on the list");
+        }
+        let now = timestamp(now);
+        if let Some(name) = &choice.name {
+            tx.execute(
+                "UPDATE subscribers SET name = ?2, name_chosen = 1, updated_at = ?3 WHERE email = ?1",
+                params![key, name, now],
+            )
+            .with_context(context)?;
+        }
+        if let Some(locale) = &choice.locale {
+            tx.execute(
+                "UPDATE subscribers SET locale = ?2, locale_chosen = 1, updated_at = ?3 WHERE email = ?1",
+                params![key, locale, now],
+            )
+            .with_context(context)?;
+        }
+        if let Some(topics) = &choice.topics {
+            tx.execute(
+                "UPDATE subscribers SET topics = ?2, topics_chosen = 1, updated_at = ?3 WHERE email = ?1",
+                params![key, topics_json(topics), now],
+            )
+            .with_context(context)?;
+        }
+        tx.commit().with_context(context)
+    }
+}
+
+#[cfg(test)]
+mod tests;
