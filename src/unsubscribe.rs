@@ -17,6 +17,8 @@ type HmacSha256 = Hmac<Sha256>;
 pub enum Action {
     /// `List-Unsubscribe` and the footer link.
     Unsubscribe,
+    /// The reader's preferences page (language, topics, name).
+    Preferences,
 }
 
 impl Action {
@@ -24,6 +26,7 @@ impl Action {
     fn label(self) -> &'static str {
         match self {
             Action::Unsubscribe => "unsubscribe",
+            Action::Preferences => "preferences",
         }
     }
 }
@@ -89,6 +92,24 @@ mod tests {
         assert!(verify(b"secret", "li.wei@example.org", &t));
         assert!(!verify(b"secret", "someone@example.org", &t));
         assert!(!verify(b"other", "li.wei@example.org", &t));
+    }
+
+    #[test]
+    fn a_token_works_only_for_its_action() {
+        let t = action_token(b"secret", Action::Preferences, "a@example.org");
+        assert!(verify_action(
+            b"secret",
+            Action::Preferences,
+            "A@example.org",
+            &t
+        ));
+        assert!(!verify_action(
+            b"secret",
+            Action::Unsubscribe,
+            "a@example.org",
+            &t
+        ));
+        assert!(!verify(b"secret", "a@example.org", &t));
     }
 
     #[test]

@@ -441,3 +441,165 @@ fn serve_without_its_config_or_with_two_unsubscribe_handlers_is_a_config_error()
         stderr(&output)
     );
 }
+
+/// The value of `attribute` on the first tag of `html` that has `marker`
+/// in it, with `&amp;` read back.
+fn attribute_after(html: &str, marker: &str, attribute: &str) -> String {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in {html}"));
+    let tag_start = html[..at].rfind('<').unwrap();
+    let tag = &html[tag_start..tag_start + html[tag_start..].find('>').unwrap()];
+    let key = format!("{attribute}=\"");
+    let start = tag
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {attribute} in {tag}"))
+        + key.len();
+    let end = start + tag[start..].find('"').unwrap();
+    tag[start..end].replace("&amp;", "&").replace("&#x3D;", "=")
+}
+
+/// The `(email, token)` hidden fields of the form in `html`.
+fn form_fields(html: &str) -> (String, String) {
+    (
+        attribute_after(html, "name=\"email\"", "value"),
+        attribute_after(html, "name=\"token\"", "value"),
+    )
+}
+
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+#[test]
+fn a_reader_changes_language_topics_and_name_and_the_next_digest_follows_over_the_file() {
+    let relay = MailServer::start(&[]);
+    let site = serve_site(&relay);
+    send(&site, NOW);
+    let zoe_url = unsubscribe_url(&relay, "zoe@example.org");
+    let server = Server::start(&site);
+
+    // From the unsubscribe page, the reader can change what they get instead.
+    let page = get(&server.local(&zoe_url), "en");
+    let preferences = attribute_after(&page.body, "/list/preferences?", "href");
+    let preferences = format!("{}{preferences}", server.origin);
+    let form = get(&preferences, "en");
+    assert_eq!(form.status, 200, "{}", form.body);
+    let dom = chromium_dom(&preferences);
+    for expected in [
+        "name=\"locale\" value=\"en\" checked=\"\"",
+        "name=\"locale\" value=\"zh\"",
+        "name=\"topic\" value=\"automotive\"",
+        "name=\"topic\" value=\"manufacturing\"",
+        "value=\"Zoë Martin\"",
+    ] {
+        assert!(dom.contains(expected), "{expected} not in {dom}");
+    }
+    assert!(text_of(&form.body).contains("中文"), "{}", form.body);
+
+    // A preferences token does not unsubscribe, nor an unsubscribe token save.
+    let (email, token) = form_fields(&form.body);
+    let wrong = post_form(
+        &format!("{}/list/unsubscribe", server.origin),
+        &form_body(&[("email", &email), ("token", &token)]),
+    );
+    assert_eq!(wrong.status, 400);
+    let unsubscribe_token = url::Url::parse(&zoe_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .unwrap()
+        .1
+        .into_owned();
+    let wrong = post_form(
+        &format!("{}/list/preferences", server.origin),
+        &form_body(&[
+            ("email", &email),
+            ("token", &unsubscribe_token),
+            ("locale", "zh"),
+        ]),
+    );
+    assert_eq!(wrong.status, 400);
+
+    // Chinese, automotive only, a new name (a control character and an
+    // unoffered topic are dropped).
+    let saved = post_form(
+        &format!("{}/list/preferences", server.origin),
+        &form_body(&[
+            ("email", &email),
+            ("token", &token),
+            ("name", "Zoë\u{7} M."),
+            ("locale", "zh"),
+            ("topic", "automotive"),
+            ("topic", "<script>"),
+        ]),
+    );
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(
+        text_of(&saved.body).contains("偏好已保存"),
+        "{}",
+        saved.body
+    );
+    let db = rusqlite::Connection::open(site.path(".gazette/state.db")).unwrap();
+    let row: (String, String, String, i64, i64, i64) = db
+        .query_row(
+            "SELECT name, locale, topics, name_chosen, locale_chosen, topics_chosen
+             FROM subscribers WHERE email = 'zoe@example.org'",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        (
+            "Zoë M.".to_owned(),
+            "zh".to_owned(),
+            "[\"automotive\"]".to_owned(),
+            1,
+            1,
+            1
+        )
+    );
+    let (status, _) = server.stop();
+    assert!(status.success());
+
+    // The editor's file still says English, every topic; the reader's choice wins.
+    site.write(
+        "articles/plant.md",
+        "+++\ntitle = \"New plant\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\nA plant opens.\n",
+    );
+    site.write(
+        "articles/plant.zh.md",
+        "+++\ntitle = \"新工厂\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\n新工厂开业。\n",
+    );
+    site.write(
+        "articles/bridge.md",
+        "+++\ntitle = \"Bridge opens\"\ndate = 2026-11-29T21:00:00+08:00\n+++\n\nThe bridge opened.\n",
+    );
+    let before = relay.received().len();
+    send(&site, "2026-11-30T06:00:00+08:00");
+    let received = relay.received();
+    let zoe = received[before..]
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains("zoe@")))
+        .expect("Zoë gets the automotive story");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&zoe.data)
+        .unwrap();
+    let html = parsed.body_html(0).unwrap();
+    assert!(html.contains("<html lang=\"zh-CN\""), "{html}");
+    assert!(html.contains("新工厂"), "{html}");
+    assert!(!html.contains("Bridge opens"), "{html}");
+    assert!(html.contains("Zoë M."), "{html}");
+}

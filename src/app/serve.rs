@@ -4,27 +4,49 @@
 
 use super::setup::unsubscribe_secret;
 use crate::config::{Config, ConfigError};
-use crate::model::EmailKey;
-use crate::serve::{self, List, PageLocale, Reader, UnsubscribeVia};
-use crate::state::State;
+use crate::serve::{self, List, PageLocale, Preferences, Reader, Topic, UnsubscribeVia};
+use crate::state::{Choice, State};
 use anyhow::{Context, Result};
 use chrono::Local;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-/// The list as `serve` sees it: readers from the subscriber file (read at
-/// start), suppressions in the state database (written at once).
+/// The list as `serve` sees it: the state database, into which the
+/// editor's file is merged at start.
 struct ListDesk {
-    readers: HashMap<EmailKey, Reader>,
     /// One connection, one short transaction at a time (WAL with a busy
     /// timeout, so a running `send` and this wait for each other briefly).
     state: Mutex<State>,
 }
 
+impl ListDesk {
+    fn state(&self) -> Result<std::sync::MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the state connection was poisoned by a panic"))
+    }
+}
+
 impl List for ListDesk {
     fn reader(&self, email: &str) -> Result<Option<Reader>> {
-        Ok(self.readers.get(&EmailKey::new(email)).cloned())
+        Ok(self.state()?.list_entry(email)?.map(|entry| Reader {
+            name: entry.subscriber.name,
+            locale: entry.subscriber.locale,
+            topics: entry.subscriber.topics,
+        }))
+    }
+
+    fn save_preferences(&self, email: &str, preferences: &Preferences) -> Result<()> {
+        let choice = Choice {
+            name: Some(preferences.name.clone()),
+            locale: Some(preferences.locale.clone()),
+            topics: Some(preferences.topics.clone()),
+        };
+        self.state()?
+            .record_choice(email, &choice, Local::now().fixed_offset())?;
+        tracing::info!("a reader saved their preferences");
+        Ok(())
     }
 
     fn unsubscribe(&self, email: &str, via: UnsubscribeVia) -> Result<()> {
@@ -32,10 +54,7 @@ impl List for ListDesk {
             UnsubscribeVia::OneClick => "unsubscribed by the reader (one-click, RFC 8058)",
             UnsubscribeVia::Page => "unsubscribed by the reader (unsubscribe page)",
         };
-        let state = self
-            .state
-            .lock()
-            .map_err(|_| anyhow::anyhow!("the state connection was poisoned by a panic"))?;
+        let state = self.state()?;
         // Committed before the reply: suppression is durable once we answer.
         let added = state.suppress(email, reason, Local::now().fixed_offset())?;
         if added {
@@ -62,20 +81,10 @@ pub fn serve(config: &Config, listen: Option<SocketAddr>) -> Result<()> {
     let pages = serve::Pages::load(&digest.templates_dir.join("pages"))?;
     let keys: Vec<&str> = config.locales.iter().map(|l| l.key.as_str()).collect();
     let list = crate::subscribers::load(&digest.subscribers, &keys)?;
-    let readers = list
-        .subscribers
-        .into_iter()
-        .map(|s| {
-            (
-                EmailKey::new(&s.email),
-                Reader {
-                    name: s.name,
-                    locale: s.locale,
-                },
-            )
-        })
-        .collect();
     let state = State::open(&config.state_path)?;
+    // The file's readers can use their links before the next send.
+    state.sync_file(&list.subscribers, Local::now().fixed_offset())?;
+    let topics = site_topics(config)?;
     let setup = serve::Setup {
         listen: listen.unwrap_or(serve_config.listen),
         base_path: serve_config.public_url.path().to_owned(),
@@ -92,9 +101,9 @@ pub fn serve(config: &Config, listen: Option<SocketAddr>) -> Result<()> {
             })
             .collect(),
         list: Arc::new(ListDesk {
-            readers,
             state: Mutex::new(state),
         }),
+        topics,
         feeds_dir: serve_config.static_files.then(|| config.feeds.dir.clone()),
     };
     let public_url = serve_config.public_url.clone();
@@ -104,4 +113,32 @@ pub fn serve(config: &Config, listen: Option<SocketAddr>) -> Result<()> {
         let _ = std::io::Write::flush(&mut std::io::stdout());
     })
     .context("`gazette serve` stopped")
+}
+
+/// The site's tags, as topics a reader may pick: every tag of a published
+/// story in any language (case-insensitively one topic), by name.
+fn site_topics(config: &Config) -> Result<Vec<Topic>> {
+    let now = Local::now().fixed_offset();
+    // What the last `build` fetched; `serve` never fetches.
+    let feed_articles = super::feeds::gather(
+        config,
+        super::feeds::Mode::CacheOnly,
+        super::SourceFailures::Tolerate,
+        now,
+    )?;
+    let rules = super::setup::ImportRules::default();
+    let corpus =
+        crate::source::load(config, feed_articles, rules.for_sources(config)?)?.into_published(now);
+    let mut topics = BTreeMap::new();
+    for article in corpus.stories.iter().flat_map(|s| s.translations.values()) {
+        for tag in &article.tags {
+            topics
+                .entry(tag.to_lowercase())
+                .or_insert_with(|| tag.clone());
+        }
+    }
+    Ok(topics
+        .into_iter()
+        .map(|(value, label)| Topic { value, label })
+        .collect())
 }

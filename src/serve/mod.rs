@@ -23,6 +23,18 @@ pub struct Reader {
     pub name: String,
     /// Locale key of their digest.
     pub locale: String,
+    /// Tags they want; empty means every story.
+    pub topics: Vec<String>,
+}
+
+/// What a reader saves on their preferences page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preferences {
+    pub name: String,
+    /// A configured locale key.
+    pub locale: String,
+    /// Offered topics; empty means every story.
+    pub topics: Vec<String>,
 }
 
 /// How an unsubscribe reached us, for the suppression's recorded reason.
@@ -41,6 +53,9 @@ pub trait List: Send + Sync + 'static {
     fn reader(&self, email: &str) -> Result<Option<Reader>>;
     /// Suppresses the address durably before returning. Repeating is harmless.
     fn unsubscribe(&self, email: &str, via: UnsubscribeVia) -> Result<()>;
+    /// Records the reader's own choice durably before returning; the
+    /// editor's file never overwrites it.
+    fn save_preferences(&self, email: &str, preferences: &Preferences) -> Result<()>;
 }
 
 /// A configured language, as the pages need it.
@@ -50,6 +65,15 @@ pub struct PageLocale {
     /// BCP 47 tag.
     pub tag: String,
     pub home_url: String,
+}
+
+/// A topic a reader may pick: the site's tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic {
+    /// As subscribers' topics hold it (tags match case-insensitively).
+    pub value: String,
+    /// As the articles write it.
+    pub label: String,
 }
 
 /// Everything the server runs with.
@@ -64,6 +88,8 @@ pub struct Setup {
     /// Default locale first.
     pub locales: Vec<PageLocale>,
     pub list: Arc<dyn List>,
+    /// The topics the preferences page offers, in display order.
+    pub topics: Vec<Topic>,
     /// With `serve.static`: the feeds folder, served under `<base>feeds/`.
     pub feeds_dir: Option<std::path::PathBuf>,
 }

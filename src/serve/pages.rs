@@ -21,12 +21,18 @@ const EMBEDDED: &[(&str, &str)] = &[
         "message.html.hbs",
         include_str!("../../templates/pages/message.html.hbs"),
     ),
+    (
+        "preferences.html.hbs",
+        include_str!("../../templates/pages/preferences.html.hbs"),
+    ),
 ];
 
 /// The page that asks before unsubscribing.
 pub const UNSUBSCRIBE: &str = "unsubscribe.html";
 /// A page that only says something: done, or what went wrong.
 pub const MESSAGE: &str = "message.html";
+/// The reader's preferences form.
+pub const PREFERENCES: &str = "preferences.html";
 
 /// The page templates, parsed.
 pub struct Pages {
@@ -54,6 +60,49 @@ pub struct UnsubscribeView {
     pub action: String,
     pub email: String,
     pub token: String,
+    /// The same reader's preferences page.
+    pub preferences_url: String,
+    pub preferences_label: String,
+}
+
+/// One choice of a radio group or checkbox list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// A configured language to pick.
+#[derive(Debug, Clone, Serialize)]
+pub struct LanguageOption {
+    pub key: String,
+    /// BCP 47 tag, for the label's `lang`.
+    pub tag: String,
+    /// The language's name in itself.
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The preferences form.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreferencesView {
+    #[serde(flatten)]
+    pub frame: Frame,
+    pub intro: String,
+    pub action: String,
+    pub email: String,
+    pub token: String,
+    pub name_label: String,
+    pub name: String,
+    pub language_label: String,
+    pub languages: Vec<LanguageOption>,
+    pub topics_label: String,
+    pub topics_hint: String,
+    pub topics: Vec<Choice>,
+    pub save: String,
+    pub unsubscribe_url: String,
+    pub unsubscribe_label: String,
 }
 
 /// A page with a title and one paragraph.
@@ -125,6 +174,8 @@ mod tests {
                     action: "/list/unsubscribe".to_owned(),
                     email: "a\"b@example.org".to_owned(),
                     token: "ff".to_owned(),
+                    preferences_url: "/list/preferences?email=a&token=ee".to_owned(),
+                    preferences_label: "Preferences".to_owned(),
                 },
             )
             .unwrap();

@@ -5,9 +5,12 @@
 //! carries the security headers; every request is logged in one line
 //! without its query (where the tokens are).
 
-use super::pages::{Frame, MESSAGE, MessageView, UNSUBSCRIBE, UnsubscribeView};
-use super::{PageLocale, Reader, Setup, UnsubscribeVia};
-use crate::unsubscribe;
+use super::pages::{
+    Choice, Frame, LanguageOption, MESSAGE, MessageView, PREFERENCES, PreferencesView, UNSUBSCRIBE,
+    UnsubscribeView,
+};
+use super::{PageLocale, Preferences, Reader, Setup, UnsubscribeVia};
+use crate::unsubscribe::{self, Action};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, Request, State};
@@ -34,10 +37,15 @@ type Shared = Arc<Setup>;
 
 pub(super) fn router(setup: Shared) -> Router {
     let base = setup.base_path.clone();
-    let mut router = Router::new().route(
-        &format!("{base}unsubscribe"),
-        get(unsubscribe_page).post(unsubscribe_post),
-    );
+    let mut router = Router::new()
+        .route(
+            &format!("{base}unsubscribe"),
+            get(unsubscribe_page).post(unsubscribe_post),
+        )
+        .route(
+            &format!("{base}preferences"),
+            get(preferences_page).post(preferences_post),
+        );
     if let Some(dir) = &setup.feeds_dir {
         let feeds = Router::new()
             .nest_service(&format!("{base}feeds"), ServeDir::new(dir))
@@ -122,8 +130,26 @@ fn form_pairs(headers: &HeaderMap, body: &Bytes) -> Vec<(String, String)> {
 
 /// The link's address when its token is valid for unsubscribing it.
 fn verified(setup: &Setup, link: Option<SignedLink>) -> Option<String> {
+    verified_for(setup, Action::Unsubscribe, link)
+}
+
+/// The link's address when its token is valid for `action` on it.
+fn verified_for(setup: &Setup, action: Action, link: Option<SignedLink>) -> Option<String> {
     let link = link?;
-    unsubscribe::verify(&setup.secret, &link.email, &link.token).then_some(link.email)
+    unsubscribe::verify_action(&setup.secret, action, &link.email, &link.token)
+        .then_some(link.email)
+}
+
+/// `<base><route>?email=…&token=…` for `action` on `email`.
+fn signed_url(setup: &Setup, route: &str, action: Action, email: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("email", email)
+        .append_pair(
+            "token",
+            &unsubscribe::action_token(&setup.secret, action, email),
+        )
+        .finish();
+    format!("{}{route}?{query}", setup.base_path)
 }
 
 async fn unsubscribe_page(
@@ -156,6 +182,8 @@ async fn unsubscribe_page(
             button: localizer.text("page-unsubscribe-button")?,
             action: format!("{}unsubscribe", setup.base_path),
             token: unsubscribe::token(&setup.secret, &email),
+            preferences_url: signed_url(&setup, "preferences", Action::Preferences, &email),
+            preferences_label: localizer.text("page-unsubscribe-preferences")?,
             email: email.clone(),
         };
         setup.pages.render(UNSUBSCRIBE, &view)
@@ -201,6 +229,147 @@ async fn unsubscribe_post(
         locale,
         "page-unsubscribed-title",
         "page-unsubscribed-text",
+        &email,
+    );
+    respond(locale, StatusCode::OK, page)
+}
+
+async fn preferences_page(
+    State(setup): State<Shared>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let link = signed_link(&query_pairs(query.as_deref()));
+    let Some(email) = verified_for(&setup, Action::Preferences, link) else {
+        return bad_link(&setup, &headers);
+    };
+    let reader = match reader(&setup, &email).await {
+        Ok(Some(reader)) => reader,
+        Ok(None) => return bad_link(&setup, &headers),
+        Err(response) => return response,
+    };
+    let locale = page_locale(&setup, Some(&reader), &headers);
+    let page = preferences_view(&setup, locale, &email, &reader)
+        .and_then(|view| setup.pages.render(PREFERENCES, &view));
+    respond(locale, StatusCode::OK, page)
+}
+
+fn preferences_view(
+    setup: &Setup,
+    locale: &PageLocale,
+    email: &str,
+    reader: &Reader,
+) -> anyhow::Result<PreferencesView> {
+    let localizer = setup.catalog.localizer(&locale.key)?;
+    let chosen: Vec<String> = reader.topics.iter().map(|t| t.to_lowercase()).collect();
+    let mut languages = Vec::new();
+    for other in &setup.locales {
+        languages.push(LanguageOption {
+            key: other.key.clone(),
+            tag: other.tag.clone(),
+            label: setup
+                .catalog
+                .localizer(&other.key)?
+                .text("web-copy-language")?,
+            selected: other.key == reader.locale,
+        });
+    }
+    Ok(PreferencesView {
+        frame: frame(setup, locale, "page-preferences-title")?,
+        intro: localizer.message(
+            "page-preferences-intro",
+            &[("email", email.to_owned().into())],
+        )?,
+        action: format!("{}preferences", setup.base_path),
+        email: email.to_owned(),
+        token: unsubscribe::action_token(&setup.secret, Action::Preferences, email),
+        name_label: localizer.text("page-preferences-name")?,
+        name: reader.name.clone(),
+        language_label: localizer.text("page-preferences-language")?,
+        languages,
+        topics_label: localizer.text("page-preferences-topics")?,
+        topics_hint: localizer.text("page-preferences-topics-hint")?,
+        topics: setup
+            .topics
+            .iter()
+            .map(|topic| Choice {
+                value: topic.value.clone(),
+                label: topic.label.clone(),
+                selected: chosen.contains(&topic.value),
+            })
+            .collect(),
+        save: localizer.text("page-preferences-save")?,
+        unsubscribe_url: signed_url(setup, "unsubscribe", Action::Unsubscribe, email),
+        unsubscribe_label: localizer.text("page-preferences-unsubscribe")?,
+    })
+}
+
+/// The longest name a reader may give; the rest is cut.
+const MAX_NAME_CHARS: usize = 200;
+
+async fn preferences_post(
+    State(setup): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = form_pairs(&headers, &body);
+    let Some(email) = verified_for(&setup, Action::Preferences, signed_link(&form)) else {
+        return bad_link(&setup, &headers);
+    };
+    let reader = match reader(&setup, &email).await {
+        Ok(Some(reader)) => reader,
+        Ok(None) => return bad_link(&setup, &headers),
+        Err(response) => return response,
+    };
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    // A name is one line of text: control characters dropped, length capped.
+    let name: String = field("name")
+        .unwrap_or(&reader.name)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    let locale = field("locale")
+        .filter(|key| setup.locales.iter().any(|l| l.key == *key))
+        .unwrap_or(&reader.locale)
+        .to_owned();
+    // Only offered topics are kept; anything else in the form is ignored.
+    let topics: Vec<String> = setup
+        .topics
+        .iter()
+        .filter(|topic| form.iter().any(|(k, v)| k == "topic" && *v == topic.value))
+        .map(|topic| topic.value.clone())
+        .collect();
+    let preferences = Preferences {
+        name,
+        locale,
+        topics,
+    };
+    let list = setup.list.clone();
+    let address = email.clone();
+    let saved = preferences.clone();
+    match tokio::task::spawn_blocking(move || list.save_preferences(&address, &saved)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return server_error(&setup, &headers, &error),
+        Err(error) => return server_error(&setup, &headers, &anyhow::anyhow!(error)),
+    }
+    let reader = Reader {
+        name: preferences.name,
+        locale: preferences.locale,
+        topics: preferences.topics,
+    };
+    let locale = page_locale(&setup, Some(&reader), &headers);
+    let page = message_page(
+        &setup,
+        locale,
+        "page-preferences-saved-title",
+        "page-preferences-saved-text",
         &email,
     );
     respond(locale, StatusCode::OK, page)
