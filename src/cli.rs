@@ -44,6 +44,40 @@ pub struct Cli {
 }
 
 /// What to do.
+/// `gazette subscribers …`.
+#[derive(Debug, Subcommand)]
+pub enum SubscribersCommand {
+    /// Print every reader: address, name, language, topics, where they came
+    /// from (csv, import, signup) and their state (active, unsubscribed and
+    /// why, no longer in the file, awaiting confirmation).
+    List,
+    /// Write the list as CSV to standard output (the subscriber file's
+    /// columns, which `import` reads back, plus origin and state).
+    Export {
+        /// The only format so far.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+    },
+    /// Add the readers of FILE (the subscriber file's format) to the list.
+    /// Fields a reader chose themselves are kept; nobody is removed.
+    Import {
+        /// A CSV file with the columns email,name,locale[,topics].
+        file: PathBuf,
+    },
+    /// Lift ADDRESS's suppression, when the reader asked to come back. The
+    /// lift and the reason it lifts are logged.
+    Resubscribe {
+        /// The email address to restore.
+        address: String,
+    },
+}
+
+/// `gazette subscribers export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Load the articles and write every configured feed under feeds/.
@@ -96,6 +130,11 @@ pub enum Command {
     Unsubscribe {
         /// The email address to suppress.
         address: String,
+    },
+    /// Show, export, import and restore the list in the state database.
+    Subscribers {
+        #[command(subcommand)]
+        action: SubscribersCommand,
     },
     /// Answer readers over HTTP: the unsubscribe links of every digest
     /// (RFC 8058 one-click and the footer's page).
@@ -216,6 +255,14 @@ impl Cli {
             }),
             Command::Unsubscribe { address } => app::Command::Unsubscribe { address },
             Command::Serve { listen } => app::Command::Serve { listen },
+            Command::Subscribers { action } => app::Command::Subscribers(match action {
+                SubscribersCommand::List => app::SubscribersRequest::List,
+                SubscribersCommand::Export { format: _ } => app::SubscribersRequest::Export,
+                SubscribersCommand::Import { file } => app::SubscribersRequest::Import { file },
+                SubscribersCommand::Resubscribe { address } => {
+                    app::SubscribersRequest::Resubscribe { address }
+                }
+            }),
             Command::Import {
                 pages,
                 lang,

@@ -317,6 +317,8 @@ pub struct Subscriber {
 pub enum ListOrigin {
     /// The editor's subscriber file (`digest.subscribers`).
     File,
+    /// Another file, added with `gazette subscribers import`.
+    Import,
     /// The reader's own sign-up through `gazette serve`.
     Signup,
 }

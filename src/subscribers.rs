@@ -287,7 +287,11 @@ pub fn merge(file: Vec<Subscriber>, stored: &[ListEntry], locales: &[&str]) -> V
     readers.extend(
         stored
             .iter()
-            .filter(|entry| entry.origin == ListOrigin::Signup && entry.confirmed)
+            .filter(|entry| match entry.origin {
+                ListOrigin::Signup => entry.confirmed,
+                ListOrigin::Import => true,
+                ListOrigin::File => false,
+            })
             .filter(|entry| locales.contains(&entry.subscriber.locale.as_str()))
             .filter(|entry| !in_file.contains(&EmailKey::new(&entry.subscriber.email)))
             .map(|entry| entry.subscriber.clone()),
@@ -365,4 +369,60 @@ mod merge_tests {
             ]
         );
     }
+}
+
+/// One reader as `gazette subscribers list` and `export` show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRow {
+    pub email: String,
+    pub name: String,
+    pub locale: String,
+    pub topics: Vec<String>,
+    /// `csv`, `import`, `signup`, or `-` for a suppression with no reader.
+    pub origin: &'static str,
+    /// `active`, `unsubscribed: <reason> (<time>)`, …
+    pub state: String,
+}
+
+/// Writes `rows` as CSV in the subscriber file's columns (topics joined
+/// with `;`, as the file writes them), plus `origin` and `state`: the file
+/// reads back with [`load`], which ignores the two extra columns.
+pub fn write_csv(rows: &[ListRow], out: impl std::io::Write) -> Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(["email", "name", "locale", "topics", "origin", "state"])?;
+    for row in rows {
+        writer.write_record([
+            row.email.as_str(),
+            row.name.as_str(),
+            row.locale.as_str(),
+            row.topics.join(";").as_str(),
+            row.origin,
+            row.state.as_str(),
+        ])?;
+    }
+    writer.flush().context("cannot write the list")?;
+    Ok(())
+}
+
+/// Writes `rows` as a table for people, one reader per line, tab-separated.
+pub fn write_table(rows: &[ListRow], mut out: impl std::io::Write) -> Result<()> {
+    writeln!(out, "email\tname\tlanguage\ttopics\tfrom\tstate")?;
+    for row in rows {
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            row.email,
+            row.name,
+            row.locale,
+            if row.topics.is_empty() {
+                "(all)".to_owned()
+            } else {
+                row.topics.join(";")
+            },
+            row.origin,
+            row.state
+        )?;
+    }
+    writeln!(out, "{} readers", rows.len())?;
+    Ok(())
 }

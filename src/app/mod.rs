@@ -5,6 +5,7 @@
 pub mod feeds;
 pub mod import;
 pub mod incremental;
+mod list;
 mod request;
 pub mod send;
 pub mod serve;
@@ -12,7 +13,7 @@ pub mod setup;
 
 pub use request::{
     Command, DeferredDeliveries, ExistingFiles, ImportDate, ImportRequest, NewState, Output,
-    Request, SendRequest, SourceFailures, UnknownDeliveries,
+    Request, SendRequest, SourceFailures, SubscribersRequest, UnknownDeliveries,
 };
 
 use crate::config::{self, Config};
@@ -37,6 +38,9 @@ pub fn run(request: &Request) -> Result<()> {
         Command::Send(send) => send::send(&config::load(&request.config)?, now, send, output),
         Command::Unsubscribe { address } => unsubscribe(&request.config, address, now, output),
         Command::Import(import) => import::import(&config::load(&request.config)?, import, output),
+        Command::Subscribers(action) => {
+            list::subscribers(&config::load(&request.config)?, action, now, output)
+        }
         Command::Serve { listen } => serve::serve(&config::load(&request.config)?, *listen),
     }
 }

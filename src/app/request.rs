@@ -44,6 +44,20 @@ pub enum SourceFailures {
     Refuse,
 }
 
+/// `gazette subscribers …`.
+#[derive(Debug, Clone)]
+pub enum SubscribersRequest {
+    List,
+    /// CSV to standard output.
+    Export,
+    Import {
+        file: PathBuf,
+    },
+    Resubscribe {
+        address: String,
+    },
+}
+
 /// The commands.
 #[derive(Debug, Clone)]
 pub enum Command {
@@ -57,6 +71,7 @@ pub enum Command {
     Unsubscribe {
         address: String,
     },
+    Subscribers(SubscribersRequest),
     /// `gazette serve`; `listen` overrides `serve.listen`.
     Serve {
         listen: Option<std::net::SocketAddr>,

@@ -43,6 +43,8 @@ struct Stored {
     topics: String,
     in_file: bool,
     chosen: ReaderChoices,
+    /// From the editor's file (not an import): its absence removes them.
+    from_file: bool,
 }
 
 /// The columns [`entry`] reads, in its order.
@@ -59,10 +61,10 @@ fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<ListEntry> {
             locale: row.get(2)?,
             topics: serde_json::from_str(&topics).unwrap_or_default(),
         },
-        origin: if origin == "signup" {
-            ListOrigin::Signup
-        } else {
-            ListOrigin::File
+        origin: match origin.as_str() {
+            "signup" => ListOrigin::Signup,
+            "import" => ListOrigin::Import,
+            _ => ListOrigin::File,
         },
         in_file: row.get(5)?,
         chosen: ReaderChoices {
@@ -80,6 +82,21 @@ impl State {
     /// marked so (a sign-up is never touched by the file's absence). One
     /// transaction; only rows that change are written.
     pub fn sync_file(&self, file: &[Subscriber], now: DateTime<FixedOffset>) -> Result<FileSync> {
+        self.merge_file(file, true, now)
+    }
+
+    /// Adds and updates the readers of `file` as [`State::sync_file`] does,
+    /// but marks no one removed: `gazette subscribers import` of an extra file.
+    pub fn add_file(&self, file: &[Subscriber], now: DateTime<FixedOffset>) -> Result<FileSync> {
+        self.merge_file(file, false, now)
+    }
+
+    fn merge_file(
+        &self,
+        file: &[Subscriber],
+        remove_absent: bool,
+        now: DateTime<FixedOffset>,
+    ) -> Result<FileSync> {
         let context = || {
             format!(
                 "cannot merge the subscriber file into {}",
@@ -93,8 +110,8 @@ impl State {
             let mut statement = tx
                 .prepare(
                     "SELECT email, address, name, locale, topics, in_file, name_chosen,
-                            locale_chosen, topics_chosen
-                     FROM subscribers WHERE origin = 'csv'",
+                            locale_chosen, topics_chosen, origin = 'csv'
+                     FROM subscribers WHERE origin IN ('csv', 'import')",
                 )
                 .with_context(context)?;
             let rows = statement
@@ -112,6 +129,7 @@ impl State {
                                 locale: row.get(7)?,
                                 topics: row.get(8)?,
                             },
+                            from_file: row.get(9)?,
                         },
                     ))
                 })
@@ -128,7 +146,7 @@ impl State {
                 .prepare(
                     "INSERT INTO subscribers
                          (email, address, name, locale, topics, origin, in_file, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'csv', 1, ?6, ?6)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?7, 1, ?6, ?6)
                      ON CONFLICT (email) DO NOTHING",
                 )
                 .with_context(context)?;
@@ -154,7 +172,8 @@ impl State {
                                 subscriber.name,
                                 subscriber.locale,
                                 topics,
-                                now
+                                now,
+                                if remove_absent { "csv" } else { "import" }
                             ])
                             .with_context(context)? as u64;
                     }
@@ -198,8 +217,8 @@ impl State {
             let mut remove = tx
                 .prepare("UPDATE subscribers SET in_file = 0, updated_at = ?2 WHERE email = ?1")
                 .with_context(context)?;
-            for (email, old) in &stored {
-                if old.in_file && !listed.contains(email) {
+            for (email, old) in stored.iter().filter(|_| remove_absent) {
+                if old.from_file && old.in_file && !listed.contains(email) {
                     remove.execute(params![email, now]).with_context(context)?;
                     sync.removed += 1;
                 }

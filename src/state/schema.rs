@@ -122,7 +122,9 @@ CREATE TABLE skipped_items (
 /// Version 6: the list itself. `origin` says who added a reader (the
 /// editor's file, or their own sign-up); `in_file` whether the latest file
 /// still lists a `csv` reader; the `*_chosen` flags mark what the reader
-/// set themselves, which the editor's file never overwrites. `topics` is a
+/// set themselves, which the editor's file never overwrites. `import`
+/// readers came from `gazette subscribers import` of another file: the
+/// editor's file leaving them out does not remove them. `topics` is a
 /// JSON array. Unsubscribes stay in `suppressions`, which always wins.
 const SCHEMA_V6: &str = "
 CREATE TABLE subscribers (
@@ -131,7 +133,7 @@ CREATE TABLE subscribers (
     name          TEXT NOT NULL,
     locale        TEXT NOT NULL,
     topics        TEXT NOT NULL,
-    origin        TEXT NOT NULL CHECK (origin IN ('csv', 'signup')),
+    origin        TEXT NOT NULL CHECK (origin IN ('csv', 'import', 'signup')),
     in_file       INTEGER NOT NULL CHECK (in_file IN (0, 1)),
     name_chosen   INTEGER NOT NULL DEFAULT 0 CHECK (name_chosen IN (0, 1)),
     locale_chosen INTEGER NOT NULL DEFAULT 0 CHECK (locale_chosen IN (0, 1)),

@@ -2,8 +2,10 @@
 //! bounces, complaints, unsubscribes), and failing an address's outstanding
 //! deliveries in the same transaction that adds it.
 //!
-//! It must never remove an entry nor replace an entry's first reason, and
-//! never decide why an address is suppressed (the caller gives the reason).
+//! It never replaces an entry's first reason and never decides why an
+//! address is suppressed (the caller gives the reason). An entry is
+//! removed only by [`State::lift_suppression`], which `gazette subscribers
+//! resubscribe` calls when the reader asked the editor to.
 
 use super::{State, Status, normalize_email, timestamp};
 use anyhow::{Context, Result};
@@ -26,6 +28,47 @@ impl State {
         let added = suppress_in(&tx, &email, reason, &timestamp(now)).with_context(context)?;
         tx.commit().with_context(context)?;
         Ok(added)
+    }
+
+    /// Removes the address from the suppression list; returns the reason
+    /// it was suppressed for, or `None` when it was not.
+    pub fn lift_suppression(&self, email: &str) -> Result<Option<String>> {
+        let email = normalize_email(email);
+        let context = || {
+            format!(
+                "cannot lift the suppression of {email} in {}",
+                self.path.display()
+            )
+        };
+        let tx = self.write_transaction()?;
+        let reason: Option<String> = tx
+            .query_row(
+                "DELETE FROM suppressions WHERE email = ?1 RETURNING reason",
+                [&email],
+                |row| row.get(0),
+            )
+            .optional()
+            .with_context(context)?;
+        tx.commit().with_context(context)?;
+        Ok(reason)
+    }
+
+    /// Every suppression with its reason and time, by address.
+    pub fn suppressions(&self) -> Result<std::collections::HashMap<String, (String, String)>> {
+        let context = || {
+            format!(
+                "cannot read the suppression list of {}",
+                self.path.display()
+            )
+        };
+        let mut statement = self
+            .conn
+            .prepare("SELECT email, reason, created_at FROM suppressions")
+            .with_context(context)?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))))
+            .with_context(context)?;
+        rows.collect::<rusqlite::Result<_>>().with_context(context)
     }
 
     /// Every suppressed address (as the list keys them), read at once, for

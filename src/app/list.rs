@@ -1,0 +1,137 @@
+//! `gazette subscribers`: the list in the state database shown, exported,
+//! added to from a file, and a suppression lifted on the reader's request.
+
+use super::{Output, SubscribersRequest};
+use crate::config::Config;
+use crate::model::{ListEntry, ListOrigin};
+use crate::state::State;
+use anyhow::{Result, anyhow, bail};
+use chrono::{DateTime, FixedOffset};
+use std::collections::HashMap;
+
+/// Runs one `gazette subscribers` action.
+pub fn subscribers(
+    config: &Config,
+    request: &SubscribersRequest,
+    now: DateTime<FixedOffset>,
+    output: Output,
+) -> Result<()> {
+    if config.digest.is_none() {
+        return Err(anyhow!(
+            "{} has no [digest] section, so there is no list; add one (see README)",
+            config.path.display()
+        ));
+    }
+    match request {
+        SubscribersRequest::List | SubscribersRequest::Export => {
+            let rows = rows(config)?;
+            let mut out = std::io::stdout().lock();
+            if matches!(request, SubscribersRequest::Export) {
+                crate::subscribers::write_csv(&rows, &mut out)?;
+            } else {
+                crate::subscribers::write_table(&rows, &mut out)?;
+            }
+            Ok(())
+        }
+        SubscribersRequest::Import { file } => {
+            let keys: Vec<&str> = config.locales.iter().map(|l| l.key.as_str()).collect();
+            let list = crate::subscribers::load(file, &keys)?;
+            for row in &list.skipped {
+                tracing::warn!(
+                    "{}:{}: {}; row skipped",
+                    file.display(),
+                    row.line,
+                    row.reason
+                );
+            }
+            let state = State::open(&config.state_path)?;
+            let sync = state.add_file(&list.subscribers, now)?;
+            if output.is_normal() {
+                println!(
+                    "imported {}: {} added, {} updated, {} skipped (readers' own choices kept)",
+                    file.display(),
+                    sync.added,
+                    sync.updated,
+                    list.skipped.len()
+                );
+            }
+            Ok(())
+        }
+        SubscribersRequest::Resubscribe { address } => {
+            if address.parse::<lettre::Address>().is_err() {
+                bail!("`{address}` is not an email address");
+            }
+            if !config.state_path.exists() {
+                bail!("{address} is not suppressed (there is no state database yet)");
+            }
+            let state = State::open(&config.state_path)?;
+            match state.lift_suppression(address)? {
+                Some(reason) => {
+                    tracing::warn!(
+                        "suppression of {address} lifted at the reader's request (it was: {reason})"
+                    );
+                    if output.is_normal() {
+                        println!(
+                            "{address} is no longer suppressed (it was: {reason}); the next digest goes to them"
+                        );
+                    }
+                    Ok(())
+                }
+                None => bail!("{address} is not suppressed; nothing to lift"),
+            }
+        }
+    }
+}
+
+/// Every reader with their state, then suppressed addresses the list has
+/// no entry for.
+fn rows(config: &Config) -> Result<Vec<crate::subscribers::ListRow>> {
+    let Some(state) = State::open_read_only(&config.state_path)? else {
+        return Ok(Vec::new());
+    };
+    let entries = state.list_entries()?;
+    let mut suppressions: HashMap<String, (String, String)> = state.suppressions()?;
+    let mut rows: Vec<_> = entries
+        .into_iter()
+        .map(|entry| {
+            let key = crate::model::EmailKey::new(&entry.subscriber.email);
+            let suppressed = suppressions.remove(key.as_str());
+            row(entry, suppressed)
+        })
+        .collect();
+    let mut rest: Vec<_> = suppressions.into_iter().collect();
+    rest.sort();
+    rows.extend(
+        rest.into_iter()
+            .map(|(email, (reason, at))| crate::subscribers::ListRow {
+                email,
+                name: String::new(),
+                locale: String::new(),
+                topics: Vec::new(),
+                origin: "-",
+                state: format!("unsubscribed: {reason} ({at})"),
+            }),
+    );
+    Ok(rows)
+}
+
+fn row(entry: ListEntry, suppressed: Option<(String, String)>) -> crate::subscribers::ListRow {
+    let state = match (&suppressed, entry.origin) {
+        (Some((reason, at)), _) => format!("unsubscribed: {reason} ({at})"),
+        (None, ListOrigin::File) if !entry.in_file => "no longer in the file".to_owned(),
+        (None, ListOrigin::Signup) if !entry.confirmed => "awaiting confirmation".to_owned(),
+        (None, _) => "active".to_owned(),
+    };
+    crate::subscribers::ListRow {
+        email: entry.subscriber.email,
+        name: entry.subscriber.name,
+        locale: entry.subscriber.locale,
+        topics: entry.subscriber.topics,
+        origin: match entry.origin {
+            ListOrigin::File => "csv",
+            ListOrigin::Import => "import",
+            ListOrigin::Signup => "signup",
+        },
+        state,
+    }
+}
