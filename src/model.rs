@@ -312,6 +312,18 @@ pub struct Subscriber {
     pub topics: Vec<String>,
 }
 
+/// A mail that is not a digest: one plain-text message to one reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeEmail {
+    pub from: String,
+    pub to_name: String,
+    pub to_email: String,
+    pub subject: String,
+    pub text: String,
+    pub message_id: String,
+    pub date: DateTime<FixedOffset>,
+}
+
 /// Who put a reader on the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListOrigin {

@@ -39,12 +39,37 @@ pub fn token(secret: &[u8], email: &str) -> String {
 
 /// The token for `action` on `email`, as lowercase hex.
 pub fn action_token(secret: &[u8], action: Action, email: &str) -> String {
+    sign(secret, action.label(), email)
+}
+
+/// The token that confirms a sign-up of `email`, valid until `expires`
+/// (Unix seconds, part of what is signed, so it cannot be extended).
+pub fn confirm_token(secret: &[u8], email: &str, expires: i64) -> String {
+    sign(secret, &format!("confirm:{expires}"), email)
+}
+
+/// True when `token` confirms `email`'s sign-up until `expires` (constant
+/// time; whether `expires` has passed is the caller's to check).
+pub fn verify_confirm(secret: &[u8], email: &str, expires: i64, token: &str) -> bool {
+    same(&confirm_token(secret, email, expires), token)
+}
+
+fn same(expected: &str, token: &str) -> bool {
+    expected.len() == token.len()
+        && expected
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+fn sign(secret: &[u8], label: &str, email: &str) -> String {
     let mut mac = match <HmacSha256 as KeyInit>::new_from_slice(secret) {
         Ok(mac) => mac,
         Err(_) => unreachable!("HMAC accepts keys of any length"),
     };
     // The action and a separator no action label or address holds first.
-    mac.update(action.label().as_bytes());
+    mac.update(label.as_bytes());
     mac.update(b"\0");
     mac.update(crate::model::EmailKey::new(email).as_str().as_bytes());
     mac.finalize()
@@ -63,13 +88,7 @@ pub fn verify(secret: &[u8], email: &str, token: &str) -> bool {
 /// True when `token` was made for `action` on `email` with `secret`
 /// (constant time).
 pub fn verify_action(secret: &[u8], action: Action, email: &str, token: &str) -> bool {
-    let expected = action_token(secret, action, email);
-    expected.len() == token.len()
-        && expected
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    same(&action_token(secret, action, email), token)
 }
 
 /// `base?email=…&token=…`: the one-click unsubscribe URL for `email`.
@@ -107,6 +126,24 @@ mod tests {
             b"secret",
             Action::Unsubscribe,
             "a@example.org",
+            &t
+        ));
+        assert!(!verify(b"secret", "a@example.org", &t));
+    }
+
+    #[test]
+    fn a_confirmation_token_is_bound_to_its_expiry() {
+        let t = confirm_token(b"secret", "a@example.org", 1_800_000_000);
+        assert!(verify_confirm(
+            b"secret",
+            "A@example.org",
+            1_800_000_000,
+            &t
+        ));
+        assert!(!verify_confirm(
+            b"secret",
+            "a@example.org",
+            1_900_000_000,
             &t
         ));
         assert!(!verify(b"secret", "a@example.org", &t));

@@ -603,3 +603,177 @@ fn a_reader_changes_language_topics_and_name_and_the_next_digest_follows_over_th
     assert!(!html.contains("Bridge opens"), "{html}");
     assert!(html.contains("Zoë M."), "{html}");
 }
+
+fn post_signup(server: &Server, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
+    let mut request = agent()
+        .post(format!("{}/list/subscribe", server.origin))
+        .content_type("application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    reply(request.send(form_body(fields)).unwrap())
+}
+
+/// Waits for the relay to hold a message to `to` (the server sends the
+/// confirmation after answering), up to ten seconds.
+fn wait_for_mail(relay: &MailServer, to: &str) -> Vec<u8> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(message) = relay
+            .received()
+            .into_iter()
+            .find(|m| m.to.iter().any(|t| t.contains(to)))
+        {
+            return message.data;
+        }
+        assert!(std::time::Instant::now() < deadline, "no mail to {to}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_reader_signs_up_confirms_from_the_mail_and_gets_the_next_digest_in_their_language() {
+    let relay = MailServer::start(&[]);
+    let site = serve_site(&relay);
+    send(&site, NOW);
+    let server = Server::start(&site);
+    let same_origin = [("Sec-Fetch-Site", "same-origin")];
+
+    let form = get(&format!("{}/list/subscribe?lang=zh", server.origin), "en");
+    assert_eq!(form.status, 200);
+    assert!(
+        text_of(&form.body).contains("订阅成渝简报"),
+        "{}",
+        form.body
+    );
+    let dom = chromium_dom(&format!("{}/list/subscribe?lang=zh", server.origin));
+    assert!(dom.contains("type=\"email\""), "{dom}");
+    assert!(
+        dom.contains("name=\"locale\" value=\"zh\" checked=\"\""),
+        "{dom}"
+    );
+
+    let fields = [
+        ("email", "new.reader@example.org"),
+        ("name", "新读者"),
+        ("locale", "zh"),
+        ("topic", "automotive"),
+    ];
+    let answer = post_signup(&server, &fields, &same_origin);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(
+        text_of(&answer.body).contains("请查收邮件"),
+        "{}",
+        answer.body
+    );
+
+    // A known address gets the same answer, and no mail or row.
+    let known = post_signup(
+        &server,
+        &[("email", "zoe@example.org"), ("locale", "zh")],
+        &same_origin,
+    );
+    assert_eq!(known.status, answer.status);
+    assert_eq!(
+        known.body.replace("zoe@example.org", "X"),
+        answer.body.replace("new.reader@example.org", "X")
+    );
+
+    let mail = wait_for_mail(&relay, "new.reader@example.org");
+    let parsed = mail_parser::MessageParser::default().parse(&mail).unwrap();
+    assert_eq!(parsed.subject(), Some("确认订阅成渝简报"));
+    assert!(
+        parsed.header_raw("List-Unsubscribe").is_none(),
+        "not list mail"
+    );
+    let text = parsed.body_text(0).unwrap().into_owned();
+    let confirm_url = text
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{PUBLIC_URL}confirm?")))
+        .unwrap_or_else(|| panic!("no link in {text}"))
+        .to_owned();
+    let db = || rusqlite::Connection::open(site.path(".gazette/state.db")).unwrap();
+    let confirmed = |email: &str| -> Option<bool> {
+        db().query_row(
+            "SELECT confirmed_at IS NOT NULL FROM subscribers WHERE email = ?1 AND origin = 'signup'",
+            [email],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+    assert_eq!(confirmed("new.reader@example.org"), Some(false));
+    assert_eq!(confirmed("zoe@example.org"), None);
+
+    // The link asks first; a tampered expiry is refused.
+    let page = get(&server.local(&confirm_url), "en");
+    assert_eq!(page.status, 200);
+    assert!(
+        text_of(&page.body).contains("要把成渝简报发送到new.reader@example.org吗？"),
+        "{}",
+        page.body
+    );
+    assert_eq!(confirmed("new.reader@example.org"), Some(false));
+    let tampered = server.local(&confirm_url).replace("expires=", "expires=9");
+    assert_eq!(get(&tampered, "en").status, 400);
+    let (email, token) = form_fields(&page.body);
+    let expires = attribute_after(&page.body, "name=\"expires\"", "value");
+    let done = post_form(
+        &format!("{}/list/confirm", server.origin),
+        &form_body(&[("email", &email), ("expires", &expires), ("token", &token)]),
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(text_of(&done.body).contains("订阅成功"), "{}", done.body);
+    assert_eq!(confirmed("new.reader@example.org"), Some(true));
+
+    // Posted from another site: refused, nothing recorded.
+    let forged = post_signup(
+        &server,
+        &[("email", "victim@example.org"), ("locale", "en")],
+        &[("Sec-Fetch-Site", "cross-site")],
+    );
+    assert_eq!(forged.status, 403);
+    assert_eq!(confirmed("victim@example.org"), None);
+
+    // A flood from one client (behind the proxy) is refused after the limit.
+    let flood = [
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("Sec-Fetch-Site", "same-origin"),
+    ];
+    let statuses: Vec<u16> = (0..11)
+        .map(|i| {
+            post_signup(
+                &server,
+                &[
+                    ("email", &format!("flood{i}@example.org")),
+                    ("locale", "en"),
+                ],
+                &flood,
+            )
+            .status
+        })
+        .collect();
+    assert_eq!(statuses[..10], [200; 10]);
+    assert_eq!(statuses[10], 429);
+    let (status, _) = server.stop();
+    assert!(status.success());
+
+    // The next digest: in Chinese, automotive only, to the new reader.
+    site.write(
+        "articles/plant.zh.md",
+        "+++\ntitle = \"新工厂\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\n新工厂开业。\n",
+    );
+    let before = relay.received().len();
+    send(&site, "2026-11-30T06:00:00+08:00");
+    let received = relay.received();
+    let digest = received[before..]
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains("new.reader@")))
+        .expect("the new reader gets the digest");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&digest.data)
+        .unwrap();
+    let html = parsed.body_html(0).unwrap();
+    assert!(html.contains("<html lang=\"zh-CN\""), "{html}");
+    assert!(html.contains("新工厂"), "{html}");
+    assert!(html.contains("新读者"), "{html}");
+}

@@ -4,10 +4,11 @@
 
 use super::setup::unsubscribe_secret;
 use crate::config::{Config, ConfigError};
-use crate::serve::{self, List, PageLocale, Preferences, Reader, Topic, UnsubscribeVia};
-use crate::state::{Choice, State};
+use crate::serve::{self, List, Notice, PageLocale, Preferences, Reader, Topic, UnsubscribeVia};
+use crate::state::{Choice, SignUp, State};
 use anyhow::{Context, Result};
 use chrono::Local;
+use sha2::Digest as _;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -18,9 +19,22 @@ struct ListDesk {
     /// One connection, one short transaction at a time (WAL with a busy
     /// timeout, so a running `send` and this wait for each other briefly).
     state: Mutex<State>,
+    /// How confirmation mails go out: the digests' transport and sender.
+    delivery: crate::config::Delivery,
+    from: String,
+    from_domain: String,
+    dkim: Option<crate::deliver::DkimSigner>,
 }
 
 impl ListDesk {
+    /// The envelope sender: the bare address of `digest.from`.
+    fn envelope_sender(&self) -> String {
+        self.from
+            .parse::<lettre::message::Mailbox>()
+            .map(|m| m.email.to_string())
+            .unwrap_or_else(|_| self.from.clone())
+    }
+
     fn state(&self) -> Result<std::sync::MutexGuard<'_, State>> {
         self.state
             .lock()
@@ -29,6 +43,62 @@ impl ListDesk {
 }
 
 impl List for ListDesk {
+    fn sign_up(&self, email: &str, preferences: &Preferences) -> Result<bool> {
+        let reader = crate::model::Subscriber {
+            email: email.to_owned(),
+            name: preferences.name.clone(),
+            locale: preferences.locale.clone(),
+            topics: preferences.topics.clone(),
+        };
+        let outcome = self
+            .state()?
+            .sign_up(&reader, Local::now().fixed_offset())?;
+        tracing::info!("a sign-up was received ({outcome:?})");
+        Ok(outcome == SignUp::AwaitingConfirmation)
+    }
+
+    fn confirm(&self, email: &str) -> Result<bool> {
+        let confirmed = self
+            .state()?
+            .confirm_sign_up(email, Local::now().fixed_offset())?;
+        if confirmed {
+            tracing::info!("a sign-up was confirmed");
+        }
+        Ok(confirmed)
+    }
+
+    fn send_notice(&self, notice: &Notice) -> Result<()> {
+        let now = Local::now().fixed_offset();
+        let digest = sha2::Sha256::digest(format!(
+            "{}\n{}",
+            notice.to_email,
+            now.timestamp_nanos_opt().unwrap_or_default()
+        ));
+        let id: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let email = crate::model::NoticeEmail {
+            from: self.from.clone(),
+            to_name: notice.to_name.clone(),
+            to_email: notice.to_email.clone(),
+            subject: notice.subject.clone(),
+            text: notice.text.clone(),
+            message_id: format!("<signup.{id}@{}>", self.from_domain),
+            date: now,
+        };
+        let bytes = crate::deliver::notice_message(&email, self.dkim.as_ref())?;
+        let mut transports = super::setup::transports(&self.delivery)?;
+        let transport = transports
+            .connections
+            .first_mut()
+            .ok_or_else(|| anyhow::anyhow!("[delivery] configures no connection"))?;
+        match transport.send(&self.envelope_sender(), &notice.to_email, &bytes) {
+            crate::model::DeliveryOutcome::Sent => Ok(()),
+            other => Err(anyhow::anyhow!(
+                "the confirmation mail to {} was not accepted: {other:?}",
+                notice.to_email
+            )),
+        }
+    }
+
     fn reader(&self, email: &str) -> Result<Option<Reader>> {
         Ok(self.state()?.list_entry(email)?.map(|entry| Reader {
             name: entry.subscriber.name,
@@ -102,7 +172,14 @@ pub fn serve(config: &Config, listen: Option<SocketAddr>) -> Result<()> {
             .collect(),
         list: Arc::new(ListDesk {
             state: Mutex::new(state),
+            delivery: config.delivery.clone(),
+            from: digest.from.clone(),
+            from_domain: digest.from_domain.clone(),
+            dkim: super::setup::dkim_signer(config)?,
         }),
+        public_url: serve_config.public_url.clone(),
+        confirm_expiry: serve_config.confirm_expiry,
+        limits: serve::SignupLimits::default(),
         topics,
         feeds_dir: serve_config.static_files.then(|| config.feeds.dir.clone()),
     };

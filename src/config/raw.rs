@@ -52,6 +52,13 @@ pub(super) struct RawServe {
     /// Also serve the feeds folder under `<public_url>feeds/`.
     #[serde(default, rename = "static")]
     pub static_files: bool,
+    /// Days a sign-up's confirmation link works.
+    #[serde(default = "default_confirm_days")]
+    pub confirm_days: i64,
+}
+
+fn default_confirm_days() -> i64 {
+    7
 }
 
 fn default_listen() -> String {

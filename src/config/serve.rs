@@ -45,9 +45,19 @@ pub(super) fn validate_serve(raw: RawServe, problems: &mut Vec<String>) -> Optio
             None
         }
     };
+    let confirm_expiry = match raw.confirm_days {
+        days @ 1..=365 => Some(chrono::TimeDelta::days(days)),
+        days => {
+            problems.push(format!(
+                "serve.confirm_days = {days}: write how many days a confirmation link works, 1 to 365 (default 7)"
+            ));
+            None
+        }
+    };
     Some(ServeConfig {
         listen: listen?,
         public_url: public_url?,
         static_files: raw.static_files,
+        confirm_expiry: confirm_expiry?,
     })
 }

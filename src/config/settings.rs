@@ -299,6 +299,8 @@ pub struct ServeConfig {
     pub public_url: Url,
     /// Also serve the feeds folder under `<public_url>feeds/`.
     pub static_files: bool,
+    /// How long a sign-up's confirmation link works.
+    pub confirm_expiry: chrono::TimeDelta,
 }
 
 impl Config {

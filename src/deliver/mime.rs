@@ -99,6 +99,45 @@ pub fn build_message(
     Ok(message.formatted())
 }
 
+/// A plain-text message that is not a digest (a sign-up's confirmation):
+/// no list headers, since it is not list mail; signed like the digests.
+/// The text is UTF-8, encoded by lettre as it sees fit.
+pub fn notice_message(
+    notice: &crate::model::NoticeEmail,
+    dkim: Option<&DkimSigner>,
+) -> Result<Vec<u8>> {
+    let from: Mailbox = notice
+        .from
+        .parse()
+        .map_err(|e| anyhow!("invalid From address {:?}: {e}", notice.from))?;
+    let to_address = notice
+        .to_email
+        .parse()
+        .map_err(|e| anyhow!("invalid To address {:?}: {e}", notice.to_email))?;
+    let to_name: String = notice
+        .to_name
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let to = Mailbox::new((!to_name.is_empty()).then_some(to_name), to_address);
+    let mut message = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(notice.subject.as_str())
+        .date(SystemTime::from(notice.date))
+        .message_id(Some(notice.message_id.clone()))
+        // RFC 3834: an automatic reply to a request, so no one auto-replies to it.
+        .raw_header(header("Auto-Submitted", "auto-replied".to_owned()))
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(notice.text.clone())
+        .with_context(|| format!("cannot build the message to {}", notice.to_email))?;
+    if let Some(signer) = dkim {
+        signer.sign(&mut message);
+    }
+    Ok(message.formatted())
+}
+
 fn header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }

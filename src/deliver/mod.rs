@@ -18,7 +18,7 @@ mod smtp;
 
 pub use body::EncodedBody;
 pub use dkim::{DkimKeyError, DkimSigner, SIGNED_HEADERS};
-pub use mime::build_message;
+pub use mime::{build_message, notice_message};
 pub use outbox::FileOutbox;
 pub use smtp::{Security, SmtpSettings, SmtpTransport};
 

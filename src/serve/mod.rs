@@ -6,9 +6,12 @@
 //! [`List`]'s (implemented by `app` over `state`); this module checks that
 //! a request may ask for it and shows the result.
 
+mod limits;
 mod pages;
 mod routes;
+mod signup;
 
+pub use limits::{Limiter, SignupLimits};
 pub use pages::Pages;
 
 use crate::i18n::Catalog;
@@ -56,6 +59,22 @@ pub trait List: Send + Sync + 'static {
     /// Records the reader's own choice durably before returning; the
     /// editor's file never overwrites it.
     fn save_preferences(&self, email: &str, preferences: &Preferences) -> Result<()>;
+    /// Records a sign-up awaiting confirmation; true when a confirmation
+    /// mail should go out (false for a reader already listed, or suppressed).
+    fn sign_up(&self, email: &str, preferences: &Preferences) -> Result<bool>;
+    /// Confirms a sign-up; true when the address is now a reader.
+    fn confirm(&self, email: &str) -> Result<bool>;
+    /// Sends one plain-text mail through the configured transport.
+    fn send_notice(&self, notice: &Notice) -> Result<()>;
+}
+
+/// A mail to one reader that is not a digest (the sign-up confirmation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub to_email: String,
+    pub to_name: String,
+    pub subject: String,
+    pub text: String,
 }
 
 /// A configured language, as the pages need it.
@@ -82,6 +101,10 @@ pub struct Setup {
     /// The path of `serve.public_url` (`/` or `/list/`): every route lives
     /// under it, as the proxy forwards it.
     pub base_path: String,
+    /// `serve.public_url` itself, for links in mail and the embeddable form.
+    pub public_url: url::Url,
+    /// How long a confirmation link works.
+    pub confirm_expiry: chrono::TimeDelta,
     pub secret: Vec<u8>,
     pub catalog: Catalog,
     pub pages: Pages,
@@ -90,6 +113,8 @@ pub struct Setup {
     pub list: Arc<dyn List>,
     /// The topics the preferences page offers, in display order.
     pub topics: Vec<Topic>,
+    /// The sign-up form's rate limits.
+    pub limits: SignupLimits,
     /// With `serve.static`: the feeds folder, served under `<base>feeds/`.
     pub feeds_dir: Option<std::path::PathBuf>,
 }
@@ -114,10 +139,13 @@ pub fn run(setup: Setup, ready: impl FnOnce(SocketAddr)) -> Result<()> {
         let address = listener.local_addr()?;
         ready(address);
         let router = routes::router(Arc::new(setup));
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("the server stopped with an error")
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server stopped with an error")
     })
 }
 

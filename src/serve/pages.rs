@@ -14,8 +14,16 @@ use std::path::Path;
 const EMBEDDED: &[(&str, &str)] = &[
     ("page.css", include_str!("../../templates/pages/page.css")),
     (
-        "unsubscribe.html.hbs",
-        include_str!("../../templates/pages/unsubscribe.html.hbs"),
+        "question.html.hbs",
+        include_str!("../../templates/pages/question.html.hbs"),
+    ),
+    (
+        "subscribe.html.hbs",
+        include_str!("../../templates/pages/subscribe.html.hbs"),
+    ),
+    (
+        "signup-form.html.hbs",
+        include_str!("../../templates/pages/signup-form.html.hbs"),
     ),
     (
         "message.html.hbs",
@@ -27,8 +35,12 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
-/// The page that asks before unsubscribing.
-pub const UNSUBSCRIBE: &str = "unsubscribe.html";
+/// A page that asks before acting (unsubscribe, confirm), with one button.
+pub const QUESTION: &str = "question.html";
+/// The sign-up page.
+pub const SUBSCRIBE: &str = "subscribe.html";
+/// The sign-up form alone, for a site to embed.
+pub const SIGNUP_FORM: &str = "signup-form.html";
 /// A page that only says something: done, or what went wrong.
 pub const MESSAGE: &str = "message.html";
 /// The reader's preferences form.
@@ -49,20 +61,61 @@ pub struct Frame {
     pub title: String,
 }
 
-/// The question before unsubscribing, with its one button.
+/// A hidden form field.
 #[derive(Debug, Clone, Serialize)]
-pub struct UnsubscribeView {
+pub struct Field {
+    pub name: String,
+    pub value: String,
+}
+
+/// A link with its text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub url: String,
+    pub label: String,
+}
+
+/// A question before acting, with its one button.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuestionView {
     #[serde(flatten)]
     pub frame: Frame,
     pub question: String,
     pub button: String,
-    /// Where the button posts (the same page).
+    /// Where the button posts.
     pub action: String,
+    /// What the button posts (the signed link's fields).
+    pub fields: Vec<Field>,
+    /// Another way on (the preferences page instead of unsubscribing).
+    pub link: Option<Link>,
+}
+
+/// The sign-up form's values and labels.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignupForm {
+    pub action: String,
+    pub email_label: String,
     pub email: String,
-    pub token: String,
-    /// The same reader's preferences page.
-    pub preferences_url: String,
-    pub preferences_label: String,
+    pub name_label: String,
+    pub name: String,
+    pub language_label: String,
+    pub languages: Vec<LanguageOption>,
+    pub topics_label: String,
+    pub topics_hint: String,
+    pub topics: Vec<Choice>,
+    pub button: String,
+}
+
+/// The sign-up page.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscribeView {
+    #[serde(flatten)]
+    pub frame: Frame,
+    pub intro: String,
+    /// What was wrong with the last attempt.
+    pub problem: Option<String>,
+    #[serde(flatten)]
+    pub form: SignupForm,
 }
 
 /// One choice of a radio group or checkbox list.
@@ -111,6 +164,8 @@ pub struct MessageView {
     #[serde(flatten)]
     pub frame: Frame,
     pub text: String,
+    /// Where to go on from here, if anywhere.
+    pub link: Option<Link>,
 }
 
 impl Pages {
@@ -166,16 +221,17 @@ mod tests {
         let pages = Pages::load(Path::new("/nonexistent")).unwrap();
         let html = pages
             .render(
-                UNSUBSCRIBE,
-                &UnsubscribeView {
+                QUESTION,
+                &QuestionView {
                     frame: frame(),
                     question: "Unsubscribe <b>x</b>?".to_owned(),
                     button: "Unsubscribe".to_owned(),
                     action: "/list/unsubscribe".to_owned(),
-                    email: "a\"b@example.org".to_owned(),
-                    token: "ff".to_owned(),
-                    preferences_url: "/list/preferences?email=a&token=ee".to_owned(),
-                    preferences_label: "Preferences".to_owned(),
+                    fields: vec![Field {
+                        name: "email".to_owned(),
+                        value: "a\"b@example.org".to_owned(),
+                    }],
+                    link: None,
                 },
             )
             .unwrap();
@@ -193,6 +249,7 @@ mod tests {
         let view = MessageView {
             frame: frame(),
             text: "done".to_owned(),
+            link: None,
         };
         assert_eq!(pages.render(MESSAGE, &view).unwrap(), "<p>done</p>");
     }

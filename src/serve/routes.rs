@@ -6,8 +6,8 @@
 //! without its query (where the tokens are).
 
 use super::pages::{
-    Choice, Frame, LanguageOption, MESSAGE, MessageView, PREFERENCES, PreferencesView, UNSUBSCRIBE,
-    UnsubscribeView,
+    Choice, Field, Frame, LanguageOption, Link, MESSAGE, MessageView, PREFERENCES, PreferencesView,
+    QUESTION, QuestionView,
 };
 use super::{PageLocale, Preferences, Reader, Setup, UnsubscribeVia};
 use crate::unsubscribe::{self, Action};
@@ -33,7 +33,7 @@ const STATIC_POLICY: &str =
 /// A form of two tokens fits many times over; anything larger is refused.
 const MAX_BODY_BYTES: usize = 16 * 1024;
 
-type Shared = Arc<Setup>;
+pub(super) type Shared = Arc<Setup>;
 
 pub(super) fn router(setup: Shared) -> Router {
     let base = setup.base_path.clone();
@@ -45,6 +45,18 @@ pub(super) fn router(setup: Shared) -> Router {
         .route(
             &format!("{base}preferences"),
             get(preferences_page).post(preferences_post),
+        )
+        .route(
+            &format!("{base}subscribe"),
+            get(super::signup::subscribe_page).post(super::signup::subscribe_post),
+        )
+        .route(
+            &format!("{base}subscribe/form"),
+            get(super::signup::embeddable_form),
+        )
+        .route(
+            &format!("{base}confirm"),
+            get(super::signup::confirm_page).post(super::signup::confirm_post),
         );
     if let Some(dir) = &setup.feeds_dir {
         let feeds = Router::new()
@@ -90,12 +102,12 @@ async fn log_request(request: Request, next: Next) -> Response {
 }
 
 /// The `email` and `token` of a signed link.
-struct SignedLink {
-    email: String,
-    token: String,
+pub(super) struct SignedLink {
+    pub(super) email: String,
+    pub(super) token: String,
 }
 
-fn signed_link(pairs: &[(String, String)]) -> Option<SignedLink> {
+pub(super) fn signed_link(pairs: &[(String, String)]) -> Option<SignedLink> {
     let value = |name: &str| {
         pairs
             .iter()
@@ -108,7 +120,7 @@ fn signed_link(pairs: &[(String, String)]) -> Option<SignedLink> {
     })
 }
 
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+pub(super) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .into_owned()
         .collect()
@@ -116,7 +128,7 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 
 /// The form fields of a urlencoded body; other bodies (RFC 8058 also
 /// allows multipart) carry nothing we read: the token is in the URL.
-fn form_pairs(headers: &HeaderMap, body: &Bytes) -> Vec<(String, String)> {
+pub(super) fn form_pairs(headers: &HeaderMap, body: &Bytes) -> Vec<(String, String)> {
     let urlencoded = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -140,8 +152,16 @@ fn verified_for(setup: &Setup, action: Action, link: Option<SignedLink>) -> Opti
         .then_some(link.email)
 }
 
+/// A hidden form field.
+pub(super) fn field(name: &str, value: &str) -> Field {
+    Field {
+        name: name.to_owned(),
+        value: value.to_owned(),
+    }
+}
+
 /// `<base><route>?email=…&token=…` for `action` on `email`.
-fn signed_url(setup: &Setup, route: &str, action: Action, email: &str) -> String {
+pub(super) fn signed_url(setup: &Setup, route: &str, action: Action, email: &str) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("email", email)
         .append_pair(
@@ -173,7 +193,7 @@ async fn unsubscribe_page(
         .unwrap_or_else(|| email.clone());
     let page = (|| -> anyhow::Result<String> {
         let localizer = setup.catalog.localizer(&locale.key)?;
-        let view = UnsubscribeView {
+        let view = QuestionView {
             frame: frame(&setup, locale, "page-unsubscribe-title")?,
             question: localizer.message(
                 "page-unsubscribe-question",
@@ -181,12 +201,16 @@ async fn unsubscribe_page(
             )?,
             button: localizer.text("page-unsubscribe-button")?,
             action: format!("{}unsubscribe", setup.base_path),
-            token: unsubscribe::token(&setup.secret, &email),
-            preferences_url: signed_url(&setup, "preferences", Action::Preferences, &email),
-            preferences_label: localizer.text("page-unsubscribe-preferences")?,
-            email: email.clone(),
+            fields: vec![
+                field("email", &email),
+                field("token", &unsubscribe::token(&setup.secret, &email)),
+            ],
+            link: Some(Link {
+                url: signed_url(&setup, "preferences", Action::Preferences, &email),
+                label: localizer.text("page-unsubscribe-preferences")?,
+            }),
         };
-        setup.pages.render(UNSUBSCRIBE, &view)
+        setup.pages.render(QUESTION, &view)
     })();
     respond(locale, StatusCode::OK, page)
 }
@@ -388,7 +412,7 @@ async fn not_found(State(setup): State<Shared>, headers: HeaderMap) -> Response 
 }
 
 /// The reader behind `email`, looked up off the async threads.
-async fn reader(setup: &Shared, email: &str) -> Result<Option<Reader>, Response> {
+pub(super) async fn reader(setup: &Shared, email: &str) -> Result<Option<Reader>, Response> {
     let list = setup.list.clone();
     let address = email.to_owned();
     match tokio::task::spawn_blocking(move || list.reader(&address)).await {
@@ -403,7 +427,7 @@ async fn reader(setup: &Shared, email: &str) -> Result<Option<Reader>, Response>
 }
 
 /// 400: the link is incomplete or its token does not match its address.
-fn bad_link(setup: &Setup, headers: &HeaderMap) -> Response {
+pub(super) fn bad_link(setup: &Setup, headers: &HeaderMap) -> Response {
     let locale = page_locale(setup, None, headers);
     let page = message_page(
         setup,
@@ -416,14 +440,14 @@ fn bad_link(setup: &Setup, headers: &HeaderMap) -> Response {
 }
 
 /// 500, logged with its cause; the reader sees a page, never the cause.
-fn server_error(setup: &Setup, headers: &HeaderMap, error: &anyhow::Error) -> Response {
+pub(super) fn server_error(setup: &Setup, headers: &HeaderMap, error: &anyhow::Error) -> Response {
     tracing::error!("{error:#}");
     let locale = page_locale(setup, None, headers);
     let page = message_page(setup, locale, "page-error-title", "page-error-text", "");
     respond(locale, StatusCode::INTERNAL_SERVER_ERROR, page)
 }
 
-fn frame(setup: &Setup, locale: &PageLocale, title_id: &str) -> anyhow::Result<Frame> {
+pub(super) fn frame(setup: &Setup, locale: &PageLocale, title_id: &str) -> anyhow::Result<Frame> {
     let localizer = setup.catalog.localizer(&locale.key)?;
     Ok(Frame {
         lang: locale.tag.clone(),
@@ -433,7 +457,7 @@ fn frame(setup: &Setup, locale: &PageLocale, title_id: &str) -> anyhow::Result<F
     })
 }
 
-fn message_page(
+pub(super) fn message_page(
     setup: &Setup,
     locale: &PageLocale,
     title_id: &str,
@@ -444,13 +468,18 @@ fn message_page(
     let view = MessageView {
         frame: frame(setup, locale, title_id)?,
         text: localizer.message(text_id, &[("email", email.to_owned().into())])?,
+        link: None,
     };
     setup.pages.render(MESSAGE, &view)
 }
 
 /// The page, or (when a template or message fails) a plain 500 that says
 /// so in the log and nothing of it to the reader.
-fn respond(locale: &PageLocale, status: StatusCode, page: anyhow::Result<String>) -> Response {
+pub(super) fn respond(
+    locale: &PageLocale,
+    status: StatusCode,
+    page: anyhow::Result<String>,
+) -> Response {
     match page {
         Ok(html) => {
             let mut response = (status, Html(html)).into_response();
@@ -478,7 +507,7 @@ fn respond(locale: &PageLocale, status: StatusCode, page: anyhow::Result<String>
 
 /// The page's language: the reader's, else the best of `Accept-Language`
 /// that is configured, else the default locale.
-fn page_locale<'a>(
+pub(super) fn page_locale<'a>(
     setup: &'a Setup,
     reader: Option<&Reader>,
     headers: &HeaderMap,

@@ -69,7 +69,7 @@ pub use fetch_cache::CachedFetch;
 pub use group_commit::{Claim, Claimed, Ledger, LedgerChange, LedgerWriter, ledger_writer};
 pub use ledger::{Counts, Delivery, Suppressed};
 pub use lock::{Busy, SendLock, lock};
-pub use readers::{Choice, FileSync};
+pub use readers::{Choice, FileSync, SignUp};
 pub use status::Status;
 pub use waiting::Waiting;
 

@@ -23,6 +23,17 @@ pub struct FileSync {
     pub removed: u64,
 }
 
+/// Where a sign-up stands after [`State::sign_up`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignUp {
+    /// New, or still unconfirmed (details refreshed): send a confirmation.
+    AwaitingConfirmation,
+    /// Already a reader (from the file, an import, or a confirmed sign-up).
+    AlreadyListed,
+    /// Suppressed: nothing is sent, whatever the form says.
+    Suppressed,
+}
+
 /// What a reader changes on their preferences page; `None` leaves a field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Choice {
@@ -310,6 +321,104 @@ impl State {
             .with_context(context)?;
         }
         tx.commit().with_context(context)
+    }
+}
+
+impl State {
+    /// Records a sign-up awaiting confirmation. The reader's name, language
+    /// and topics are theirs (marked chosen). A suppressed address, or one
+    /// already listed, is left as it is.
+    pub fn sign_up(&self, reader: &Subscriber, now: DateTime<FixedOffset>) -> Result<SignUp> {
+        let key = normalize_email(&reader.email);
+        let context = || {
+            format!(
+                "cannot record the sign-up of {key} in {}",
+                self.path.display()
+            )
+        };
+        let tx = self.write_transaction()?;
+        let suppressed = tx
+            .query_row(
+                "SELECT 1 FROM suppressions WHERE email = ?1",
+                [&key],
+                |_| Ok(()),
+            )
+            .optional()
+            .with_context(context)?
+            .is_some();
+        if suppressed {
+            return Ok(SignUp::Suppressed);
+        }
+        let existing: Option<(String, bool)> = tx
+            .query_row(
+                "SELECT origin, confirmed_at IS NOT NULL FROM subscribers WHERE email = ?1",
+                [&key],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .with_context(context)?;
+        let now = timestamp(now);
+        let outcome = match existing {
+            Some((origin, confirmed)) if origin != "signup" || confirmed => SignUp::AlreadyListed,
+            Some(_) => {
+                tx.execute(
+                    "UPDATE subscribers SET address = ?2, name = ?3, locale = ?4, topics = ?5,
+                         updated_at = ?6 WHERE email = ?1",
+                    params![
+                        key,
+                        reader.email,
+                        reader.name,
+                        reader.locale,
+                        topics_json(&reader.topics),
+                        now
+                    ],
+                )
+                .with_context(context)?;
+                SignUp::AwaitingConfirmation
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO subscribers (email, address, name, locale, topics, origin, in_file,
+                         name_chosen, locale_chosen, topics_chosen, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'signup', 0, 1, 1, 1, ?6, ?6)",
+                    params![key, reader.email, reader.name, reader.locale, topics_json(&reader.topics), now],
+                )
+                .with_context(context)?;
+                SignUp::AwaitingConfirmation
+            }
+        };
+        tx.commit().with_context(context)?;
+        Ok(outcome)
+    }
+
+    /// Confirms a sign-up; true when the address is now a confirmed reader
+    /// (also when it already was). False when there is no such sign-up.
+    pub fn confirm_sign_up(&self, email: &str, now: DateTime<FixedOffset>) -> Result<bool> {
+        let key = normalize_email(email);
+        let context = || {
+            format!(
+                "cannot confirm the sign-up of {key} in {}",
+                self.path.display()
+            )
+        };
+        let tx = self.write_transaction()?;
+        tx.execute(
+            "UPDATE subscribers SET confirmed_at = ?2, updated_at = ?2
+             WHERE email = ?1 AND origin = 'signup' AND confirmed_at IS NULL",
+            params![key, timestamp(now)],
+        )
+        .with_context(context)?;
+        let confirmed = tx
+            .query_row(
+                "SELECT 1 FROM subscribers WHERE email = ?1 AND (origin <> 'signup' OR confirmed_at IS NOT NULL)",
+                [&key],
+                |_| Ok(()),
+            )
+            .optional()
+            .with_context(context)?
+            .is_some();
+        tx.commit().with_context(context)?;
+        Ok(confirmed)
     }
 }
 

@@ -23,3 +23,31 @@ page-preferences-save = Save
 page-preferences-unsubscribe = Unsubscribe instead
 page-preferences-saved-title = Preferences saved
 page-preferences-saved-text = Your next digest to { $email } follows them.
+page-subscribe-title = Subscribe to { site-title }
+page-subscribe-intro = A digest of our stories by email, in the language you choose. We first send you a link to confirm.
+page-subscribe-email = Email address
+page-subscribe-name = Name (optional)
+page-subscribe-button = Subscribe
+page-subscribe-bad-address = Please enter an email address such as name@example.org.
+page-subscribe-sent-title = Check your inbox
+page-subscribe-sent-text = If { $email } can receive mail, a message with a confirmation link is on its way. Nothing more is sent until you open it.
+page-too-many-title = Too many requests
+page-too-many-text = Please wait an hour and try again.
+page-confirm-title = Confirm your subscription
+page-confirm-question = Send the digest of { site-title } to { $email }?
+page-confirm-button = Confirm
+page-confirmed-title = You are subscribed
+page-confirmed-text = { $email } gets the next digest of { site-title }.
+page-confirmed-preferences = Change language or topics
+page-confirm-expired-title = This link has expired
+page-confirm-expired-text = Confirmation links work for { $days } days. Sign up again to get a new one.
+# The confirmation email. $url: the confirmation link; $days: how long it works.
+signup-mail-subject = Confirm your subscription to { site-title }
+signup-mail-body =
+    Hello,
+
+    Someone, we hope you, asked for the digest of { site-title } at { $email }. To confirm, open this link and press the button:
+
+    { $url }
+
+    The link works for { $days } days. If you did not ask, ignore this email: you will get nothing more from us.
