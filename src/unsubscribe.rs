@@ -80,9 +80,26 @@ fn sign(secret: &[u8], label: &str, email: &str) -> String {
 }
 
 /// True when `token` is the unsubscribe token of `email` with `secret`
-/// (constant time).
+/// (constant time). Tokens of the form mailed before tokens named their
+/// action (an HMAC of the address alone) still unsubscribe, and only
+/// unsubscribe: those digests are in inboxes, and their links must work.
 pub fn verify(secret: &[u8], email: &str, token: &str) -> bool {
     verify_action(secret, Action::Unsubscribe, email, token)
+        | same(&legacy_token(secret, email), token)
+}
+
+/// The unsubscribe token as digests carried it before tokens named their action.
+fn legacy_token(secret: &[u8], email: &str) -> String {
+    let mut mac = match <HmacSha256 as KeyInit>::new_from_slice(secret) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC accepts keys of any length"),
+    };
+    mac.update(crate::model::EmailKey::new(email).as_str().as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// True when `token` was made for `action` on `email` with `secret`
@@ -129,6 +146,14 @@ mod tests {
             &t
         ));
         assert!(!verify(b"secret", "a@example.org", &t));
+    }
+
+    #[test]
+    fn a_token_mailed_before_actions_were_signed_still_unsubscribes_only() {
+        let old = legacy_token(b"secret", "a@example.org");
+        assert!(verify(b"secret", "A@example.org", &old));
+        assert!(!verify_action(b"secret", Action::Preferences, "a@example.org", &old));
+        assert!(!verify(b"secret", "b@example.org", &old));
     }
 
     #[test]
