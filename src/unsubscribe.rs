@@ -152,7 +152,12 @@ mod tests {
     fn a_token_mailed_before_actions_were_signed_still_unsubscribes_only() {
         let old = legacy_token(b"secret", "a@example.org");
         assert!(verify(b"secret", "A@example.org", &old));
-        assert!(!verify_action(b"secret", Action::Preferences, "a@example.org", &old));
+        assert!(!verify_action(
+            b"secret",
+            Action::Preferences,
+            "a@example.org",
+            &old
+        ));
         assert!(!verify(b"secret", "b@example.org", &old));
     }
 

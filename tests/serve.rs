@@ -7,7 +7,7 @@ mod common;
 
 use common::smtp::MailServer;
 use common::{NOW, Site, stderr};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 const SECRET: &str = "test-secret-0123456789abcdef0123456789";
@@ -50,13 +50,17 @@ struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`
     origin: String,
+    /// Where its log goes: a file, since a pipe read only at the end would
+    /// fill and stall the server.
+    log: std::path::PathBuf,
 }
 
 impl Server {
     fn start(site: &Site) -> Server {
+        let log = site.path("serve.log");
         let mut child = gazette(site, &["serve"])
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -70,6 +74,7 @@ impl Server {
         Server {
             origin: format!("http://{address}"),
             child,
+            log,
         }
     }
 
@@ -91,14 +96,7 @@ impl Server {
                 .success()
         );
         let status = self.child.wait().unwrap();
-        let mut log = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut log)
-            .unwrap();
-        (status, log)
+        (status, std::fs::read_to_string(&self.log).unwrap())
     }
 }
 
@@ -776,4 +774,119 @@ fn a_reader_signs_up_confirms_from_the_mail_and_gets_the_next_digest_in_their_la
     assert!(html.contains("<html lang=\"zh-CN\""), "{html}");
     assert!(html.contains("新工厂"), "{html}");
     assert!(html.contains("新读者"), "{html}");
+}
+
+#[test]
+fn a_thousand_one_click_posts_during_a_send_to_a_thousand_readers_lose_nothing() {
+    const READERS: usize = 1000;
+    let relay = MailServer::start(&[]);
+    let site = serve_site(&relay);
+    // A send that lasts about four seconds, so the posts land while it runs.
+    let config = site
+        .read("config.toml")
+        .replace("connections = 1", "connections = 2\nmax_per_second = 250");
+    site.write("config.toml", config);
+    let mut csv = String::from("email,name,locale\n");
+    let addresses: Vec<String> = (0..READERS)
+        .map(|i| format!("reader{i}@example.org"))
+        .collect();
+    for (i, address) in addresses.iter().enumerate() {
+        csv.push_str(&format!(
+            "{address},Reader {i},{}\n",
+            if i % 2 == 0 { "en" } else { "zh" }
+        ));
+    }
+    site.write("subscribers.csv", csv);
+    let server = Server::start(&site);
+
+    // Its log goes to a file: a pipe nobody reads until the end could fill
+    // and stall the send while it holds the database.
+    let log = std::fs::File::create(site.path("send.log")).unwrap();
+    let sender = gazette(&site, &["--now", NOW, "send"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    // The exact URLs the digests carry, made by gazette's own signer.
+    let base = url::Url::parse(&format!("{PUBLIC_URL}unsubscribe")).unwrap();
+    let urls: Vec<String> = addresses
+        .iter()
+        .map(|a| server.local(gazette::unsubscribe::url(&base, SECRET.as_bytes(), a).as_str()))
+        .collect();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let workers: Vec<_> = urls
+            .chunks(READERS / 8)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|url| post_form(url, "List-Unsubscribe=One-Click").status)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    assert_eq!(statuses.len(), READERS);
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let mut sender = sender;
+    let send_status = sender.wait().unwrap();
+    let send_log = site.read("send.log");
+    let (status, _) = server.stop();
+    assert!(status.success());
+
+    let db = rusqlite::Connection::open(site.path(".gazette/state.db")).unwrap();
+    let suppressed: i64 = db
+        .query_row("SELECT count(*) FROM suppressions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        suppressed, READERS as i64,
+        "every posted address is suppressed"
+    );
+    let rows: Vec<(String, String, Option<String>)> = db
+        .prepare("SELECT email, status, last_error FROM deliveries")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    // Readers suppressed before the digest was made get no row at all;
+    // every other reader has one.
+    let with_rows: std::collections::HashSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(with_rows.len(), rows.len());
+    assert!(rows.len() <= READERS);
+    let delivered: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.1 == "sent")
+        .map(|r| r.0.as_str())
+        .collect();
+    let stopped = rows
+        .iter()
+        .filter(|r| r.1 == "failed" && r.2.as_deref() == Some("suppressed"))
+        .count();
+    assert_eq!(
+        delivered.len() + stopped,
+        rows.len(),
+        "every delivery is sent or suppressed ({send_status}): {send_log}"
+    );
+    assert!(
+        stopped > 0 && !delivered.is_empty(),
+        "the posts landed during the send ({stopped} suppressed)"
+    );
+    // Nothing twice, and exactly what the ledger says was sent.
+    let mut received: Vec<String> = relay.received().iter().flat_map(|m| m.to.clone()).collect();
+    received.sort();
+    let before = received.len();
+    received.dedup();
+    assert_eq!(received.len(), before, "a reader got the digest twice");
+    let mut delivered: Vec<String> = delivered.iter().map(|a| a.to_string()).collect();
+    delivered.sort();
+    let received: Vec<String> = received
+        .iter()
+        .map(|r| r.trim_matches(|c| c == '<' || c == '>').to_owned())
+        .collect();
+    assert_eq!(received, delivered);
 }
