@@ -404,3 +404,33 @@ fn a_browser_opening_a_feed_shows_a_page_of_its_stories() {
         }
     }
 }
+
+#[test]
+fn with_serve_the_web_copy_and_archive_link_to_the_sign_up_form_in_their_language() {
+    let site = mail_site();
+    let config = site.read("config.toml").replace(
+        "unsubscribe_url = \"https://news.example.org/unsubscribe\"\n",
+        "",
+    );
+    site.write(
+        "config.toml",
+        format!("{config}\n[serve]\npublic_url = \"https://news.example.org/list/\"\n"),
+    );
+    site.build();
+    for (locale, label) in [
+        ("en", "Get the digest by email"),
+        ("zh", "通过电子邮件接收简报"),
+    ] {
+        for file in ["2026-11-29.html", "index.html"] {
+            let name = format!("feeds/{locale}/digest/{file}");
+            let page = parse_page(&site.read(&name));
+            let url = format!("https://news.example.org/list/subscribe?lang={locale}");
+            assert!(
+                page.links.contains(&("a".to_owned(), url)),
+                "{name}: {:?}",
+                page.links
+            );
+            assert!(page.text.contains(label), "{name}");
+        }
+    }
+}

@@ -402,6 +402,7 @@ fn third_locale_works_with_only_site_files() {
             "web-copy-archive-title".to_owned(),
             "web-copy-feeds".to_owned(),
             "web-copy-language".to_owned(),
+            "web-copy-subscribe".to_owned(),
             "web-copy-title".to_owned(),
         ])
     );

@@ -42,3 +42,4 @@ web-copy-archive-title = { site-title }: all digests
 web-copy-language = English
 digest-feed-title = { site-title }: digests
 digest-feed-description = Every digest of { site-title }, as it went out by email.
+web-copy-subscribe = Get the digest by email

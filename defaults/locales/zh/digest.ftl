@@ -38,3 +38,4 @@ web-copy-archive-title = { site-title }：全部简报
 web-copy-language = 中文
 digest-feed-title = { site-title }：简报
 digest-feed-description = { site-title }通过电子邮件发出的每一期简报。
+web-copy-subscribe = 通过电子邮件接收简报

@@ -346,6 +346,17 @@ fn page_links(
             .collect(),
         feeds_label: localizer.text("web-copy-feeds")?,
         translations,
-        subscribe: None,
+        // The sign-up form, when `gazette serve` answers for this list.
+        subscribe: match &config.serve {
+            Some(serve) => Some(LinkView {
+                label: localizer.text("web-copy-subscribe")?,
+                url: serve
+                    .public_url
+                    .join(&format!("subscribe?lang={locale_key}"))
+                    .context("cannot build the sign-up link under serve.public_url")?
+                    .to_string(),
+            }),
+            None => None,
+        },
     })
 }
