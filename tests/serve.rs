@@ -890,3 +890,63 @@ fn a_thousand_one_click_posts_during_a_send_to_a_thousand_readers_lose_nothing()
         .collect();
     assert_eq!(received, delivered);
 }
+
+#[test]
+fn with_static_the_feeds_are_served_with_validators_and_gzip() {
+    let relay = MailServer::start(&[]);
+    let site = serve_site(&relay);
+    let config = site.read("config.toml");
+    site.write("config.toml", format!("{config}static = true\n"));
+    site.build();
+    let server = Server::start(&site);
+    let url = format!("{}/list/feeds/en/rss.xml", server.origin);
+
+    let mut response = agent().get(&url).call().unwrap();
+    assert_eq!(response.status(), 200);
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let modified = response.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = response.body_mut().read_to_vec().unwrap();
+    assert_eq!(body, std::fs::read(site.path("feeds/en/rss.xml")).unwrap());
+    let feed = feed_rs::parser::parse(&body[..]).unwrap();
+    assert_eq!(feed.entries.len(), site.feed("en", "rss.xml").entries.len());
+
+    for (name, value) in [
+        ("If-None-Match", etag.as_str()),
+        ("If-Modified-Since", modified.as_str()),
+    ] {
+        let again = agent().get(&url).header(name, value).call().unwrap();
+        assert_eq!(again.status(), 304, "{name}");
+    }
+    // gzip when asked (ureq decodes nothing here: no compression features).
+    let gzipped = agent()
+        .get(&url)
+        .header("Accept-Encoding", "gzip")
+        .call()
+        .unwrap();
+    assert_eq!(
+        gzipped
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
+    // The archive by its folder, and nothing outside the feeds folder.
+    let archive = get(&format!("{}/list/feeds/en/digest/", server.origin), "en");
+    assert_eq!(archive.status, 200);
+    assert!(archive.body.contains("2026-11-29.html"), "{}", archive.body);
+    let outside = get(
+        &format!("{}/list/feeds/../config.toml", server.origin),
+        "en",
+    );
+    assert_ne!(outside.status, 200);
+    let outside = get(
+        &format!("{}/list/feeds/%2e%2e/config.toml", server.origin),
+        "en",
+    );
+    assert_ne!(outside.status, 200);
+    let (status, _) = server.stop();
+    assert!(status.success());
+}

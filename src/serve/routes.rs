@@ -62,6 +62,10 @@ pub(super) fn router(setup: Shared) -> Router {
         let feeds = Router::new()
             .nest_service(&format!("{base}feeds"), ServeDir::new(dir))
             .layer(CompressionLayer::new())
+            .layer(axum::middleware::from_fn_with_state(
+                (dir.clone(), format!("{base}feeds/")),
+                entity_tag,
+            ))
             .layer(SetResponseHeaderLayer::overriding(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(STATIC_POLICY),
@@ -85,6 +89,60 @@ pub(super) fn router(setup: Shared) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(from_fn(log_request))
+}
+
+/// `ETag` for the feeds folder (`"<mtime>-<size>"` in hex, as nginx
+/// writes it), and `304` for a matching `If-None-Match`, so feed readers
+/// that revalidate by tag download nothing unchanged. Only looks at a
+/// plain path without `..`; `ServeDir` serves (and refuses) the rest itself.
+async fn entity_tag(
+    State((dir, prefix)): State<(std::path::PathBuf, String)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let tag = request
+        .uri()
+        .path()
+        .strip_prefix(&prefix)
+        // Feed paths are plain ASCII; anything escaped or climbing is left
+        // to `ServeDir` (no tag).
+        .filter(|rest| !rest.contains(['%', '\\']) && !rest.split('/').any(|part| part == ".."))
+        .map(|rest| {
+            let path = dir.join(rest);
+            if path.is_dir() {
+                path.join("index.html")
+            } else {
+                path
+            }
+        })
+        .and_then(|path| std::fs::metadata(path).ok())
+        .filter(|meta| meta.is_file())
+        .and_then(|meta| {
+            let modified = meta
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?;
+            HeaderValue::from_str(&format!("\"{:x}-{:x}\"", modified.as_secs(), meta.len())).ok()
+        });
+    let Some(tag) = tag else {
+        return next.run(request).await;
+    };
+    let matches = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    if matches {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        response.headers_mut().insert(header::ETAG, tag);
+        return response;
+    }
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::OK {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    response
 }
 
 /// One line per request: method, path (never the query), status, time.
