@@ -950,3 +950,67 @@ fn with_static_the_feeds_are_served_with_validators_and_gzip() {
     let (status, _) = server.stop();
     assert!(status.success());
 }
+
+#[test]
+fn subscribe_again_lifts_only_the_readers_own_unsubscribe() {
+    let relay = MailServer::start(&[]);
+    let site = serve_site(&relay);
+    send(&site, NOW);
+    let zoe_url = unsubscribe_url(&relay, "zoe@example.org");
+    let sam_url = unsubscribe_url(&relay, "sam@example.org");
+    let server = Server::start(&site);
+
+    let done = post_form(&server.local(&zoe_url), "List-Unsubscribe=One-Click");
+    assert_eq!(done.status, 200);
+    assert_eq!(
+        attribute_after(&done.body, "method=\"post\"", "action"),
+        "/list/resubscribe"
+    );
+    let (email, token) = form_fields(&done.body);
+    let again = post_form(
+        &format!("{}/list/resubscribe", server.origin),
+        &form_body(&[("email", &email), ("token", &token)]),
+    );
+    assert_eq!(again.status, 200);
+    assert!(
+        text_of(&again.body).contains("Welcome back"),
+        "{}",
+        again.body
+    );
+    assert_eq!(suppression(&site, "zoe@example.org"), None);
+
+    // A bounce is not the reader's to lift.
+    let db = rusqlite::Connection::open(site.path(".gazette/state.db")).unwrap();
+    db.execute(
+        "INSERT INTO suppressions (email, reason, created_at) VALUES ('sam@example.org', 'hard bounce: 550 5.1.1 no such user', '2026-11-29T00:00:00Z')",
+        [],
+    )
+    .unwrap();
+    let sam_token = url::Url::parse(&sam_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .unwrap()
+        .1
+        .into_owned();
+    let refused = post_form(
+        &format!("{}/list/resubscribe", server.origin),
+        &form_body(&[("email", "sam@example.org"), ("token", &sam_token)]),
+    );
+    assert_eq!(refused.status, 200);
+    assert!(
+        text_of(&refused.body).contains("We cannot subscribe this address again here"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        suppression(&site, "sam@example.org").as_deref(),
+        Some("hard bounce: 550 5.1.1 no such user")
+    );
+    let tampered = post_form(
+        &format!("{}/list/resubscribe", server.origin),
+        &form_body(&[("email", "sam@example.org"), ("token", &token)]),
+    );
+    assert_eq!(tampered.status, 400);
+    server.stop();
+}

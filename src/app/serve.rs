@@ -42,7 +42,25 @@ impl ListDesk {
     }
 }
 
+/// Suppressions a reader (or the editor on their behalf) asked for begin
+/// so; only those may be lifted by the reader's "subscribe again".
+const OWN_CHOICE: &str = "unsubscribed by";
+
 impl List for ListDesk {
+    fn resubscribe(&self, email: &str) -> Result<bool> {
+        let state = self.state()?;
+        let own = state
+            .suppression_reason(email)?
+            .is_some_and(|reason| reason.starts_with(OWN_CHOICE));
+        if !own {
+            return Ok(false);
+        }
+        if let Some(reason) = state.lift_suppression(email)? {
+            tracing::warn!("a reader lifted their own suppression (it was: {reason})");
+        }
+        Ok(true)
+    }
+
     fn sign_up(&self, email: &str, preferences: &Preferences) -> Result<bool> {
         let reader = crate::model::Subscriber {
             email: email.to_owned(),

@@ -62,6 +62,9 @@ pub trait List: Send + Sync + 'static {
     /// Records a sign-up awaiting confirmation; true when a confirmation
     /// mail should go out (false for a reader already listed, or suppressed).
     fn sign_up(&self, email: &str, preferences: &Preferences) -> Result<bool>;
+    /// Lifts the reader's own unsubscribe; false (nothing changed) when the
+    /// address is suppressed for another reason (a bounce, a complaint).
+    fn resubscribe(&self, email: &str) -> Result<bool>;
     /// Confirms a sign-up; true when the address is now a reader.
     fn confirm(&self, email: &str) -> Result<bool>;
     /// Sends one plain-text mail through the configured transport.

@@ -17,7 +17,7 @@ use axum::extract::{RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -42,6 +42,7 @@ pub(super) fn router(setup: Shared) -> Router {
             &format!("{base}unsubscribe"),
             get(unsubscribe_page).post(unsubscribe_post),
         )
+        .route(&format!("{base}resubscribe"), post(resubscribe_post))
         .route(
             &format!("{base}preferences"),
             get(preferences_page).post(preferences_post),
@@ -306,13 +307,58 @@ async fn unsubscribe_post(
         Err(response) => return response,
     };
     let locale = page_locale(&setup, reader.as_ref(), &headers);
-    let page = message_page(
-        &setup,
-        locale,
-        "page-unsubscribed-title",
-        "page-unsubscribed-text",
-        &email,
-    );
+    // Done, with a way back for a click made by mistake.
+    let page = (|| -> anyhow::Result<String> {
+        let localizer = setup.catalog.localizer(&locale.key)?;
+        let view = QuestionView {
+            frame: frame(&setup, locale, "page-unsubscribed-title")?,
+            question: localizer
+                .message("page-unsubscribed-text", &[("email", email.clone().into())])?,
+            button: localizer.text("page-resubscribe-button")?,
+            action: format!("{}resubscribe", setup.base_path),
+            fields: vec![
+                field("email", &email),
+                field("token", &unsubscribe::token(&setup.secret, &email)),
+            ],
+            link: None,
+        };
+        setup.pages.render(QUESTION, &view)
+    })();
+    respond(locale, StatusCode::OK, page)
+}
+
+/// The "subscribe again" button after an unsubscribe: lifts the reader's
+/// own suppression (never a bounce's or a complaint's: the list decides).
+async fn resubscribe_post(
+    State(setup): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = form_pairs(&headers, &body);
+    let Some(email) = verified(&setup, signed_link(&form)) else {
+        return bad_link(&setup, &headers);
+    };
+    let list = setup.list.clone();
+    let address = email.clone();
+    let lifted = match tokio::task::spawn_blocking(move || list.resubscribe(&address)).await {
+        Ok(Ok(lifted)) => lifted,
+        Ok(Err(error)) => return server_error(&setup, &headers, &error),
+        Err(error) => return server_error(&setup, &headers, &anyhow::anyhow!(error)),
+    };
+    let reader = match reader(&setup, &email).await {
+        Ok(reader) => reader,
+        Err(response) => return response,
+    };
+    let locale = page_locale(&setup, reader.as_ref(), &headers);
+    let (title, text) = if lifted {
+        ("page-resubscribed-title", "page-resubscribed-text")
+    } else {
+        (
+            "page-resubscribe-refused-title",
+            "page-resubscribe-refused-text",
+        )
+    };
+    let page = message_page(&setup, locale, title, text, &email);
     respond(locale, StatusCode::OK, page)
 }
 

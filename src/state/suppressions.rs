@@ -90,6 +90,19 @@ impl State {
         rows.collect::<rusqlite::Result<_>>().with_context(context)
     }
 
+    /// Why the address is suppressed, if it is.
+    pub fn suppression_reason(&self, email: &str) -> Result<Option<String>> {
+        let email = normalize_email(email);
+        self.conn
+            .query_row(
+                "SELECT reason FROM suppressions WHERE email = ?1",
+                [&email],
+                |row| row.get(0),
+            )
+            .optional()
+            .with_context(|| format!("cannot look up {email} in {}", self.path.display()))
+    }
+
     /// Whether the address (compared case-insensitively) is suppressed.
     pub fn is_suppressed(&self, email: &str) -> Result<bool> {
         let email = normalize_email(email);

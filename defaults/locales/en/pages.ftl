@@ -51,3 +51,8 @@ signup-mail-body =
     { $url }
 
     The link works for { $days } days. If you did not ask, ignore this email: you will get nothing more from us.
+page-resubscribe-button = Subscribe again
+page-resubscribed-title = Welcome back
+page-resubscribed-text = { $email } gets the next digest of { site-title } again.
+page-resubscribe-refused-title = We cannot subscribe this address again here
+page-resubscribe-refused-text = Mail to { $email } was stopped for another reason (it bounced, or was reported). Write to the editors to have it restored.

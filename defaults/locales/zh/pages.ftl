@@ -50,3 +50,8 @@ signup-mail-body =
     { $url }
 
     该链接的有效期为{ $days }天。如果不是您本人请求，请忽略此邮件：您不会再收到我们的任何邮件。
+page-resubscribe-button = 重新订阅
+page-resubscribed-title = 欢迎回来
+page-resubscribed-text = { $email }将重新收到下一期{ site-title }。
+page-resubscribe-refused-title = 无法在此重新订阅该地址
+page-resubscribe-refused-text = 发往{ $email }的邮件因其他原因被停止（退信或被举报）。请写信给编辑部恢复。
