@@ -1014,3 +1014,134 @@ fn subscribe_again_lifts_only_the_readers_own_unsubscribe() {
     assert_eq!(tampered.status, 400);
     server.stop();
 }
+
+/// Where the flow's screenshots go: under `target/`, out of git, for a
+/// person to look at.
+fn screenshot_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/serve")
+}
+
+#[test]
+fn a_reader_in_chromium_signs_up_confirms_switches_to_chinese_unsubscribes_and_comes_back() {
+    let relay = MailServer::start(&[]);
+    let site = serve_site(&relay);
+    send(&site, NOW);
+    let server = Server::start(&site);
+    let shots = screenshot_dir();
+    let mut browser = common::cdp::Browser::start();
+
+    // The Chinese form, looked at; then sign-up in English.
+    browser.goto(&format!("{}/list/subscribe?lang=zh", server.origin));
+    assert_eq!(browser.lang(), "zh-CN");
+    browser.screenshot(&shots.join("subscribe-zh.png"));
+    browser.goto(&format!("{}/list/subscribe?lang=en", server.origin));
+    assert_eq!(browser.lang(), "en-GB");
+    browser.screenshot(&shots.join("subscribe-en.png"));
+    browser.fill("email", "wei.reader@example.org");
+    browser.fill("name", "Wei");
+    browser.check("topic", "automotive");
+    browser.press_submit();
+    assert!(
+        browser.text().contains("Check your inbox"),
+        "{}",
+        browser.text()
+    );
+    browser.screenshot(&shots.join("subscribe-sent-en.png"));
+
+    // The confirmation mail, read from the relay; its link in the browser.
+    let mail = wait_for_mail(&relay, "wei.reader@example.org");
+    let parsed = mail_parser::MessageParser::default().parse(&mail).unwrap();
+    let text = parsed.body_text(0).unwrap().into_owned();
+    let confirm = text
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{PUBLIC_URL}confirm?")))
+        .unwrap()
+        .to_owned();
+    browser.goto(&server.local(&confirm));
+    assert!(
+        browser
+            .text()
+            .contains("Send the digest of Chengdu–Chongqing Brief to wei.reader@example.org?"),
+        "{}",
+        browser.text()
+    );
+    browser.screenshot(&shots.join("confirm-en.png"));
+    browser.press_submit();
+    assert!(
+        browser.text().contains("You are subscribed"),
+        "{}",
+        browser.text()
+    );
+    browser.screenshot(&shots.join("confirmed-en.png"));
+
+    // Preferences: switch to 中文.
+    browser.follow("Change language or topics");
+    assert!(
+        browser.text().contains("Your preferences"),
+        "{}",
+        browser.text()
+    );
+    browser.screenshot(&shots.join("preferences-en.png"));
+    browser.check("locale", "zh");
+    browser.press_submit();
+    assert_eq!(browser.lang(), "zh-CN");
+    assert!(browser.text().contains("偏好已保存"), "{}", browser.text());
+    browser.screenshot(&shots.join("preferences-saved-zh.png"));
+
+    // The next send: a Chinese digest for them.
+    site.write(
+        "articles/plant.md",
+        "+++\ntitle = \"New plant\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\nA plant opens.\n",
+    );
+    site.write(
+        "articles/plant.zh.md",
+        "+++\ntitle = \"新工厂\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\n新工厂开业。\n",
+    );
+    let before = relay.received().len();
+    send(&site, "2026-11-30T06:00:00+08:00");
+    let received = relay.received();
+    let digest = received[before..]
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains("wei.reader@")))
+        .expect("a digest for the new reader");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&digest.data)
+        .unwrap();
+    let html = parsed.body_html(0).unwrap().into_owned();
+    assert!(html.contains("<html lang=\"zh-CN\""), "{html}");
+    assert!(html.contains("新工厂"), "{html}");
+
+    // The footer's link: unsubscribe, then subscribe again, in Chinese.
+    let footer = attribute_after(&html, "/list/unsubscribe?", "href");
+    browser.goto(&server.local(&footer));
+    assert!(
+        browser
+            .text()
+            .contains("要让Wei <wei.reader@example.org>退订成渝简报吗？"),
+        "{}",
+        browser.text()
+    );
+    browser.screenshot(&shots.join("unsubscribe-zh.png"));
+    browser.press_submit();
+    assert!(browser.text().contains("您已退订"), "{}", browser.text());
+    browser.screenshot(&shots.join("unsubscribed-zh.png"));
+    assert!(suppression(&site, "wei.reader@example.org").is_some());
+    browser.press_submit();
+    assert!(browser.text().contains("欢迎回来"), "{}", browser.text());
+    browser.screenshot(&shots.join("resubscribed-zh.png"));
+    assert_eq!(suppression(&site, "wei.reader@example.org"), None);
+
+    // And the English pages a reader of the file sees.
+    let zoe = unsubscribe_url(&relay, "zoe@example.org");
+    browser.goto(&server.local(&zoe));
+    browser.screenshot(&shots.join("unsubscribe-en.png"));
+    browser.follow("Change what you receive instead");
+    browser.screenshot(&shots.join("preferences-en-file-reader.png"));
+    assert!(
+        browser.text().contains("Zoë Martin")
+            || browser.eval("document.querySelector('[name=name]').value")
+                == serde_json::json!("Zoë Martin")
+    );
+    drop(browser);
+    server.stop();
+}

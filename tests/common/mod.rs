@@ -2,6 +2,7 @@
 //! folder, run the real `gazette` binary in it, and read what it wrote.
 #![allow(dead_code)]
 
+pub mod cdp;
 pub mod dkim;
 pub mod smtp;
 
