@@ -310,6 +310,9 @@ pub struct Subscriber {
     pub locale: String,
     /// Tags they want; empty means every story.
     pub topics: Vec<String>,
+    /// For a reader who signed up: when they confirmed. Their digests hold
+    /// only stories first published after it. `None` for the file's readers.
+    pub since: Option<DateTime<FixedOffset>>,
 }
 
 /// A mail that is not a digest: one plain-text message to one reader.
@@ -384,6 +387,22 @@ impl Subscriber {
     /// This subscriber's key on the list.
     pub fn key(&self) -> EmailKey {
         EmailKey::new(&self.email)
+    }
+
+    /// Whether `story` is one this reader may get: first published after
+    /// they joined (always, for the file's readers).
+    pub fn may_get(&self, story: &Story) -> bool {
+        match self.since {
+            None => true,
+            Some(since) => story.first_published().is_some_and(|at| at >= since),
+        }
+    }
+}
+
+impl Story {
+    /// When the story first appeared, in any language.
+    pub fn first_published(&self) -> Option<DateTime<FixedOffset>> {
+        self.translations.values().map(|a| a.date).min()
     }
 }
 

@@ -124,6 +124,7 @@ pub fn parse(bytes: &[u8], locales: &[&str]) -> Result<SubscriberList> {
             name: field(name_col),
             locale,
             topics,
+            since: None,
         });
     }
     Ok(list)
@@ -310,6 +311,7 @@ mod merge_tests {
             name: name.to_owned(),
             locale: locale.to_owned(),
             topics: Vec::new(),
+            since: None,
         }
     }
 

@@ -518,6 +518,7 @@ fn subscriber_rows_written_as_csv_read_back_as_the_same_subscribers() {
                     } else {
                         Vec::new()
                     },
+                    since: None,
                 })
                 .collect();
             prop_assert_eq!(&list.subscribers, &expected);

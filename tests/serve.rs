@@ -12,6 +12,9 @@ use std::process::{Child, Command, Stdio};
 
 const SECRET: &str = "test-secret-0123456789abcdef0123456789";
 const PUBLIC_URL: &str = "https://news.example.org/list/";
+/// The server's clock in the sign-up tests: after the first digest, before
+/// the stories of the next.
+const JOINED: &str = "2026-11-29T12:00:00+08:00";
 
 /// The mail fixture sending to `relay`, its links answered by `serve`.
 fn serve_site(relay: &MailServer) -> Site {
@@ -57,8 +60,17 @@ struct Server {
 
 impl Server {
     fn start(site: &Site) -> Server {
+        Server::run(site, &["serve"])
+    }
+
+    /// With the server's clock fixed at `now`.
+    fn start_at(site: &Site, now: &str) -> Server {
+        Server::run(site, &["--now", now, "serve"])
+    }
+
+    fn run(site: &Site, args: &[&str]) -> Server {
         let log = site.path("serve.log");
-        let mut child = gazette(site, &["serve"])
+        let mut child = gazette(site, args)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -634,7 +646,12 @@ fn a_reader_signs_up_confirms_from_the_mail_and_gets_the_next_digest_in_their_la
     let relay = MailServer::start(&[]);
     let site = serve_site(&relay);
     send(&site, NOW);
-    let server = Server::start(&site);
+    // A story that goes out in the next digest but predates the sign-up.
+    site.write(
+        "articles/early.md",
+        "+++\ntitle = \"Early plant news\"\ndate = 2026-11-29T10:00:00+08:00\ntags = [\"automotive\"]\n+++\n\nBefore the sign-up.\n",
+    );
+    let server = Server::start_at(&site, JOINED);
     let same_origin = [("Sec-Fetch-Site", "same-origin")];
 
     let form = get(&format!("{}/list/subscribe?lang=zh", server.origin), "en");
@@ -755,7 +772,19 @@ fn a_reader_signs_up_confirms_from_the_mail_and_gets_the_next_digest_in_their_la
     let (status, _) = server.stop();
     assert!(status.success());
 
-    // The next digest: in Chinese, automotive only, to the new reader.
+    // Eight days on, the link has expired.
+    let later = Server::start_at(&site, "2026-12-07T12:00:00+08:00");
+    let expired = get(&later.local(&confirm_url), "en");
+    assert_eq!(expired.status, 400);
+    assert!(
+        text_of(&expired.body).contains("Confirmation links work for 7 days"),
+        "{}",
+        expired.body
+    );
+    later.stop();
+
+    // The next digest: in Chinese, automotive only, to the new reader, and
+    // only what was published after they confirmed.
     site.write(
         "articles/plant.zh.md",
         "+++\ntitle = \"新工厂\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\n新工厂开业。\n",
@@ -774,6 +803,15 @@ fn a_reader_signs_up_confirms_from_the_mail_and_gets_the_next_digest_in_their_la
     assert!(html.contains("<html lang=\"zh-CN\""), "{html}");
     assert!(html.contains("新工厂"), "{html}");
     assert!(html.contains("新读者"), "{html}");
+    assert!(!html.contains("Early plant news"), "{html}");
+    let chen = received[before..]
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains("chen@")))
+        .unwrap();
+    let chen = mail_parser::MessageParser::default()
+        .parse(&chen.data)
+        .unwrap();
+    assert!(chen.body_html(0).unwrap().contains("Early plant news"));
 }
 
 #[test]
@@ -1026,7 +1064,7 @@ fn a_reader_in_chromium_signs_up_confirms_switches_to_chinese_unsubscribes_and_c
     let relay = MailServer::start(&[]);
     let site = serve_site(&relay);
     send(&site, NOW);
-    let server = Server::start(&site);
+    let server = Server::start_at(&site, JOINED);
     let shots = screenshot_dir();
     let mut browser = common::cdp::Browser::start();
 

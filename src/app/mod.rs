@@ -41,7 +41,9 @@ pub fn run(request: &Request) -> Result<()> {
         Command::Subscribers(action) => {
             list::subscribers(&config::load(&request.config)?, action, now, output)
         }
-        Command::Serve { listen } => serve::serve(&config::load(&request.config)?, *listen),
+        Command::Serve { listen } => {
+            serve::serve(&config::load(&request.config)?, *listen, request.now)
+        }
     }
 }
 

@@ -7,7 +7,6 @@ use crate::config::{Config, ConfigError};
 use crate::serve::{self, List, Notice, PageLocale, Preferences, Reader, Topic, UnsubscribeVia};
 use crate::state::{Choice, SignUp, State};
 use anyhow::{Context, Result};
-use chrono::Local;
 use sha2::Digest as _;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,6 +18,7 @@ struct ListDesk {
     /// One connection, one short transaction at a time (WAL with a busy
     /// timeout, so a running `send` and this wait for each other briefly).
     state: Mutex<State>,
+    clock: serve::Clock,
     /// How confirmation mails go out: the digests' transport and sender.
     delivery: crate::config::Delivery,
     from: String,
@@ -67,18 +67,15 @@ impl List for ListDesk {
             name: preferences.name.clone(),
             locale: preferences.locale.clone(),
             topics: preferences.topics.clone(),
+            since: None,
         };
-        let outcome = self
-            .state()?
-            .sign_up(&reader, Local::now().fixed_offset())?;
+        let outcome = self.state()?.sign_up(&reader, self.clock.now())?;
         tracing::info!("a sign-up was received ({outcome:?})");
         Ok(outcome == SignUp::AwaitingConfirmation)
     }
 
     fn confirm(&self, email: &str) -> Result<bool> {
-        let confirmed = self
-            .state()?
-            .confirm_sign_up(email, Local::now().fixed_offset())?;
+        let confirmed = self.state()?.confirm_sign_up(email, self.clock.now())?;
         if confirmed {
             tracing::info!("a sign-up was confirmed");
         }
@@ -86,7 +83,7 @@ impl List for ListDesk {
     }
 
     fn send_notice(&self, notice: &Notice) -> Result<()> {
-        let now = Local::now().fixed_offset();
+        let now = self.clock.now();
         let digest = sha2::Sha256::digest(format!(
             "{}\n{}",
             notice.to_email,
@@ -132,7 +129,7 @@ impl List for ListDesk {
             topics: Some(preferences.topics.clone()),
         };
         self.state()?
-            .record_choice(email, &choice, Local::now().fixed_offset())?;
+            .record_choice(email, &choice, self.clock.now())?;
         tracing::info!("a reader saved their preferences");
         Ok(())
     }
@@ -144,7 +141,7 @@ impl List for ListDesk {
         };
         let state = self.state()?;
         // Committed before the reply: suppression is durable once we answer.
-        let added = state.suppress(email, reason, Local::now().fixed_offset())?;
+        let added = state.suppress(email, reason, self.clock.now())?;
         if added {
             tracing::info!("an address was unsubscribed ({reason})");
         }
@@ -153,7 +150,14 @@ impl List for ListDesk {
 }
 
 /// Runs the server until SIGTERM or Ctrl-C.
-pub fn serve(config: &Config, listen: Option<SocketAddr>) -> Result<()> {
+/// `now`: the global `--now`, which fixes the server's clock (for tests);
+/// otherwise the system's.
+pub fn serve(
+    config: &Config,
+    listen: Option<SocketAddr>,
+    now: Option<chrono::DateTime<chrono::FixedOffset>>,
+) -> Result<()> {
+    let clock = serve::Clock(now);
     let missing = |problem: &str| ConfigError {
         path: config.path.clone(),
         problems: vec![problem.to_owned()],
@@ -171,8 +175,8 @@ pub fn serve(config: &Config, listen: Option<SocketAddr>) -> Result<()> {
     let list = crate::subscribers::load(&digest.subscribers, &keys)?;
     let state = State::open(&config.state_path)?;
     // The file's readers can use their links before the next send.
-    state.sync_file(&list.subscribers, Local::now().fixed_offset())?;
-    let topics = site_topics(config)?;
+    state.sync_file(&list.subscribers, clock.now())?;
+    let topics = site_topics(config, clock)?;
     let setup = serve::Setup {
         listen: listen.unwrap_or(serve_config.listen),
         base_path: serve_config.public_url.path().to_owned(),
@@ -190,6 +194,7 @@ pub fn serve(config: &Config, listen: Option<SocketAddr>) -> Result<()> {
             .collect(),
         list: Arc::new(ListDesk {
             state: Mutex::new(state),
+            clock,
             delivery: config.delivery.clone(),
             from: digest.from.clone(),
             from_domain: digest.from_domain.clone(),
@@ -198,6 +203,7 @@ pub fn serve(config: &Config, listen: Option<SocketAddr>) -> Result<()> {
         public_url: serve_config.public_url.clone(),
         confirm_expiry: serve_config.confirm_expiry,
         limits: serve::SignupLimits::default(),
+        clock,
         topics,
         feeds_dir: serve_config.static_files.then(|| config.feeds.dir.clone()),
     };
@@ -212,8 +218,8 @@ pub fn serve(config: &Config, listen: Option<SocketAddr>) -> Result<()> {
 
 /// The site's tags, as topics a reader may pick: every tag of a published
 /// story in any language (case-insensitively one topic), by name.
-fn site_topics(config: &Config) -> Result<Vec<Topic>> {
-    let now = Local::now().fixed_offset();
+fn site_topics(config: &Config, clock: serve::Clock) -> Result<Vec<Topic>> {
+    let now = clock.now();
     // What the last `build` fetched; `serve` never fetches.
     let feed_articles = super::feeds::gather(
         config,

@@ -80,6 +80,19 @@ pub struct Notice {
     pub text: String,
 }
 
+/// The server's clock: the system's, or one fixed instant (`--now`, for
+/// tests), so sign-up times and link expiry can be checked exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock(pub Option<chrono::DateTime<chrono::FixedOffset>>);
+
+impl Clock {
+    /// The time now.
+    pub fn now(self) -> chrono::DateTime<chrono::FixedOffset> {
+        self.0
+            .unwrap_or_else(|| chrono::Local::now().fixed_offset())
+    }
+}
+
 /// A configured language, as the pages need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageLocale {
@@ -118,6 +131,7 @@ pub struct Setup {
     pub topics: Vec<Topic>,
     /// The sign-up form's rate limits.
     pub limits: SignupLimits,
+    pub clock: Clock,
     /// With `serve.static`: the feeds folder, served under `<base>feeds/`.
     pub feeds_dir: Option<std::path::PathBuf>,
 }

@@ -284,7 +284,7 @@ fn confirmation(
     name: &str,
 ) -> anyhow::Result<Notice> {
     let localizer = setup.catalog.localizer(&locale.key)?;
-    let expires = (chrono::Utc::now() + setup.confirm_expiry).timestamp();
+    let expires = (setup.clock.now() + setup.confirm_expiry).timestamp();
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("email", email)
         .append_pair("expires", &expires.to_string())
@@ -334,7 +334,7 @@ fn confirmed_link(
     if !unsubscribe::verify_confirm(&setup.secret, &email, expiry, &token) {
         return Err(Box::new(bad_link(setup, headers)));
     }
-    if chrono::Utc::now().timestamp() > expiry {
+    if setup.clock.now().timestamp() > expiry {
         let locale = page_locale(setup, None, headers);
         let page = message(
             setup,

@@ -60,17 +60,22 @@ struct Stored {
 
 /// The columns [`entry`] reads, in its order.
 const ENTRY_COLUMNS: &str = "address, name, locale, topics, origin, in_file, name_chosen,
-    locale_chosen, topics_chosen, confirmed_at IS NOT NULL";
+    locale_chosen, topics_chosen, confirmed_at IS NOT NULL, confirmed_at";
 
 fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<ListEntry> {
     let topics: String = row.get(3)?;
     let origin: String = row.get(4)?;
+    let confirmed_at: Option<String> = row.get(10)?;
     Ok(ListEntry {
         subscriber: Subscriber {
             email: row.get(0)?,
             name: row.get(1)?,
             locale: row.get(2)?,
             topics: serde_json::from_str(&topics).unwrap_or_default(),
+            // Written by `timestamp`, so it parses; a sign-up's stories start there.
+            since: confirmed_at
+                .as_deref()
+                .and_then(|at| DateTime::parse_from_rfc3339(at).ok()),
         },
         origin: match origin.as_str() {
             "signup" => ListOrigin::Signup,

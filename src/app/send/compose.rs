@@ -99,10 +99,16 @@ pub struct Composer<'a> {
     pub corpus: &'a mut Corpus,
     pub secret: Vec<u8>,
     pub dkim: Option<&'a DkimSigner>,
-    prepared: HashMap<(String, String, Vec<String>), Prepared>,
+    prepared: HashMap<PreparedKey, Prepared>,
     /// The stories of each digest, read from the ledger once.
     story_ids: HashMap<String, Vec<String>>,
+    /// When each story first appeared, for readers who joined since.
+    first_published: HashMap<String, DateTime<FixedOffset>>,
 }
+
+/// Who share one rendering of a digest: its id, the locale, the topics,
+/// and, for a reader who joined after some of its stories, when they did.
+type PreparedKey = (String, String, Vec<String>, Option<i64>);
 
 /// A digest for one (locale, topics), ready for any of its subscribers.
 struct Prepared {
@@ -118,6 +124,11 @@ impl<'a> Composer<'a> {
         secret: Vec<u8>,
         dkim: Option<&'a DkimSigner>,
     ) -> Self {
+        let first_published = corpus
+            .stories
+            .iter()
+            .filter_map(|story| Some((story.id.clone(), story.first_published()?)))
+            .collect();
         Composer {
             renderer,
             corpus,
@@ -125,6 +136,7 @@ impl<'a> Composer<'a> {
             dkim,
             prepared: HashMap::new(),
             story_ids: HashMap::new(),
+            first_published,
         }
     }
 
@@ -151,10 +163,6 @@ impl<'a> Composer<'a> {
         digest_id: &str,
         subscriber: &Subscriber,
     ) -> Result<()> {
-        let key = prepared_key(digest_id, subscriber);
-        if self.prepared.contains_key(&key) {
-            return Ok(());
-        }
         if !self.story_ids.contains_key(digest_id) {
             let ids = match state {
                 Some(state) => state.digest_story_ids(digest_id)?,
@@ -162,12 +170,25 @@ impl<'a> Composer<'a> {
             };
             self.story_ids.insert(digest_id.to_owned(), ids);
         }
-        let story_ids = &self.story_ids[digest_id];
+        let key = self.prepared_key(digest_id, subscriber);
+        if self.prepared.contains_key(&key) {
+            return Ok(());
+        }
+        let all = &self.story_ids[digest_id];
+        // A reader who joined after some of these stories gets the rest.
+        let story_ids: Vec<String> = match (key.3, subscriber.since) {
+            (Some(_), Some(since)) => all
+                .iter()
+                .filter(|id| self.first_published.get(*id).is_some_and(|at| *at >= since))
+                .cloned()
+                .collect(),
+            _ => all.clone(),
+        };
         let rendered = self.renderer.render(
             self.corpus,
             &DigestRequest {
                 digest_id,
-                story_ids,
+                story_ids: &story_ids,
                 locale_key: &subscriber.locale,
                 topics: &subscriber.topics,
             },
@@ -185,7 +206,7 @@ impl<'a> Composer<'a> {
     pub fn build(&self, digest_id: &str, subscriber: &Subscriber) -> Result<Vec<u8>> {
         let prepared = self
             .prepared
-            .get(&prepared_key(digest_id, subscriber))
+            .get(&self.prepared_key(digest_id, subscriber))
             .ok_or_else(|| anyhow!("digest {digest_id} was not rendered"))?;
         let digest = self.renderer.digest;
         let unsubscribe_url =
@@ -207,12 +228,24 @@ impl<'a> Composer<'a> {
     }
 }
 
-fn prepared_key(digest_id: &str, subscriber: &Subscriber) -> (String, String, Vec<String>) {
-    (
-        digest_id.to_owned(),
-        subscriber.locale.clone(),
-        subscriber.topics.clone(),
-    )
+impl Composer<'_> {
+    /// The rendering `subscriber` shares: by locale and topics, and by
+    /// join time only when it leaves out some of the digest's stories (so
+    /// long-standing sign-ups share one rendering with everyone else).
+    fn prepared_key(&self, digest_id: &str, subscriber: &Subscriber) -> PreparedKey {
+        let joined_after_some = subscriber.since.filter(|since| {
+            self.story_ids.get(digest_id).is_some_and(|ids| {
+                ids.iter()
+                    .any(|id| self.first_published.get(id).is_none_or(|at| at < since))
+            })
+        });
+        (
+            digest_id.to_owned(),
+            subscriber.locale.clone(),
+            subscriber.topics.clone(),
+            joined_after_some.map(|since| since.timestamp()),
+        )
+    }
 }
 
 /// `<digest.hash@domain>`: the same for the same digest and subscriber, so

@@ -223,7 +223,9 @@ fn new_digest(
         .iter()
         .filter(|subscriber| {
             let topics = Topics::new(&subscriber.topics);
-            topics.is_empty() || stories.iter().any(|story| topics.matches(story, now))
+            stories.iter().any(|story| {
+                subscriber.may_get(story) && (topics.is_empty() || topics.matches(story, now))
+            })
         })
         .map(|s| (s.key().as_str().to_owned(), s.locale.clone()))
         .collect();

@@ -79,6 +79,7 @@ fn messages_decode_to_the_personalised_digest() {
                 name: name.into(),
                 locale: locale.into(),
                 topics: Vec::new(),
+                since: None,
             };
             let mut composer = Composer::new(renderer(), &mut corpus, b"secret".to_vec(), None);
             composer.know_digest(digest_id, story_ids.clone());
@@ -143,6 +144,7 @@ fn subscriber(email: &str, topics: &[&str]) -> Subscriber {
         name: String::new(),
         locale: "en".into(),
         topics: topics.iter().map(|t| t.to_string()).collect(),
+        since: None,
     }
 }
 

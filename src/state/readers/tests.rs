@@ -10,6 +10,7 @@ fn reader(email: &str, name: &str, locale: &str, topics: &[&str]) -> Subscriber 
         name: name.to_owned(),
         locale: locale.to_owned(),
         topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+        since: None,
     }
 }
 
