@@ -674,6 +674,30 @@ fn a_reader_signs_up_confirms_from_the_mail_and_gets_the_next_digest_in_their_la
         ("locale", "zh"),
         ("topic", "automotive"),
     ];
+    // Not an address: the form again, saying so, with what was typed.
+    let wrong = post_signup(
+        &server,
+        &[("email", "new.reader at example"), ("locale", "en")],
+        &same_origin,
+    );
+    assert_eq!(wrong.status, 400);
+    assert!(
+        text_of(&wrong.body).contains("Please enter an email address such as name@example.org."),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong.body.contains("value=\"new.reader at example\""),
+        "{}",
+        wrong.body
+    );
+    // A body past the cap is refused before it is read.
+    let huge = post_signup(
+        &server,
+        &[("email", "a@example.org"), ("name", &"x".repeat(20_000))],
+        &same_origin,
+    );
+    assert_eq!(huge.status, 413);
     let answer = post_signup(&server, &fields, &same_origin);
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert!(

@@ -365,3 +365,35 @@ fn first_window_is_whole_days_of_at_least_one() {
         "{err}"
     );
 }
+
+#[test]
+fn serve_settings_are_validated_with_what_to_write() {
+    let digest = DIGEST.replace(
+        "unsubscribe_url = \"https://news.example.org/unsubscribe\"\n",
+        "",
+    );
+    let good =
+        format!("{MINIMAL}{digest}\n[serve]\npublic_url = \"https://news.example.org/list\"\n");
+    let config = parse_str(&good).unwrap();
+    let serve = config.serve.as_ref().unwrap();
+    assert_eq!(serve.public_url.as_str(), "https://news.example.org/list/");
+    assert_eq!(serve.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(serve.confirm_expiry.num_days(), 7);
+    assert_eq!(
+        config.digest.unwrap().unsubscribe_url.as_str(),
+        "https://news.example.org/list/unsubscribe"
+    );
+
+    let bad = good.replace(
+        "/list\"\n",
+        "/list?x=1\"\nlisten = \"localhost\"\nconfirm_days = 0\n",
+    );
+    let err = format!("{:#}", parse_str(&bad).unwrap_err());
+    for expected in [
+        "serve.listen `localhost` is not an address and port, e.g. \"127.0.0.1:8080\"",
+        "serve.public_url `https://news.example.org/list?x=1` has a query or fragment",
+        "serve.confirm_days = 0: write how many days a confirmation link works, 1 to 365",
+    ] {
+        assert!(err.contains(expected), "{expected} not in {err}");
+    }
+}
