@@ -131,6 +131,20 @@ pub enum Command {
         /// The email address to suppress.
         address: String,
     },
+    /// Act on mail that reached the list: bounces, complaints, mailto unsubscribes.
+    ///
+    /// Reads one message on standard input (for a Postfix pipe or alias:
+    /// `bounces: "|gazette --config /srv/news/config.toml mailbox"`), or
+    /// the message files, mbox files and Maildirs given. Hard bounces,
+    /// complaints and mailto unsubscribes suppress the address; soft
+    /// bounces count toward `digest.soft_bounce_limit`; automatic replies
+    /// and anything else are ignored. The same message twice changes
+    /// nothing; it exits 0 then, so a pipe neither bounces nor retries.
+    Mailbox {
+        /// Message files, mbox files or Maildir folders (processed
+        /// messages move to `cur/` marked seen).
+        paths: Vec<PathBuf>,
+    },
     /// Show, export, import and restore the list in the state database.
     Subscribers {
         #[command(subcommand)]
@@ -255,6 +269,7 @@ impl Cli {
             }),
             Command::Unsubscribe { address } => app::Command::Unsubscribe { address },
             Command::Serve { listen } => app::Command::Serve { listen },
+            Command::Mailbox { paths } => app::Command::Mailbox { paths },
             Command::Subscribers { action } => app::Command::Subscribers(match action {
                 SubscribersCommand::List => app::SubscribersRequest::List,
                 SubscribersCommand::Export { format: _ } => app::SubscribersRequest::Export,

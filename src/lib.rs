@@ -12,6 +12,7 @@ pub mod feed_index;
 pub mod feed_stylesheet;
 pub mod files;
 pub mod i18n;
+pub mod inbound;
 pub mod model;
 pub mod net;
 pub mod publish;

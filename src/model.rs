@@ -327,6 +327,44 @@ pub struct NoticeEmail {
     pub date: DateTime<FixedOffset>,
 }
 
+/// What one message that reached the list's mailbox says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundEvent {
+    /// A permanent delivery failure (DSN status 5.x.x).
+    HardBounce {
+        /// `None`: the report names no recipient we can trust (unattributed).
+        recipient: Option<String>,
+        status: String,
+        diagnostic: String,
+    },
+    /// A transient failure (4.x.x): counted, suppressed past the limit.
+    SoftBounce {
+        recipient: Option<String>,
+        status: String,
+        diagnostic: String,
+    },
+    /// A reader pressed "report spam" (an ARF feedback report).
+    Complaint {
+        recipient: Option<String>,
+        feedback_type: String,
+    },
+    /// A mail to `digest.unsubscribe_mailto`.
+    MailtoUnsubscribe { address: String },
+    /// An automatic reply (out of office, RFC 3834): nothing to do.
+    AutoReply,
+    /// Anything else: nothing to do.
+    Other,
+}
+
+/// One incoming message: its own `Message-ID` (what makes processing it
+/// twice change nothing), and what it says (a DSN may report several
+/// recipients).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMessage {
+    pub message_id: Option<String>,
+    pub events: Vec<InboundEvent>,
+}
+
 /// Who put a reader on the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListOrigin {

@@ -390,7 +390,7 @@ fn rss_atom_json_and_file_sources_become_attributed_items_revalidated_with_etag(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!((etag.as_str(), version), (PARTNER_RSS_ETAG, 6));
+    assert_eq!((etag.as_str(), version), (PARTNER_RSS_ETAG, 7));
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod feeds;
 pub mod import;
 pub mod incremental;
 mod list;
+mod mailbox;
 mod request;
 pub mod send;
 pub mod serve;
@@ -40,6 +41,9 @@ pub fn run(request: &Request) -> Result<()> {
         Command::Import(import) => import::import(&config::load(&request.config)?, import, output),
         Command::Subscribers(action) => {
             list::subscribers(&config::load(&request.config)?, action, now, output)
+        }
+        Command::Mailbox { paths } => {
+            mailbox::mailbox(&config::load(&request.config)?, paths, now, output)
         }
         Command::Serve { listen } => {
             serve::serve(&config::load(&request.config)?, *listen, request.now)

@@ -72,6 +72,10 @@ pub enum Command {
         address: String,
     },
     Subscribers(SubscribersRequest),
+    /// `gazette mailbox`; no path: one message on standard input.
+    Mailbox {
+        paths: Vec<PathBuf>,
+    },
     /// `gazette serve`; `listen` overrides `serve.listen`.
     Serve {
         listen: Option<std::net::SocketAddr>,

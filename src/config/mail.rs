@@ -84,6 +84,20 @@ pub(super) fn validate_digest(
             chrono::TimeDelta::days(7)
         }
     };
+    if raw.soft_bounce_limit == 0 {
+        problems.push(
+            "digest.soft_bounce_limit = 0: write how many transient bounces suppress an address, at least 1 (default 5)".to_owned(),
+        );
+    }
+    let soft_bounce_window = match raw.soft_bounce_days {
+        days @ 1..=3650 => Some(chrono::TimeDelta::days(days)),
+        days => {
+            problems.push(format!(
+                "digest.soft_bounce_days = {days}: write the days within which soft bounces count, 1 to 3650 (default 30)"
+            ));
+            None
+        }
+    };
     if raw.postal_address.trim().is_empty() {
         problems.push(
             "digest.postal_address is empty; bulk mail must carry the sender's postal address"
@@ -107,6 +121,8 @@ pub(super) fn validate_digest(
         untranslated: raw.untranslated,
         unsubscribe_url: unsubscribe_url?,
         unsubscribe_mailto: raw.unsubscribe_mailto,
+        soft_bounce_limit: raw.soft_bounce_limit,
+        soft_bounce_window: soft_bounce_window?,
         unsubscribe_secret_env: raw.unsubscribe_secret_env,
         postal_address: raw.postal_address,
         templates_dir: root.join(raw.templates_dir),

@@ -102,6 +102,19 @@ pub(super) struct RawDigest {
     /// Days of stories a first digest may hold (the state knows no digest).
     #[serde(default = "default_first_window")]
     pub first_window: i64,
+    /// Transient bounces within `soft_bounce_days` that suppress an address.
+    #[serde(default = "default_soft_bounce_limit")]
+    pub soft_bounce_limit: u32,
+    #[serde(default = "default_soft_bounce_days")]
+    pub soft_bounce_days: i64,
+}
+
+fn default_soft_bounce_limit() -> u32 {
+    5
+}
+
+fn default_soft_bounce_days() -> i64 {
+    30
 }
 
 /// `[digest.dkim]`: sign every digest with DKIM. Absent: no signature.

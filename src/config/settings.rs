@@ -102,6 +102,9 @@ pub struct DigestConfig {
     pub untranslated: UntranslatedMode,
     pub unsubscribe_url: Url,
     pub unsubscribe_mailto: String,
+    /// Transient bounces within `soft_bounce_window` that suppress an address.
+    pub soft_bounce_limit: u32,
+    pub soft_bounce_window: chrono::TimeDelta,
     /// Environment variable holding the HMAC secret for unsubscribe tokens.
     pub unsubscribe_secret_env: String,
     pub postal_address: String,

@@ -27,7 +27,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Schema migrations in order: entry `i` takes the database from version
 /// `i` to version `i + 1` (`PRAGMA user_version`). Append, never edit.
 const MIGRATIONS: &[&str] = &[
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
 ];
 
 /// The schema version this build writes and understands.
@@ -141,6 +141,27 @@ CREATE TABLE subscribers (
     confirmed_at  TEXT,
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL
+) STRICT;
+";
+
+/// Version 7: the list's mailbox. `inbound` holds every incoming message
+/// processed (by its Message-ID, or a hash of its bytes), so processing it
+/// again changes nothing; `soft_bounces` the transient failures counted
+/// toward `digest.soft_bounce_limit`.
+const SCHEMA_V7: &str = "
+CREATE TABLE inbound (
+    message_key  TEXT PRIMARY KEY NOT NULL,
+    outcome      TEXT NOT NULL,
+    processed_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE soft_bounces (
+    email       TEXT NOT NULL CHECK (email = lower(email)),
+    message_key TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    diagnostic  TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    PRIMARY KEY (email, message_key)
 ) STRICT;
 ";
 

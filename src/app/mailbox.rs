@@ -1,0 +1,236 @@
+//! `gazette mailbox`: reads the messages that reached the list (standard
+//! input from a Postfix pipe or `.forward`, message files, an mbox, a
+//! Maildir), classifies each with `inbound`, decides what it does to the
+//! list, and records it in the state database once per message.
+
+use super::Output;
+use crate::config::{Config, DigestConfig};
+use crate::inbound::{self, Mailbox};
+use crate::model::InboundEvent;
+use crate::state::{MailChange, State};
+use anyhow::{Context, Result, anyhow};
+use chrono::{DateTime, FixedOffset};
+use sha2::Digest as _;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+/// What a run did, for its summary line.
+#[derive(Debug, Default)]
+struct Tally {
+    hard: u64,
+    complaint: u64,
+    mailto: u64,
+    soft: u64,
+    soft_suppressed: u64,
+    ignored: u64,
+    unattributed: u64,
+    already: u64,
+}
+
+/// Runs `gazette mailbox [PATH…]`; no path reads one message from stdin.
+pub fn mailbox(
+    config: &Config,
+    paths: &[PathBuf],
+    now: DateTime<FixedOffset>,
+    output: Output,
+) -> Result<()> {
+    let digest = config.digest.as_ref().ok_or_else(|| {
+        anyhow!(
+            "{} has no [digest] section, so the list has no mailbox; add one (see README)",
+            config.path.display()
+        )
+    })?;
+    let mailbox = Mailbox {
+        unsubscribe_mailto: digest
+            .unsubscribe_mailto
+            .trim()
+            .trim_matches(|c| c == '<' || c == '>')
+            .to_lowercase(),
+    };
+    let state = State::open(&config.state_path)?;
+    let mut tally = Tally::default();
+    let mut process =
+        |bytes: &[u8]| -> Result<()> { handle(&state, digest, &mailbox, bytes, now, &mut tally) };
+    if paths.is_empty() {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("cannot read the message from standard input")?;
+        process(&bytes)?;
+    }
+    for path in paths {
+        if path.join("new").is_dir() && path.join("cur").is_dir() {
+            maildir(path, &mut process)?;
+        } else {
+            let bytes = std::fs::read(path).with_context(|| {
+                format!(
+                    "cannot read {}; give message files, an mbox or a Maildir",
+                    path.display()
+                )
+            })?;
+            if bytes.starts_with(b"From ") {
+                for message in mail_parser::mailbox::mbox::MessageIterator::new(&bytes[..]) {
+                    let message = message
+                        .with_context(|| format!("cannot read the mbox {}", path.display()))?;
+                    process(message.contents())?;
+                }
+            } else {
+                process(&bytes)?;
+            }
+        }
+    }
+    if output.is_normal() {
+        println!(
+            "suppressed {} (hard {}, complaint {}, mailto {}), soft {}, ignored {}, unattributed {}{}",
+            tally.hard + tally.complaint + tally.mailto + tally.soft_suppressed,
+            tally.hard,
+            tally.complaint,
+            tally.mailto,
+            tally.soft,
+            tally.ignored,
+            tally.unattributed,
+            if tally.already > 0 {
+                format!("; {} already processed", tally.already)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Every message of a Maildir not yet marked seen; each, once recorded,
+/// moves to `cur/` with the `S` flag, so the next run skips it.
+fn maildir(dir: &Path, process: &mut impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    let messages = mail_parser::mailbox::maildir::MessageIterator::new(dir)
+        .with_context(|| format!("cannot read the Maildir {}", dir.display()))?;
+    for message in messages {
+        let message =
+            message.with_context(|| format!("cannot read a message in {}", dir.display()))?;
+        if message
+            .flags()
+            .contains(&mail_parser::mailbox::maildir::Flag::Seen)
+        {
+            continue;
+        }
+        process(message.contents())?;
+        let path = message.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| anyhow!("a message file in {} has no UTF-8 name", dir.display()))?;
+        let (base, flags) = name.split_once(":2,").unwrap_or((name, ""));
+        let mut flags: Vec<char> = flags.chars().chain(['S']).collect();
+        flags.sort_unstable();
+        flags.dedup();
+        let target = dir.join("cur").join(format!(
+            "{base}:2,{}",
+            flags.into_iter().collect::<String>()
+        ));
+        std::fs::rename(path, &target).with_context(|| {
+            format!(
+                "cannot mark {} as processed (move to {})",
+                path.display(),
+                target.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Classifies one message, decides, records.
+fn handle(
+    state: &State,
+    digest: &DigestConfig,
+    mailbox: &Mailbox,
+    bytes: &[u8],
+    now: DateTime<FixedOffset>,
+    tally: &mut Tally,
+) -> Result<()> {
+    let message = inbound::classify(bytes, mailbox);
+    let key = message.message_id.clone().unwrap_or_else(|| {
+        let hash = sha2::Sha256::digest(bytes);
+        format!(
+            "sha256:{}",
+            hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    });
+    let mut changes = Vec::new();
+    let mut counts = Tally::default();
+    for event in &message.events {
+        match event {
+            InboundEvent::HardBounce {
+                recipient: Some(email),
+                status,
+                diagnostic,
+            } => {
+                counts.hard += 1;
+                changes.push(MailChange::Suppress {
+                    email: email.clone(),
+                    reason: format!("hard bounce: {status} {diagnostic} (message {key})"),
+                });
+            }
+            InboundEvent::SoftBounce {
+                recipient: Some(email),
+                status,
+                diagnostic,
+            } => {
+                counts.soft += 1;
+                changes.push(MailChange::SoftBounce {
+                    email: email.clone(),
+                    status: status.clone(),
+                    diagnostic: diagnostic.clone(),
+                    limit: digest.soft_bounce_limit,
+                    window: digest.soft_bounce_window,
+                });
+            }
+            InboundEvent::Complaint {
+                recipient: Some(email),
+                feedback_type,
+            } => {
+                counts.complaint += 1;
+                changes.push(MailChange::Suppress {
+                    email: email.clone(),
+                    reason: format!("complaint: {feedback_type} report (message {key})"),
+                });
+            }
+            InboundEvent::MailtoUnsubscribe { address } => {
+                counts.mailto += 1;
+                changes.push(MailChange::Suppress {
+                    email: address.clone(),
+                    reason: format!(
+                        "unsubscribed by mail to {} (message {key})",
+                        mailbox.unsubscribe_mailto
+                    ),
+                });
+            }
+            InboundEvent::HardBounce {
+                recipient: None, ..
+            }
+            | InboundEvent::SoftBounce {
+                recipient: None, ..
+            }
+            | InboundEvent::Complaint {
+                recipient: None, ..
+            } => counts.unattributed += 1,
+            InboundEvent::AutoReply | InboundEvent::Other => counts.ignored += 1,
+        }
+    }
+    let outcome = format!("{:?}", message.events);
+    let applied = state.apply_mail(&key, &outcome, &changes, now)?;
+    if !applied.new {
+        tally.already += 1;
+        return Ok(());
+    }
+    if counts.unattributed > 0 {
+        tracing::warn!("message {key}: a report that names no recipient; nothing suppressed");
+    }
+    tally.hard += counts.hard;
+    tally.complaint += counts.complaint;
+    tally.mailto += counts.mailto;
+    tally.soft += counts.soft;
+    tally.soft_suppressed += u64::from(applied.soft_suppressed);
+    tally.ignored += counts.ignored;
+    tally.unattributed += counts.unattributed;
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! What the list's mailbox changed: each incoming message recorded once
+//! (so the same message processed twice changes nothing more), the
+//! suppressions it causes, and transient failures counted toward a limit.
+//!
+//! It applies what `app` decided; the reasons are the caller's.
+
+use super::suppressions::suppress_in;
+use super::{State, normalize_email, timestamp};
+use anyhow::{Context, Result};
+use chrono::{DateTime, FixedOffset, TimeDelta};
+use rusqlite::{OptionalExtension, params};
+
+/// One change an incoming message asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailChange {
+    /// Suppress at once, with this reason.
+    Suppress { email: String, reason: String },
+    /// Count a transient failure; suppress once the address has `limit`
+    /// of them within `window`.
+    SoftBounce {
+        email: String,
+        status: String,
+        diagnostic: String,
+        limit: u32,
+        window: TimeDelta,
+    },
+}
+
+/// What applying a message did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailApplied {
+    /// False: this message was processed before; nothing changed.
+    pub new: bool,
+    /// Soft bounces that reached the limit and suppressed their address.
+    pub soft_suppressed: u32,
+}
+
+impl State {
+    /// Applies `changes` for the message `key` in one transaction, unless
+    /// `key` was processed before. `outcome` is recorded with it.
+    pub fn apply_mail(
+        &self,
+        key: &str,
+        outcome: &str,
+        changes: &[MailChange],
+        now: DateTime<FixedOffset>,
+    ) -> Result<MailApplied> {
+        let context = || {
+            format!(
+                "cannot record incoming message {key} in {}",
+                self.path.display()
+            )
+        };
+        let tx = self.write_transaction()?;
+        let seen = tx
+            .query_row(
+                "SELECT 1 FROM inbound WHERE message_key = ?1",
+                [key],
+                |_| Ok(()),
+            )
+            .optional()
+            .with_context(context)?;
+        if seen.is_some() {
+            return Ok(MailApplied::default());
+        }
+        let at = timestamp(now);
+        let mut applied = MailApplied {
+            new: true,
+            soft_suppressed: 0,
+        };
+        for change in changes {
+            match change {
+                MailChange::Suppress { email, reason } => {
+                    suppress_in(&tx, &normalize_email(email), reason, &at).with_context(context)?;
+                }
+                MailChange::SoftBounce {
+                    email,
+                    status,
+                    diagnostic,
+                    limit,
+                    window,
+                } => {
+                    let email = normalize_email(email);
+                    tx.execute(
+                        "INSERT INTO soft_bounces (email, message_key, status, diagnostic, at)
+                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                        params![email, key, status, diagnostic, at],
+                    )
+                    .with_context(context)?;
+                    let count: u32 = tx
+                        .query_row(
+                            "SELECT count(*) FROM soft_bounces WHERE email = ?1 AND at >= ?2",
+                            params![email, timestamp(now - *window)],
+                            |row| row.get(0),
+                        )
+                        .with_context(context)?;
+                    if count >= *limit {
+                        let reason = format!(
+                            "soft bounces: {count} within {} days (last: {status} {diagnostic})",
+                            window.num_days()
+                        );
+                        if suppress_in(&tx, &email, &reason, &at).with_context(context)? {
+                            applied.soft_suppressed += 1;
+                        }
+                    }
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO inbound (message_key, outcome, processed_at) VALUES (?1, ?2, ?3)",
+            params![key, outcome, at],
+        )
+        .with_context(context)?;
+        tx.commit().with_context(context)?;
+        Ok(applied)
+    }
+}
