@@ -25,6 +25,7 @@ pub mod subscribers;
 #[cfg(test)]
 mod test_support;
 pub mod unsubscribe;
+pub mod verp;
 pub mod view;
 pub mod walk;
 pub mod websub;

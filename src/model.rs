@@ -363,6 +363,9 @@ pub enum InboundEvent {
 pub struct InboundMessage {
     pub message_id: Option<String>,
     pub events: Vec<InboundEvent>,
+    /// The VERP return path it was sent to, as (digest id, signature):
+    /// names the delivery whatever the body says.
+    pub return_path: Option<(String, String)>,
 }
 
 /// Who put a reader on the list.

@@ -54,6 +54,12 @@ pub fn verify_confirm(secret: &[u8], email: &str, expires: i64, token: &str) -> 
     same(&confirm_token(secret, email, expires), token)
 }
 
+/// The signature of a VERP return path (see `verp`): the digest and the
+/// recipient, under a label no other token uses.
+pub fn verp_token(secret: &[u8], digest_id: &str, email: &str) -> String {
+    sign(secret, &format!("verp:{digest_id}"), email)
+}
+
 fn same(expected: &str, token: &str) -> bool {
     expected.len() == token.len()
         && expected

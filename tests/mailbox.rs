@@ -250,3 +250,58 @@ fn mailbox_errors_name_what_to_give() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("has no [digest] section, so the list has no mailbox"));
 }
+
+#[test]
+fn with_a_return_path_each_digest_leaves_with_its_own_and_an_unreadable_bounce_is_attributed() {
+    let relay = common::smtp::MailServer::start(&[]);
+    let site = Site::from_fixture("mail");
+    let config = site
+        .read("config.toml")
+        .replace("port = 0", &format!("port = {}", relay.port))
+        .replace(
+            "[digest]\n",
+            "[digest]\nreturn_path = \"bounces@news.example.org\"\n",
+        );
+    site.write("config.toml", config);
+    let send = gazette(&site, &["--now", NOW, "send"], None);
+    assert!(send.status.success(), "{}", stderr(&send));
+    let received = relay.received();
+    let sam = received
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains("sam@example.org")))
+        .unwrap();
+    let return_path = sam.from.trim_matches(|c| c == '<' || c == '>').to_owned();
+    assert!(
+        return_path.starts_with("bounces+2026-11-29.")
+            && return_path.ends_with("@news.example.org"),
+        "{return_path}"
+    );
+    let others: std::collections::BTreeSet<&str> =
+        received.iter().map(|m| m.from.as_str()).collect();
+    assert_eq!(others.len(), received.len(), "one return path per delivery");
+
+    // A bounce whose report names no one, sent to Sam's return path.
+    let bounce = fixture("dsn-no-recipient.eml").replace(
+        "To: bounces@news.example.org",
+        &format!("To: {return_path}"),
+    );
+    let summary = mailbox(&site, &[], Some(&bounce));
+    assert_eq!(
+        summary.trim(),
+        "suppressed 1 (hard 1, complaint 0, mailto 0), soft 0, ignored 0, unattributed 0"
+    );
+    assert!(
+        reason(&site, "sam@example.org")
+            .unwrap()
+            .starts_with("hard bounce: 5.0.0")
+    );
+    // A forged tag (right shape, wrong signature) attributes nothing.
+    let forged = fixture("dsn-no-recipient.eml")
+        .replace(
+            "To: bounces@news.example.org",
+            "To: bounces+2026-11-29.0123456789ab@news.example.org",
+        )
+        .replace("<broken.1@broken.example>", "<broken.2@broken.example>");
+    let summary = mailbox(&site, &[], Some(&forged));
+    assert!(summary.contains("unattributed 1"), "{summary}");
+}

@@ -11,6 +11,7 @@ use crate::state::{MailChange, State};
 use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 use sha2::Digest as _;
+use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -46,11 +47,35 @@ pub fn mailbox(
             .trim()
             .trim_matches(|c| c == '<' || c == '>')
             .to_lowercase(),
+        return_path: digest.return_path.clone(),
+        // A Postfix alias or .forward pipe says whom the message was for.
+        envelope_recipient: paths
+            .is_empty()
+            .then(|| std::env::var("ORIGINAL_RECIPIENT").ok())
+            .flatten(),
     };
     let state = State::open(&config.state_path)?;
+    let secret = match digest.return_path {
+        Some(_) => Some(super::setup::unsubscribe_secret(digest)?),
+        None => None,
+    };
+    let mut senders = Senders {
+        state: &state,
+        secret: secret.as_deref(),
+        by_digest: HashMap::new(),
+    };
     let mut tally = Tally::default();
-    let mut process =
-        |bytes: &[u8]| -> Result<()> { handle(&state, digest, &mailbox, bytes, now, &mut tally) };
+    let mut process = |bytes: &[u8]| -> Result<()> {
+        handle(
+            &state,
+            digest,
+            &mailbox,
+            &mut senders,
+            bytes,
+            now,
+            &mut tally,
+        )
+    };
     if paths.is_empty() {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -138,16 +163,55 @@ fn maildir(dir: &Path, process: &mut impl FnMut(&[u8]) -> Result<()>) -> Result<
     Ok(())
 }
 
+/// Who a VERP return path was for: each digest's recipients by signature,
+/// computed once per digest per run.
+struct Senders<'a> {
+    state: &'a State,
+    secret: Option<&'a [u8]>,
+    by_digest: HashMap<String, HashMap<String, String>>,
+}
+
+impl Senders<'_> {
+    fn recipient(&mut self, digest_id: &str, signature: &str) -> Result<Option<String>> {
+        let Some(secret) = self.secret else {
+            return Ok(None);
+        };
+        if !self.by_digest.contains_key(digest_id) {
+            let emails = self.state.delivery_emails(digest_id)?;
+            let map = emails
+                .into_iter()
+                .map(|email| (crate::verp::signature(secret, digest_id, &email), email))
+                .collect();
+            self.by_digest.insert(digest_id.to_owned(), map);
+        }
+        Ok(self.by_digest[digest_id].get(signature).cloned())
+    }
+}
+
 /// Classifies one message, decides, records.
 fn handle(
     state: &State,
     digest: &DigestConfig,
     mailbox: &Mailbox,
+    senders: &mut Senders,
     bytes: &[u8],
     now: DateTime<FixedOffset>,
     tally: &mut Tally,
 ) -> Result<()> {
-    let message = inbound::classify(bytes, mailbox);
+    let mut message = inbound::classify(bytes, mailbox);
+    // The return path names the delivery, whatever the report's body says.
+    if let Some((digest_id, signature)) = &message.return_path
+        && let Some(email) = senders.recipient(digest_id, signature)?
+    {
+        for event in &mut message.events {
+            match event {
+                InboundEvent::HardBounce { recipient, .. }
+                | InboundEvent::SoftBounce { recipient, .. }
+                | InboundEvent::Complaint { recipient, .. } => *recipient = Some(email.clone()),
+                _ => {}
+            }
+        }
+    }
     let key = message.message_id.clone().unwrap_or_else(|| {
         let hash = sha2::Sha256::digest(bytes);
         format!(

@@ -84,6 +84,20 @@ pub(super) fn validate_digest(
             chrono::TimeDelta::days(7)
         }
     };
+    let return_path = match raw.return_path.as_deref().map(str::trim) {
+        None => None,
+        Some(address) => match address.parse::<lettre::Address>() {
+            Ok(parsed) if parsed.domain().contains('.') && !parsed.user().contains('+') => {
+                Some(parsed.to_string())
+            }
+            _ => {
+                problems.push(format!(
+                    "digest.return_path `{address}` must be a bare address without `+` whose mail reaches `gazette mailbox`, e.g. \"bounces@news.example.org\" (each digest leaves as bounces+<tag>@…)"
+                ));
+                None
+            }
+        },
+    };
     if raw.soft_bounce_limit == 0 {
         problems.push(
             "digest.soft_bounce_limit = 0: write how many transient bounces suppress an address, at least 1 (default 5)".to_owned(),
@@ -121,6 +135,7 @@ pub(super) fn validate_digest(
         untranslated: raw.untranslated,
         unsubscribe_url: unsubscribe_url?,
         unsubscribe_mailto: raw.unsubscribe_mailto,
+        return_path,
         soft_bounce_limit: raw.soft_bounce_limit,
         soft_bounce_window: soft_bounce_window?,
         unsubscribe_secret_env: raw.unsubscribe_secret_env,

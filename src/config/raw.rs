@@ -102,6 +102,9 @@ pub(super) struct RawDigest {
     /// Days of stories a first digest may hold (the state knows no digest).
     #[serde(default = "default_first_window")]
     pub first_window: i64,
+    /// The envelope sender's base for VERP (`bounces@…`); absent: `from`.
+    #[serde(default)]
+    pub return_path: Option<String>,
     /// Transient bounces within `soft_bounce_days` that suppress an address.
     #[serde(default = "default_soft_bounce_limit")]
     pub soft_bounce_limit: u32,

@@ -102,6 +102,9 @@ pub struct DigestConfig {
     pub untranslated: UntranslatedMode,
     pub unsubscribe_url: Url,
     pub unsubscribe_mailto: String,
+    /// `digest.return_path`: each digest's envelope sender is a VERP
+    /// address under it; `None`: the bare `from` address.
+    pub return_path: Option<String>,
     /// Transient bounces within `soft_bounce_window` that suppress an address.
     pub soft_bounce_limit: u32,
     pub soft_bounce_window: chrono::TimeDelta,

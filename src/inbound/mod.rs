@@ -19,6 +19,11 @@ mod tests;
 pub struct Mailbox {
     /// `digest.unsubscribe_mailto`, lowercased.
     pub unsubscribe_mailto: String,
+    /// `digest.return_path`, when digests leave with VERP return paths.
+    pub return_path: Option<String>,
+    /// The address the message was delivered to, when the delivery says
+    /// (Postfix's `ORIGINAL_RECIPIENT` for a pipe).
+    pub envelope_recipient: Option<String>,
 }
 
 /// What `bytes` (one RFC 5322 message) says. A message that does not parse
@@ -29,6 +34,7 @@ pub fn classify(bytes: &[u8], mailbox: &Mailbox) -> InboundMessage {
         return InboundMessage {
             message_id: None,
             events: vec![InboundEvent::Other],
+            return_path: None,
         };
     };
     let message_id = message.message_id().map(str::to_owned);
@@ -54,7 +60,48 @@ pub fn classify(bytes: &[u8], mailbox: &Mailbox) -> InboundMessage {
         _ if is_auto_submitted(&message) => vec![InboundEvent::AutoReply],
         _ => vec![InboundEvent::Other],
     };
-    InboundMessage { message_id, events }
+    let return_path = mailbox
+        .return_path
+        .as_deref()
+        .and_then(|ours| return_path(&message, ours, mailbox.envelope_recipient.as_deref()));
+    InboundMessage {
+        message_id,
+        events,
+        return_path,
+    }
+}
+
+/// The VERP return path the message reached us at: the delivery's own
+/// recipient, `Delivered-To`, `X-Original-To`, `To`, or (inside a report)
+/// the bounced or reported message's envelope sender.
+fn return_path(message: &Message, ours: &str, envelope: Option<&str>) -> Option<(String, String)> {
+    let mut candidates: Vec<String> = envelope.into_iter().map(str::to_owned).collect();
+    for name in ["Delivered-To", "X-Original-To"] {
+        candidates.extend(
+            message
+                .header_values(name)
+                .filter_map(|v| v.as_text())
+                .map(str::to_owned),
+        );
+    }
+    if let Some(to) = message.to() {
+        candidates.extend(to.iter().filter_map(|a| a.address()).map(str::to_owned));
+    }
+    for subtype in ["delivery-status", "feedback-report"] {
+        if let Some(groups) = report_part(message, subtype).map(field_groups) {
+            for fields in &groups {
+                for name in ["X-Postfix-Sender", "Original-Mail-From"] {
+                    if let Some(value) = fields.header_raw(name) {
+                        let address = value.split_once(';').map_or(value, |(_, a)| a);
+                        candidates.push(address.trim().to_owned());
+                    }
+                }
+            }
+        }
+    }
+    candidates
+        .iter()
+        .find_map(|candidate| crate::verp::parse(ours, candidate))
 }
 
 /// The body of the first part of type `message/<subtype>` (or, for ARF's

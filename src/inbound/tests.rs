@@ -14,6 +14,8 @@ fn events(name: &str) -> (Option<String>, Vec<InboundEvent>) {
         &bytes,
         &Mailbox {
             unsubscribe_mailto: "unsubscribe@news.example.org".to_owned(),
+            return_path: None,
+            envelope_recipient: None,
         },
     );
     (message.message_id, message.events)
@@ -127,7 +129,53 @@ fn what_is_not_mail_is_other() {
         b"",
         &Mailbox {
             unsubscribe_mailto: "u@x.org".to_owned(),
+            return_path: None,
+            envelope_recipient: None,
         },
     );
     assert_eq!(message.events, [InboundEvent::Other]);
+}
+
+#[test]
+fn the_verp_return_path_is_found_where_each_relay_puts_it() {
+    let tagged = "bounces+2026-11-29.0123456789ab@news.example.org";
+    let mailbox = Mailbox {
+        unsubscribe_mailto: "unsubscribe@news.example.org".to_owned(),
+        return_path: Some("bounces@news.example.org".to_owned()),
+        envelope_recipient: None,
+    };
+    let expected = Some(("2026-11-29".to_owned(), "0123456789ab".to_owned()));
+    let read = |name: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/inbound")
+                .join(name),
+        )
+        .unwrap()
+    };
+    // Postfix: the DSN's To, and its X-Postfix-Sender field.
+    let postfix = read("postfix-hard.eml").replace(
+        "X-Postfix-Sender: rfc822; bounces@news.example.org",
+        &format!("X-Postfix-Sender: rfc822; {tagged}"),
+    );
+    assert_eq!(classify(postfix.as_bytes(), &mailbox).return_path, expected);
+    // Yahoo's ARF: Original-Mail-From.
+    let arf = read("yahoo-arf.eml").replace(
+        "Original-Mail-From: <bounces@news.example.org>",
+        &format!("Original-Mail-From: <{tagged}>"),
+    );
+    assert_eq!(classify(arf.as_bytes(), &mailbox).return_path, expected);
+    // A pipe's envelope recipient.
+    let piped = Mailbox {
+        envelope_recipient: Some(tagged.to_owned()),
+        ..mailbox.clone()
+    };
+    assert_eq!(
+        classify(read("ses-hard.eml").as_bytes(), &piped).return_path,
+        expected
+    );
+    assert_eq!(
+        classify(read("ses-hard.eml").as_bytes(), &mailbox).return_path,
+        None
+    );
 }

@@ -36,6 +36,24 @@ pub struct MailApplied {
 }
 
 impl State {
+    /// The ledger addresses of every delivery of `digest_id`.
+    pub fn delivery_emails(&self, digest_id: &str) -> Result<Vec<String>> {
+        let context = || {
+            format!(
+                "cannot read the deliveries of {digest_id} in {}",
+                self.path.display()
+            )
+        };
+        let mut statement = self
+            .conn
+            .prepare("SELECT email FROM deliveries WHERE digest_id = ?1")
+            .with_context(context)?;
+        let rows = statement
+            .query_map([digest_id], |row| row.get(0))
+            .with_context(context)?;
+        rows.collect::<rusqlite::Result<_>>().with_context(context)
+    }
+
     /// Applies `changes` for the message `key` in one transaction, unless
     /// `key` was processed before. `outcome` is recorded with it.
     pub fn apply_mail(

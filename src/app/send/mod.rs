@@ -396,7 +396,6 @@ impl Run<'_, '_> {
         // closes and the producer below stops instead of waiting for a taker.
         let job_rx = Arc::new(Mutex::new(job_rx));
         let limiter = Arc::new(transports.limiter);
-        let envelope_from: Arc<str> = Arc::from(self.envelope_from);
         let mut slots = Vec::with_capacity(transports.connections.len());
         // Not scoped threads: a worker stuck in a read from a silent relay
         // must not keep a stopped run from ending (see `Crew::abandon_stuck`).
@@ -407,7 +406,6 @@ impl Run<'_, '_> {
                 jobs: Arc::clone(&job_rx),
                 ledger: ledger.clone(),
                 limiter: Arc::clone(&limiter),
-                envelope_from: Arc::clone(&envelope_from),
                 events: event_tx.clone(),
                 stop: Arc::clone(&stop),
                 slot: Arc::clone(&slot),
@@ -512,10 +510,22 @@ impl Run<'_, '_> {
                     continue;
                 }
             };
+            let envelope_from = match &self
+                .config
+                .digest
+                .as_ref()
+                .and_then(|d| d.return_path.clone())
+            {
+                Some(return_path) => {
+                    crate::verp::address(return_path, &self.composer.secret, digest_id, email)
+                }
+                None => self.envelope_from.to_owned(),
+            };
             let mut job = Job {
                 digest_id: digest_id.to_owned(),
                 ledger_email: email.to_owned(),
                 recipient: subscriber.email.clone(),
+                envelope_from,
                 message,
             };
             // While the queue is full, count what comes back; a worker

@@ -31,6 +31,8 @@ pub struct Job {
     pub ledger_email: String,
     /// The envelope recipient, as the subscriber wrote it.
     pub recipient: String,
+    /// The envelope sender: `digest.from`'s address, or its VERP return path.
+    pub envelope_from: String,
     pub message: Vec<u8>,
 }
 
@@ -88,7 +90,6 @@ pub struct Shared {
     pub jobs: Arc<Mutex<Receiver<Job>>>,
     pub ledger: Ledger,
     pub limiter: Arc<RateLimiter>,
-    pub envelope_from: Arc<str>,
     pub events: Sender<Event>,
     pub stop: Arc<Stop>,
     pub slot: Arc<Mutex<Slot>>,
@@ -234,12 +235,7 @@ fn deliver_one(transport: &mut dyn Transport, shared: &Shared, job: &Job) -> Res
         answer: None,
         ready: false,
     };
-    let outcome = transport.send_when(
-        &shared.envelope_from,
-        &job.recipient,
-        &job.message,
-        &mut gate,
-    );
+    let outcome = transport.send_when(&job.envelope_from, &job.recipient, &job.message, &mut gate);
     let ready = gate.ready;
     match (gate.answer(), outcome) {
         (Some(Ok(Claimed::Sending)), outcome) => Ok(Delivered::Claimed(outcome)),
