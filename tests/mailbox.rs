@@ -64,6 +64,18 @@ fn reason(site: &Site, email: &str) -> Option<String> {
         .ok()
 }
 
+/// (status, last_error) of the ledger row of `digest_id` to `email`.
+fn ledger_row(site: &Site, digest_id: &str, email: &str) -> (String, Option<String>) {
+    rusqlite::Connection::open(site.path(".gazette/state.db"))
+        .unwrap()
+        .query_row(
+            "SELECT status, last_error FROM deliveries WHERE digest_id = ?1 AND email = ?2",
+            [digest_id, email],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
 fn outbox_recipients(site: &Site) -> Vec<String> {
     let mut to: Vec<String> = std::fs::read_dir(site.path("outbox"))
         .unwrap()
@@ -108,6 +120,14 @@ fn bounces_complaints_and_mailto_unsubscribes_suppress_once_and_the_next_send_sk
     assert!(
         zoe.ends_with("(message 20261128220005.4A1B2C3D4E@mx.news.example.org)"),
         "{zoe}"
+    );
+    let (status, error) = ledger_row(&site, "2026-11-29", "zoe@example.org");
+    assert_eq!(status, "sent", "the relay took it");
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("bounced: 5.1.1 550 5.1.1")),
+        "{error:?}"
     );
     let again = mailbox(&site, &[], Some(&dsn));
     assert!(
@@ -294,6 +314,12 @@ fn with_a_return_path_each_digest_leaves_with_its_own_and_an_unreadable_bounce_i
         reason(&site, "sam@example.org")
             .unwrap()
             .starts_with("hard bounce: 5.0.0")
+    );
+    assert_eq!(
+        ledger_row(&site, "2026-11-29", "sam@example.org")
+            .1
+            .as_deref(),
+        Some("bounced: 5.0.0")
     );
     // A forged tag (right shape, wrong signature) attributes nothing.
     let forged = fixture("dsn-no-recipient.eml")

@@ -200,9 +200,11 @@ fn handle(
 ) -> Result<()> {
     let mut message = inbound::classify(bytes, mailbox);
     // The return path names the delivery, whatever the report's body says.
+    let mut verp_digest = None;
     if let Some((digest_id, signature)) = &message.return_path
         && let Some(email) = senders.recipient(digest_id, signature)?
     {
+        verp_digest = Some(digest_id.clone());
         for event in &mut message.events {
             match event {
                 InboundEvent::HardBounce { recipient, .. }
@@ -232,6 +234,11 @@ fn handle(
                 changes.push(MailChange::Suppress {
                     email: email.clone(),
                     reason: format!("hard bounce: {status} {diagnostic} (message {key})"),
+                });
+                changes.push(MailChange::Bounced {
+                    email: email.clone(),
+                    digest_id: verp_digest.clone(),
+                    reason: format!("{status} {diagnostic}").trim().to_owned(),
                 });
             }
             InboundEvent::SoftBounce {

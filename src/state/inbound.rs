@@ -15,6 +15,15 @@ use rusqlite::{OptionalExtension, params};
 pub enum MailChange {
     /// Suppress at once, with this reason.
     Suppress { email: String, reason: String },
+    /// Mark a delivery as bounced in the ledger: `digest_id`'s row to
+    /// `email` (from the VERP return path), else that address's latest
+    /// sent row. Its status stays `sent` (the relay took it); its
+    /// `last_error` says `bounced: …`.
+    Bounced {
+        email: String,
+        digest_id: Option<String>,
+        reason: String,
+    },
     /// Count a transient failure; suppress once the address has `limit`
     /// of them within `window`.
     SoftBounce {
@@ -90,6 +99,27 @@ impl State {
             match change {
                 MailChange::Suppress { email, reason } => {
                     suppress_in(&tx, &normalize_email(email), reason, &at).with_context(context)?;
+                }
+                MailChange::Bounced {
+                    email,
+                    digest_id,
+                    reason,
+                } => {
+                    let email = normalize_email(email);
+                    let text = format!("bounced: {reason}");
+                    match digest_id {
+                        Some(digest_id) => tx.execute(
+                            "UPDATE deliveries SET last_error = ?3 WHERE digest_id = ?1 AND email = ?2",
+                            params![digest_id, email, text],
+                        ),
+                        None => tx.execute(
+                            "UPDATE deliveries SET last_error = ?2 WHERE rowid = (
+                                 SELECT rowid FROM deliveries WHERE email = ?1 AND status = 'sent'
+                                 ORDER BY updated_at DESC, digest_id DESC LIMIT 1)",
+                            params![email, text],
+                        ),
+                    }
+                    .with_context(context)?;
                 }
                 MailChange::SoftBounce {
                     email,
