@@ -179,6 +179,13 @@ fn bounces_complaints_and_mailto_unsubscribes_suppress_once_and_the_next_send_sk
         None,
         "one soft bounce of five"
     );
+    let list = stdout(&gazette(&site, &["subscribers", "list"], None));
+    assert!(
+        list.contains(
+            "li.wei@example.org\t李伟\tzh\t(all)\tcsv\tactive (1 soft bounce, last 4.2.2)"
+        ),
+        "{list}"
+    );
     assert_eq!(std::fs::read_dir(maildir.join("new")).unwrap().count(), 0);
     let seen: Vec<String> = std::fs::read_dir(maildir.join("cur"))
         .unwrap()

@@ -91,12 +91,22 @@ fn rows(config: &Config) -> Result<Vec<crate::subscribers::ListRow>> {
     };
     let entries = state.list_entries()?;
     let mut suppressions: HashMap<String, (String, String)> = state.suppressions()?;
+    let soft = state.soft_bounce_counts()?;
     let mut rows: Vec<_> = entries
         .into_iter()
         .map(|entry| {
             let key = crate::model::EmailKey::new(&entry.subscriber.email);
             let suppressed = suppressions.remove(key.as_str());
-            row(entry, suppressed)
+            let mut row = row(entry, suppressed);
+            if row.state == "active"
+                && let Some((count, status)) = soft.get(key.as_str())
+            {
+                row.state = format!(
+                    "active ({count} soft bounce{}, last {status})",
+                    if *count == 1 { "" } else { "s" }
+                );
+            }
+            row
         })
         .collect();
     let mut rest: Vec<_> = suppressions.into_iter().collect();

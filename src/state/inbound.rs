@@ -63,6 +63,26 @@ impl State {
         rows.collect::<rusqlite::Result<_>>().with_context(context)
     }
 
+    /// Each address's soft bounces on record, with the latest status.
+    pub fn soft_bounce_counts(&self) -> Result<std::collections::HashMap<String, (u32, String)>> {
+        let context = || format!("cannot read the soft bounces of {}", self.path.display());
+        if !self.has_table("soft_bounces").with_context(context)? {
+            return Ok(Default::default());
+        }
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT email, count(*), (SELECT status FROM soft_bounces AS b
+                     WHERE b.email = s.email ORDER BY at DESC LIMIT 1)
+                 FROM soft_bounces AS s GROUP BY email",
+            )
+            .with_context(context)?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))))
+            .with_context(context)?;
+        rows.collect::<rusqlite::Result<_>>().with_context(context)
+    }
+
     /// Applies `changes` for the message `key` in one transaction, unless
     /// `key` was processed before. `outcome` is recorded with it.
     pub fn apply_mail(
