@@ -144,6 +144,10 @@ pub enum Command {
         /// Message files, mbox files or Maildir folders (processed
         /// messages move to `cur/` marked seen).
         paths: Vec<PathBuf>,
+        /// Move processed Maildir messages into this Maildir folder
+        /// (created if missing) instead of the source's own `cur/`.
+        #[arg(long, value_name = "MAILDIR")]
+        move_to: Option<PathBuf>,
     },
     /// Show, export, import and restore the list in the state database.
     Subscribers {
@@ -269,7 +273,7 @@ impl Cli {
             }),
             Command::Unsubscribe { address } => app::Command::Unsubscribe { address },
             Command::Serve { listen } => app::Command::Serve { listen },
-            Command::Mailbox { paths } => app::Command::Mailbox { paths },
+            Command::Mailbox { paths, move_to } => app::Command::Mailbox { paths, move_to },
             Command::Subscribers { action } => app::Command::Subscribers(match action {
                 SubscribersCommand::List => app::SubscribersRequest::List,
                 SubscribersCommand::Export { format: _ } => app::SubscribersRequest::Export,

@@ -345,7 +345,12 @@ pub enum InboundEvent {
     },
     /// A reader pressed "report spam" (an ARF feedback report).
     Complaint {
+        /// `Original-Rcpt-To`, the report's own field for the reader.
         recipient: Option<String>,
+        /// The enclosed message's `Message-ID` (ours name their delivery).
+        enclosed_message_id: Option<String>,
+        /// The enclosed message's `To`: the last resort.
+        enclosed_to: Option<String>,
         feedback_type: String,
     },
     /// A mail to `digest.unsubscribe_mailto`.

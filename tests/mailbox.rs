@@ -193,6 +193,19 @@ fn bounces_complaints_and_mailto_unsubscribes_suppress_once_and_the_next_send_sk
         .collect();
     assert_eq!(seen.len(), 5);
     assert!(seen.iter().all(|name| name.ends_with(":2,S")), "{seen:?}");
+    // With --move-to, processed messages leave for another folder.
+    std::fs::write(
+        maildir.join("new").join("1764367300.M9P1.mx"),
+        fixture("ses-hard.eml").replace("closed@example.com", "someone.else@example.org"),
+    )
+    .unwrap();
+    let moved = mailbox(&site, &["Maildir", "--move-to", "Processed"], None);
+    assert!(moved.contains("hard 1"), "{moved}");
+    let processed: Vec<String> = std::fs::read_dir(site.path("Processed/cur"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(processed, ["1764367300.M9P1.mx:2,S"]);
     let rerun = mailbox(&site, &["Maildir"], None);
     assert_eq!(
         rerun.trim(),
@@ -328,6 +341,31 @@ fn with_a_return_path_each_digest_leaves_with_its_own_and_an_unreadable_bounce_i
             .as_deref(),
         Some("bounced: 5.0.0")
     );
+    // A complaint naming no one, whose enclosed copy keeps our Message-ID.
+    let li = received
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains("li.wei@example.org")))
+        .unwrap();
+    let li_id = mail_parser::MessageParser::default()
+        .parse(&li.data)
+        .unwrap()
+        .message_id()
+        .unwrap()
+        .to_owned();
+    let complaint = fixture("arf-no-rcpt.eml").replace(
+        "To: redacted@hotmail.com\n",
+        &format!("To: redacted@hotmail.com\nMessage-ID: <{li_id}>\n"),
+    );
+    let summary = mailbox(&site, &[], Some(&complaint));
+    assert!(summary.contains("complaint 1"), "{summary}");
+    assert!(
+        reason(&site, "li.wei@example.org")
+            .unwrap()
+            .starts_with("complaint: abuse report"),
+        "{:?}",
+        reason(&site, "li.wei@example.org")
+    );
+    assert_eq!(reason(&site, "redacted@hotmail.com"), None);
     // A forged tag (right shape, wrong signature) attributes nothing.
     let forged = fixture("dsn-no-recipient.eml")
         .replace(

@@ -32,6 +32,7 @@ struct Tally {
 pub fn mailbox(
     config: &Config,
     paths: &[PathBuf],
+    move_to: Option<&Path>,
     now: DateTime<FixedOffset>,
     output: Output,
 ) -> Result<()> {
@@ -63,6 +64,7 @@ pub fn mailbox(
         state: &state,
         secret: secret.as_deref(),
         by_digest: HashMap::new(),
+        by_message_id: HashMap::new(),
     };
     let mut tally = Tally::default();
     let mut process = |bytes: &[u8]| -> Result<()> {
@@ -85,7 +87,7 @@ pub fn mailbox(
     }
     for path in paths {
         if path.join("new").is_dir() && path.join("cur").is_dir() {
-            maildir(path, &mut process)?;
+            maildir(path, move_to, &mut process)?;
         } else {
             let bytes = std::fs::read(path).with_context(|| {
                 format!(
@@ -125,8 +127,22 @@ pub fn mailbox(
 }
 
 /// Every message of a Maildir not yet marked seen; each, once recorded,
-/// moves to `cur/` with the `S` flag, so the next run skips it.
-fn maildir(dir: &Path, process: &mut impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+/// moves to `cur/` (its own, or `move_to`'s) with the `S` flag, so the
+/// next run skips it.
+fn maildir(
+    dir: &Path,
+    move_to: Option<&Path>,
+    process: &mut impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let destination = move_to.unwrap_or(dir);
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(destination.join(sub)).with_context(|| {
+            format!(
+                "cannot create the Maildir folder {}",
+                destination.join(sub).display()
+            )
+        })?;
+    }
     let messages = mail_parser::mailbox::maildir::MessageIterator::new(dir)
         .with_context(|| format!("cannot read the Maildir {}", dir.display()))?;
     for message in messages {
@@ -148,7 +164,7 @@ fn maildir(dir: &Path, process: &mut impl FnMut(&[u8]) -> Result<()>) -> Result<
         let mut flags: Vec<char> = flags.chars().chain(['S']).collect();
         flags.sort_unstable();
         flags.dedup();
-        let target = dir.join("cur").join(format!(
+        let target = destination.join("cur").join(format!(
             "{base}:2,{}",
             flags.into_iter().collect::<String>()
         ));
@@ -169,6 +185,8 @@ struct Senders<'a> {
     state: &'a State,
     secret: Option<&'a [u8]>,
     by_digest: HashMap<String, HashMap<String, String>>,
+    /// Each digest's recipients by the Message-ID of their copy.
+    by_message_id: HashMap<String, HashMap<String, String>>,
 }
 
 impl Senders<'_> {
@@ -185,6 +203,36 @@ impl Senders<'_> {
             self.by_digest.insert(digest_id.to_owned(), map);
         }
         Ok(self.by_digest[digest_id].get(signature).cloned())
+    }
+    /// The reader of one of our digests' Message-IDs
+    /// (`<digest.<digest id>.<hash>@<domain>>`, see `send`'s composer).
+    fn by_message_id(&mut self, id: &str, domain: &str) -> Result<Option<String>> {
+        let id = id.trim().trim_matches(|c| c == '<' || c == '>');
+        let Some(local) = id
+            .strip_suffix(domain)
+            .and_then(|rest| rest.strip_suffix('@'))
+            .and_then(|rest| rest.strip_prefix("digest."))
+        else {
+            return Ok(None);
+        };
+        let Some((digest_id, _)) = local.rsplit_once('.') else {
+            return Ok(None);
+        };
+        if !self.by_message_id.contains_key(digest_id) {
+            let map = self
+                .state
+                .delivery_emails(digest_id)?
+                .into_iter()
+                .map(|email| {
+                    let ours = super::send::message_id(digest_id, &email, domain);
+                    (ours, email)
+                })
+                .collect();
+            self.by_message_id.insert(digest_id.to_owned(), map);
+        }
+        Ok(self.by_message_id[digest_id]
+            .get(&format!("<{id}>"))
+            .cloned())
     }
 }
 
@@ -212,6 +260,23 @@ fn handle(
                 | InboundEvent::Complaint { recipient, .. } => *recipient = Some(email.clone()),
                 _ => {}
             }
+        }
+    }
+    // A complaint without either: our Message-ID names the delivery; the
+    // enclosed `To` is the last resort.
+    for event in &mut message.events {
+        if let InboundEvent::Complaint {
+            recipient: recipient @ None,
+            enclosed_message_id,
+            enclosed_to,
+            ..
+        } = event
+        {
+            let by_id = match enclosed_message_id {
+                Some(id) => senders.by_message_id(id, &digest.from_domain)?,
+                None => None,
+            };
+            *recipient = by_id.or_else(|| enclosed_to.clone());
         }
     }
     let key = message.message_id.clone().unwrap_or_else(|| {
@@ -258,6 +323,7 @@ fn handle(
             InboundEvent::Complaint {
                 recipient: Some(email),
                 feedback_type,
+                ..
             } => {
                 counts.complaint += 1;
                 changes.push(MailChange::Suppress {

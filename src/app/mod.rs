@@ -42,9 +42,13 @@ pub fn run(request: &Request) -> Result<()> {
         Command::Subscribers(action) => {
             list::subscribers(&config::load(&request.config)?, action, now, output)
         }
-        Command::Mailbox { paths } => {
-            mailbox::mailbox(&config::load(&request.config)?, paths, now, output)
-        }
+        Command::Mailbox { paths, move_to } => mailbox::mailbox(
+            &config::load(&request.config)?,
+            paths,
+            move_to.as_deref(),
+            now,
+            output,
+        ),
         Command::Serve { listen } => {
             serve::serve(&config::load(&request.config)?, *listen, request.now)
         }

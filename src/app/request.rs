@@ -75,6 +75,8 @@ pub enum Command {
     /// `gazette mailbox`; no path: one message on standard input.
     Mailbox {
         paths: Vec<PathBuf>,
+        /// Where processed Maildir messages go (default: their own `cur/`).
+        move_to: Option<PathBuf>,
     },
     /// `gazette serve`; `listen` overrides `serve.listen`.
     Serve {

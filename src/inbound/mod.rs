@@ -230,46 +230,42 @@ fn feedback_report(message: &Message) -> Vec<InboundEvent> {
         .to_ascii_lowercase();
     let recipient = fields
         .as_ref()
-        .and_then(|f| address_field(f, "Original-Rcpt-To"))
-        .or_else(|| enclosed_to(message));
+        .and_then(|f| address_field(f, "Original-Rcpt-To"));
+    let enclosed = enclosed(message);
     vec![InboundEvent::Complaint {
         recipient,
+        enclosed_message_id: enclosed.as_ref().and_then(|(id, _)| id.clone()),
+        enclosed_to: enclosed.and_then(|(_, to)| to),
         feedback_type,
     }]
 }
 
-/// The `To` of the message a report encloses (`message/rfc822` or
-/// `text/rfc822-headers`).
-fn enclosed_to(message: &Message) -> Option<String> {
-    for part in &message.parts {
-        let enclosed = match &part.body {
-            PartType::Message(inner) => inner
-                .to()
-                .and_then(|to| to.first())
-                .and_then(|a| a.address())
-                .map(str::to_owned),
-            PartType::Text(text)
-                if part.content_type().is_some_and(|ct| {
-                    ct.subtype()
-                        .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
-                }) =>
-            {
-                MessageParser::default()
-                    .parse_headers(text.as_bytes())
-                    .and_then(|h| {
-                        h.to()
-                            .and_then(|to| to.first())
-                            .and_then(|a| a.address())
-                            .map(str::to_owned)
-                    })
-            }
-            _ => None,
-        };
-        if let Some(address) = enclosed.and_then(|a| a.parse::<lettre::Address>().ok()) {
-            return Some(address.to_string().to_lowercase());
+/// The `Message-ID` and `To` of the message a report encloses
+/// (`message/rfc822`, or its headers as `text/rfc822-headers`).
+fn enclosed(message: &Message) -> Option<(Option<String>, Option<String>)> {
+    let read = |headers: &Message| {
+        let to = headers
+            .to()
+            .and_then(|to| to.first())
+            .and_then(|a| a.address())
+            .and_then(|a| a.parse::<lettre::Address>().ok())
+            .map(|a| a.to_string().to_lowercase());
+        (headers.message_id().map(str::to_owned), to)
+    };
+    message.parts.iter().find_map(|part| match &part.body {
+        PartType::Message(inner) => Some(read(inner)),
+        PartType::Text(text)
+            if part.content_type().is_some_and(|ct| {
+                ct.subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
+            }) =>
+        {
+            MessageParser::default()
+                .parse_headers(text.as_bytes())
+                .map(|headers| read(&headers))
         }
-    }
-    None
+        _ => None,
+    })
 }
 
 /// Whether any `To`/`Cc`/`Delivered-To` address is `address`.

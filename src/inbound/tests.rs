@@ -95,18 +95,22 @@ fn a_report_without_a_recipient_is_unattributed_never_guessed_from_its_text() {
 }
 
 #[test]
-fn complaints_name_the_original_recipient_else_the_enclosed_to() {
+fn complaints_name_the_original_recipient_and_what_the_enclosed_message_says() {
     assert_eq!(
         events("yahoo-arf.eml").1,
         [InboundEvent::Complaint {
             recipient: Some("complainer@yahoo.com".to_owned()),
+            enclosed_message_id: Some("2026-11-29.jkl@news.example.org".to_owned()),
+            enclosed_to: Some("complainer@yahoo.com".to_owned()),
             feedback_type: "abuse".to_owned(),
         }]
     );
     assert_eq!(
         events("arf-no-rcpt.eml").1,
         [InboundEvent::Complaint {
-            recipient: Some("redacted@hotmail.com".to_owned()),
+            recipient: None,
+            enclosed_message_id: None,
+            enclosed_to: Some("redacted@hotmail.com".to_owned()),
             feedback_type: "abuse".to_owned(),
         }]
     );

@@ -26,6 +26,7 @@ mod tally;
 mod workers;
 
 pub use browser::{DigestPages, browser_url, digest_pages};
+pub use compose::message_id;
 pub use plan::{Action, NewDigest, PlanInput, PlannedDelivery, SendPlan, SkipReason, Window};
 pub use tally::{DeliveryIncomplete, Tally};
 
