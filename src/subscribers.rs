@@ -301,6 +301,33 @@ pub fn merge(file: Vec<Subscriber>, stored: &[ListEntry], locales: &[&str]) -> V
 }
 
 #[cfg(test)]
+mod table_tests {
+    use super::{ListRow, write_table};
+
+    #[test]
+    fn the_table_counts_its_readers_in_words_that_agree() {
+        let row = ListRow {
+            email: "a@x.org".to_owned(),
+            name: "A".to_owned(),
+            locale: "en".to_owned(),
+            topics: Vec::new(),
+            origin: "csv",
+            state: "active".to_owned(),
+        };
+        let mut one = Vec::new();
+        write_table(std::slice::from_ref(&row), &mut one).unwrap();
+        let one = String::from_utf8(one).unwrap();
+        assert!(
+            one.ends_with("a@x.org\tA\ten\t(all)\tcsv\tactive\n1 reader\n"),
+            "{one}"
+        );
+        let mut two = Vec::new();
+        write_table(&[row.clone(), row], &mut two).unwrap();
+        assert!(String::from_utf8(two).unwrap().ends_with("\n2 readers\n"));
+    }
+}
+
+#[cfg(test)]
 mod merge_tests {
     use super::merge;
     use crate::model::{ListEntry, ListOrigin, ReaderChoices, Subscriber};
@@ -425,6 +452,11 @@ pub fn write_table(rows: &[ListRow], mut out: impl std::io::Write) -> Result<()>
             row.state
         )?;
     }
-    writeln!(out, "{} readers", rows.len())?;
+    let count = rows.len();
+    writeln!(
+        out,
+        "{count} {}",
+        if count == 1 { "reader" } else { "readers" }
+    )?;
     Ok(())
 }
