@@ -46,16 +46,28 @@ fn topics_json(topics: &[String]) -> String {
     serde_json::to_string(topics).unwrap_or_else(|_| "[]".to_owned())
 }
 
-/// The stored fields of a file reader that a merge compares.
+/// What a merge needs of a stored file reader: whether the file still
+/// listed them, what they chose, and a fingerprint of the fields the file
+/// may set (a 64-bit hash, not the strings, so that a 10⁶-reader merge
+/// holds tens of megabytes, not hundreds).
 struct Stored {
-    address: String,
-    name: String,
-    locale: String,
-    topics: String,
     in_file: bool,
     chosen: ReaderChoices,
     /// From the editor's file (not an import): its absence removes them.
     from_file: bool,
+    fingerprint: u64,
+}
+
+/// The fields of a reader the file may set, hashed: the address always,
+/// each of name, locale and topics unless the reader chose it.
+fn fingerprint(address: &str, name: &str, locale: &str, topics: &str, chosen: ReaderChoices) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    address.hash(&mut hasher);
+    (!chosen.name).then_some(name).hash(&mut hasher);
+    (!chosen.locale).then_some(locale).hash(&mut hasher);
+    (!chosen.topics).then_some(topics).hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The columns [`entry`] reads, in its order.
@@ -132,20 +144,25 @@ impl State {
                 .with_context(context)?;
             let rows = statement
                 .query_map([], |row| {
+                    let chosen = ReaderChoices {
+                        name: row.get(6)?,
+                        locale: row.get(7)?,
+                        topics: row.get(8)?,
+                    };
+                    let fingerprint = fingerprint(
+                        row.get_ref(1)?.as_str()?,
+                        row.get_ref(2)?.as_str()?,
+                        row.get_ref(3)?.as_str()?,
+                        row.get_ref(4)?.as_str()?,
+                        chosen,
+                    );
                     Ok((
                         row.get::<_, String>(0)?,
                         Stored {
-                            address: row.get(1)?,
-                            name: row.get(2)?,
-                            locale: row.get(3)?,
-                            topics: row.get(4)?,
                             in_file: row.get(5)?,
-                            chosen: ReaderChoices {
-                                name: row.get(6)?,
-                                locale: row.get(7)?,
-                                topics: row.get(8)?,
-                            },
+                            chosen,
                             from_file: row.get(9)?,
+                            fingerprint,
                         },
                     ))
                 })
@@ -166,9 +183,13 @@ impl State {
                      ON CONFLICT (email) DO NOTHING",
                 )
                 .with_context(context)?;
+            // A field the reader chose keeps its stored value.
             let mut update = tx
                 .prepare(
-                    "UPDATE subscribers SET address = ?2, name = ?3, locale = ?4, topics = ?5,
+                    "UPDATE subscribers SET address = ?2,
+                         name = CASE WHEN name_chosen THEN name ELSE ?3 END,
+                         locale = CASE WHEN locale_chosen THEN locale ELSE ?4 END,
+                         topics = CASE WHEN topics_chosen THEN topics ELSE ?5 END,
                          in_file = 1, updated_at = ?6
                      WHERE email = ?1",
                 )
@@ -194,33 +215,22 @@ impl State {
                             .with_context(context)? as u64;
                     }
                     Some(old) => {
-                        let name = if old.chosen.name {
-                            &old.name
-                        } else {
-                            &subscriber.name
-                        };
-                        let locale = if old.chosen.locale {
-                            &old.locale
-                        } else {
-                            &subscriber.locale
-                        };
-                        let topics = if old.chosen.topics {
-                            &old.topics
-                        } else {
-                            &topics
-                        };
                         let unchanged = old.in_file
-                            && old.address == subscriber.email
-                            && &old.name == name
-                            && &old.locale == locale
-                            && &old.topics == topics;
+                            && old.fingerprint
+                                == fingerprint(
+                                    &subscriber.email,
+                                    &subscriber.name,
+                                    &subscriber.locale,
+                                    &topics,
+                                    old.chosen,
+                                );
                         if !unchanged {
                             update
                                 .execute(params![
                                     email,
                                     subscriber.email,
-                                    name,
-                                    locale,
+                                    subscriber.name,
+                                    subscriber.locale,
                                     topics,
                                     now
                                 ])
@@ -254,6 +264,27 @@ impl State {
             .conn
             .prepare(&format!(
                 "SELECT {ENTRY_COLUMNS} FROM subscribers ORDER BY rowid"
+            ))
+            .with_context(context)?;
+        let rows = statement.query_map([], entry).with_context(context)?;
+        rows.collect::<rusqlite::Result<_>>().with_context(context)
+    }
+
+    /// The entries a send's merge needs: readers with a choice of their own,
+    /// sign-ups and imports. File readers who chose nothing are exactly the
+    /// file's rows, so they are not read back (at 10⁶ readers that would be
+    /// the whole list in memory twice).
+    pub fn list_overrides(&self) -> Result<Vec<ListEntry>> {
+        let context = || format!("cannot read the list from {}", self.path.display());
+        if !self.has_table("subscribers").with_context(context)? {
+            return Ok(Vec::new());
+        }
+        let mut statement = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM subscribers
+                 WHERE name_chosen OR locale_chosen OR topics_chosen OR origin <> 'csv'
+                 ORDER BY rowid"
             ))
             .with_context(context)?;
         let rows = statement.query_map([], entry).with_context(context)?;

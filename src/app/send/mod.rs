@@ -157,7 +157,7 @@ pub fn send(
         let state = State::open_read_only(&config.state_path)?;
         // Read only: the file is merged as the real send would, not stored.
         let stored = match &state {
-            Some(state) => state.list_entries()?,
+            Some(state) => state.list_overrides()?,
             None => Vec::new(),
         };
         inputs.subscribers = subscribers::merge(
@@ -191,7 +191,7 @@ pub fn send(
     tracing::debug!("subscriber file merged: {synced:?}");
     inputs.subscribers = subscribers::merge(
         std::mem::take(&mut inputs.subscribers),
-        &state.list_entries()?,
+        &state.list_overrides()?,
         &locale_keys(config),
     );
 
