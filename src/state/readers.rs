@@ -60,7 +60,13 @@ struct Stored {
 
 /// The fields of a reader the file may set, hashed: the address always,
 /// each of name, locale and topics unless the reader chose it.
-fn fingerprint(address: &str, name: &str, locale: &str, topics: &str, chosen: ReaderChoices) -> u64 {
+fn fingerprint(
+    address: &str,
+    name: &str,
+    locale: &str,
+    topics: &str,
+    chosen: ReaderChoices,
+) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     address.hash(&mut hasher);
