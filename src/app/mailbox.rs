@@ -63,8 +63,8 @@ pub fn mailbox(
     let mut senders = Senders {
         state: &state,
         secret: secret.as_deref(),
-        by_digest: HashMap::new(),
-        by_message_id: HashMap::new(),
+        domain: &digest.from_domain,
+        digests: HashMap::new(),
     };
     let mut tally = Tally::default();
     let mut process = |bytes: &[u8]| -> Result<()> {
@@ -179,58 +179,69 @@ fn maildir(
     Ok(())
 }
 
-/// Who a VERP return path was for: each digest's recipients by signature,
-/// computed once per digest per run.
+/// One digest's recipients, indexed the two ways a report names one: by
+/// the signature of their VERP return path, and by our Message-ID of
+/// their copy.
+struct DigestIndex {
+    by_signature: HashMap<String, String>,
+    by_message_id: HashMap<String, String>,
+}
+
+/// Who a report is about, from the ledger: each digest's deliveries read
+/// once per run and indexed both ways.
 struct Senders<'a> {
     state: &'a State,
+    /// The return paths' secret, when digests leave with them.
     secret: Option<&'a [u8]>,
-    by_digest: HashMap<String, HashMap<String, String>>,
-    /// Each digest's recipients by the Message-ID of their copy.
-    by_message_id: HashMap<String, HashMap<String, String>>,
+    /// `digest.from`'s domain, which our Message-IDs end in.
+    domain: &'a str,
+    digests: HashMap<String, DigestIndex>,
 }
 
 impl Senders<'_> {
-    fn recipient(&mut self, digest_id: &str, signature: &str) -> Result<Option<String>> {
-        let Some(secret) = self.secret else {
-            return Ok(None);
-        };
-        if !self.by_digest.contains_key(digest_id) {
-            let emails = self.state.delivery_emails(digest_id)?;
-            let map = emails
-                .into_iter()
-                .map(|email| (crate::verp::signature(secret, digest_id, &email), email))
-                .collect();
-            self.by_digest.insert(digest_id.to_owned(), map);
+    fn index(&mut self, digest_id: &str) -> Result<&DigestIndex> {
+        if !self.digests.contains_key(digest_id) {
+            let mut index = DigestIndex {
+                by_signature: HashMap::new(),
+                by_message_id: HashMap::new(),
+            };
+            for email in self.state.delivery_emails(digest_id)? {
+                if let Some(secret) = self.secret {
+                    let signature = crate::verp::signature(secret, digest_id, &email);
+                    index.by_signature.insert(signature, email.clone());
+                }
+                let id = super::send::message_id(digest_id, &email, self.domain);
+                index.by_message_id.insert(id, email);
+            }
+            self.digests.insert(digest_id.to_owned(), index);
         }
-        Ok(self.by_digest[digest_id].get(signature).cloned())
+        Ok(&self.digests[digest_id])
     }
+
+    /// The reader of a VERP return path's (digest, signature).
+    fn recipient(&mut self, digest_id: &str, signature: &str) -> Result<Option<String>> {
+        if self.secret.is_none() {
+            return Ok(None);
+        }
+        Ok(self.index(digest_id)?.by_signature.get(signature).cloned())
+    }
+
     /// The reader of one of our digests' Message-IDs
     /// (`<digest.<digest id>.<hash>@<domain>>`, see `send`'s composer).
-    fn by_message_id(&mut self, id: &str, domain: &str) -> Result<Option<String>> {
+    fn by_message_id(&mut self, id: &str) -> Result<Option<String>> {
         let id = id.trim().trim_matches(|c| c == '<' || c == '>');
-        let Some(local) = id
-            .strip_suffix(domain)
+        let digest_id = id
+            .strip_suffix(self.domain)
             .and_then(|rest| rest.strip_suffix('@'))
             .and_then(|rest| rest.strip_prefix("digest."))
-        else {
+            .and_then(|local| local.rsplit_once('.'))
+            .map(|(digest_id, _)| digest_id.to_owned());
+        let Some(digest_id) = digest_id else {
             return Ok(None);
         };
-        let Some((digest_id, _)) = local.rsplit_once('.') else {
-            return Ok(None);
-        };
-        if !self.by_message_id.contains_key(digest_id) {
-            let map = self
-                .state
-                .delivery_emails(digest_id)?
-                .into_iter()
-                .map(|email| {
-                    let ours = super::send::message_id(digest_id, &email, domain);
-                    (ours, email)
-                })
-                .collect();
-            self.by_message_id.insert(digest_id.to_owned(), map);
-        }
-        Ok(self.by_message_id[digest_id]
+        Ok(self
+            .index(&digest_id)?
+            .by_message_id
             .get(&format!("<{id}>"))
             .cloned())
     }
@@ -273,7 +284,7 @@ fn handle(
         } = event
         {
             let by_id = match enclosed_message_id {
-                Some(id) => senders.by_message_id(id, &digest.from_domain)?,
+                Some(id) => senders.by_message_id(id)?,
                 None => None,
             };
             *recipient = by_id.or_else(|| enclosed_to.clone());

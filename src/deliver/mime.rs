@@ -38,19 +38,7 @@ pub fn build_message(
         .from
         .parse()
         .map_err(|e| anyhow!("invalid From address {:?}: {e}", email.from))?;
-    let to_address = email
-        .to_email
-        .parse()
-        .map_err(|e| anyhow!("invalid To address {:?}: {e}", email.to_email))?;
-    // lettre panics on a display name with a line break (a quoted CSV
-    // field may hold one); in a header it can only be a space.
-    let to_name: String = email
-        .to_name
-        .trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let to = Mailbox::new((!to_name.is_empty()).then_some(to_name), to_address);
+    let to = recipient(&email.to_name, &email.to_email)?;
 
     let mut builder = Message::builder()
         .from(from)
@@ -110,17 +98,7 @@ pub fn notice_message(
         .from
         .parse()
         .map_err(|e| anyhow!("invalid From address {:?}: {e}", notice.from))?;
-    let to_address = notice
-        .to_email
-        .parse()
-        .map_err(|e| anyhow!("invalid To address {:?}: {e}", notice.to_email))?;
-    let to_name: String = notice
-        .to_name
-        .trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let to = Mailbox::new((!to_name.is_empty()).then_some(to_name), to_address);
+    let to = recipient(&notice.to_name, &notice.to_email)?;
     let mut message = Message::builder()
         .from(from)
         .to(to)
@@ -136,6 +114,24 @@ pub fn notice_message(
         signer.sign(&mut message);
     }
     Ok(message.formatted())
+}
+
+/// The `To` mailbox of `name` and `address`.
+fn recipient(name: &str, address: &str) -> Result<Mailbox> {
+    let to_address = address
+        .parse()
+        .map_err(|e| anyhow!("invalid To address {address:?}: {e}"))?;
+    // lettre panics on a display name with a line break (a quoted CSV
+    // field may hold one); in a header it can only be a space.
+    let to_name: String = name
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    Ok(Mailbox::new(
+        (!to_name.is_empty()).then_some(to_name),
+        to_address,
+    ))
 }
 
 fn header(name: &'static str, value: String) -> HeaderValue {

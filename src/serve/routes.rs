@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use fluent_bundle::FluentValue;
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -294,13 +295,13 @@ async fn unsubscribe_post(
     } else {
         UnsubscribeVia::Page
     };
-    let list = setup.list.clone();
     let address = email.clone();
-    let done = tokio::task::spawn_blocking(move || list.unsubscribe(&address, via)).await;
-    match done {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => return server_error(&setup, &headers, &error),
-        Err(error) => return server_error(&setup, &headers, &anyhow::anyhow!(error)),
+    if let Err(response) = blocking(&setup, &headers, move |list| {
+        list.unsubscribe(&address, via)
+    })
+    .await
+    {
+        return response;
     }
     let reader = match reader(&setup, &email).await {
         Ok(reader) => reader,
@@ -338,12 +339,10 @@ async fn resubscribe_post(
     let Some(email) = verified(&setup, signed_link(&form)) else {
         return bad_link(&setup, &headers);
     };
-    let list = setup.list.clone();
     let address = email.clone();
-    let lifted = match tokio::task::spawn_blocking(move || list.resubscribe(&address)).await {
-        Ok(Ok(lifted)) => lifted,
-        Ok(Err(error)) => return server_error(&setup, &headers, &error),
-        Err(error) => return server_error(&setup, &headers, &anyhow::anyhow!(error)),
+    let lifted = match blocking(&setup, &headers, move |list| list.resubscribe(&address)).await {
+        Ok(lifted) => lifted,
+        Err(response) => return response,
     };
     let reader = match reader(&setup, &email).await {
         Ok(reader) => reader,
@@ -358,7 +357,7 @@ async fn resubscribe_post(
             "page-resubscribe-refused-text",
         )
     };
-    let page = message_page(&setup, locale, title, text, &email);
+    let page = message_page(&setup, locale, title, text, &[("email", email.into())]);
     respond(locale, StatusCode::OK, page)
 }
 
@@ -389,19 +388,6 @@ fn preferences_view(
     reader: &Reader,
 ) -> anyhow::Result<PreferencesView> {
     let localizer = setup.catalog.localizer(&locale.key)?;
-    let chosen: Vec<String> = reader.topics.iter().map(|t| t.to_lowercase()).collect();
-    let mut languages = Vec::new();
-    for other in &setup.locales {
-        languages.push(LanguageOption {
-            key: other.key.clone(),
-            tag: other.tag.clone(),
-            label: setup
-                .catalog
-                .localizer(&other.key)?
-                .text("web-copy-language")?,
-            selected: other.key == reader.locale,
-        });
-    }
     Ok(PreferencesView {
         frame: frame(setup, locale, "page-preferences-title")?,
         intro: localizer.message(
@@ -414,18 +400,10 @@ fn preferences_view(
         name_label: localizer.text("page-preferences-name")?,
         name: reader.name.clone(),
         language_label: localizer.text("page-preferences-language")?,
-        languages,
+        languages: language_options(setup, &reader.locale)?,
         topics_label: localizer.text("page-preferences-topics")?,
         topics_hint: localizer.text("page-preferences-topics-hint")?,
-        topics: setup
-            .topics
-            .iter()
-            .map(|topic| Choice {
-                value: topic.value.clone(),
-                label: topic.label.clone(),
-                selected: chosen.contains(&topic.value),
-            })
-            .collect(),
+        topics: topic_choices(setup, &reader.topics),
         save: localizer.text("page-preferences-save")?,
         unsubscribe_url: signed_url(setup, "unsubscribe", Action::Unsubscribe, email),
         unsubscribe_label: localizer.text("page-preferences-unsubscribe")?,
@@ -434,6 +412,76 @@ fn preferences_view(
 
 /// The longest name a reader may give; the rest is cut.
 const MAX_NAME_CHARS: usize = 200;
+
+/// A name as one line of text: control characters dropped, length capped.
+pub(super) fn clean_name(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// The offered topics a form ticked; anything else in it is ignored.
+pub(super) fn ticked_topics(setup: &Setup, form: &[(String, String)]) -> Vec<String> {
+    setup
+        .topics
+        .iter()
+        .filter(|topic| form.iter().any(|(k, v)| k == "topic" && *v == topic.value))
+        .map(|topic| topic.value.clone())
+        .collect()
+}
+
+/// Every configured language, named in itself, `selected` ticked.
+pub(super) fn language_options(
+    setup: &Setup,
+    selected: &str,
+) -> anyhow::Result<Vec<LanguageOption>> {
+    setup
+        .locales
+        .iter()
+        .map(|other| {
+            Ok(LanguageOption {
+                key: other.key.clone(),
+                tag: other.tag.clone(),
+                label: setup
+                    .catalog
+                    .localizer(&other.key)?
+                    .text("web-copy-language")?,
+                selected: other.key == selected,
+            })
+        })
+        .collect()
+}
+
+/// The site's topics, those in `chosen` (any case) ticked.
+pub(super) fn topic_choices(setup: &Setup, chosen: &[String]) -> Vec<Choice> {
+    setup
+        .topics
+        .iter()
+        .map(|topic| Choice {
+            value: topic.value.clone(),
+            label: topic.label.clone(),
+            selected: chosen.iter().any(|c| c.to_lowercase() == topic.value),
+        })
+        .collect()
+}
+
+/// Runs a call on the list off the async threads (it blocks on SQLite or
+/// SMTP); a failure is logged and answered with the error page.
+pub(super) async fn blocking<T: Send + 'static>(
+    setup: &Setup,
+    headers: &HeaderMap,
+    call: impl FnOnce(&dyn super::List) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, Response> {
+    let list = setup.list.clone();
+    match tokio::task::spawn_blocking(move || call(list.as_ref())).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(server_error(setup, headers, &error)),
+        Err(error) => Err(server_error(setup, headers, &anyhow::anyhow!(error))),
+    }
+}
 
 async fn preferences_post(
     State(setup): State<Shared>,
@@ -454,38 +502,24 @@ async fn preferences_post(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    // A name is one line of text: control characters dropped, length capped.
-    let name: String = field("name")
-        .unwrap_or(&reader.name)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_NAME_CHARS)
-        .collect::<String>()
-        .trim()
-        .to_owned();
+    let name = clean_name(field("name").unwrap_or(&reader.name));
     let locale = field("locale")
         .filter(|key| setup.locales.iter().any(|l| l.key == *key))
         .unwrap_or(&reader.locale)
         .to_owned();
-    // Only offered topics are kept; anything else in the form is ignored.
-    let topics: Vec<String> = setup
-        .topics
-        .iter()
-        .filter(|topic| form.iter().any(|(k, v)| k == "topic" && *v == topic.value))
-        .map(|topic| topic.value.clone())
-        .collect();
+    let topics = ticked_topics(&setup, &form);
     let preferences = Preferences {
         name,
         locale,
         topics,
     };
-    let list = setup.list.clone();
-    let address = email.clone();
-    let saved = preferences.clone();
-    match tokio::task::spawn_blocking(move || list.save_preferences(&address, &saved)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => return server_error(&setup, &headers, &error),
-        Err(error) => return server_error(&setup, &headers, &anyhow::anyhow!(error)),
+    let (address, saved) = (email.clone(), preferences.clone());
+    if let Err(response) = blocking(&setup, &headers, move |list| {
+        list.save_preferences(&address, &saved)
+    })
+    .await
+    {
+        return response;
     }
     let reader = Reader {
         name: preferences.name,
@@ -498,7 +532,7 @@ async fn preferences_post(
         locale,
         "page-preferences-saved-title",
         "page-preferences-saved-text",
-        &email,
+        &[("email", email.into())],
     );
     respond(locale, StatusCode::OK, page)
 }
@@ -510,24 +544,15 @@ async fn not_found(State(setup): State<Shared>, headers: HeaderMap) -> Response 
         locale,
         "page-not-found-title",
         "page-not-found-text",
-        "",
+        &[],
     );
     respond(locale, StatusCode::NOT_FOUND, page)
 }
 
 /// The reader behind `email`, looked up off the async threads.
 pub(super) async fn reader(setup: &Shared, email: &str) -> Result<Option<Reader>, Response> {
-    let list = setup.list.clone();
     let address = email.to_owned();
-    match tokio::task::spawn_blocking(move || list.reader(&address)).await {
-        Ok(Ok(reader)) => Ok(reader),
-        Ok(Err(error)) => Err(server_error(setup, &HeaderMap::new(), &error)),
-        Err(error) => Err(server_error(
-            setup,
-            &HeaderMap::new(),
-            &anyhow::anyhow!(error),
-        )),
-    }
+    blocking(setup, &HeaderMap::new(), move |list| list.reader(&address)).await
 }
 
 /// 400: the link is incomplete or its token does not match its address.
@@ -538,7 +563,7 @@ pub(super) fn bad_link(setup: &Setup, headers: &HeaderMap) -> Response {
         locale,
         "page-bad-link-title",
         "page-bad-link-text",
-        "",
+        &[],
     );
     respond(locale, StatusCode::BAD_REQUEST, page)
 }
@@ -547,7 +572,7 @@ pub(super) fn bad_link(setup: &Setup, headers: &HeaderMap) -> Response {
 pub(super) fn server_error(setup: &Setup, headers: &HeaderMap, error: &anyhow::Error) -> Response {
     tracing::error!("{error:#}");
     let locale = page_locale(setup, None, headers);
-    let page = message_page(setup, locale, "page-error-title", "page-error-text", "");
+    let page = message_page(setup, locale, "page-error-title", "page-error-text", &[]);
     respond(locale, StatusCode::INTERNAL_SERVER_ERROR, page)
 }
 
@@ -561,17 +586,18 @@ pub(super) fn frame(setup: &Setup, locale: &PageLocale, title_id: &str) -> anyho
     })
 }
 
+/// A page of a title and one message, `args` the message's values.
 pub(super) fn message_page(
     setup: &Setup,
     locale: &PageLocale,
     title_id: &str,
     text_id: &str,
-    email: &str,
+    args: &[(&str, FluentValue<'static>)],
 ) -> anyhow::Result<String> {
     let localizer = setup.catalog.localizer(&locale.key)?;
     let view = MessageView {
         frame: frame(setup, locale, title_id)?,
-        text: localizer.message(text_id, &[("email", email.to_owned().into())])?,
+        text: localizer.message(text_id, args)?,
         link: None,
     };
     setup.pages.render(MESSAGE, &view)

@@ -10,12 +10,13 @@
 //! clicking in their own inbox.
 
 use super::pages::{
-    Choice, LanguageOption, Link, MESSAGE, MessageView, QUESTION, QuestionView, SIGNUP_FORM,
-    SUBSCRIBE, SignupForm, SubscribeView,
+    Link, MESSAGE, MessageView, QUESTION, QuestionView, SIGNUP_FORM, SUBSCRIBE, SignupForm,
+    SubscribeView,
 };
 use super::routes::{
-    Shared, bad_link, field, form_pairs, frame, page_locale, query_pairs, respond, server_error,
-    signed_url,
+    Shared, bad_link, blocking, clean_name, field, form_pairs, frame, language_options,
+    message_page, page_locale, query_pairs, respond, server_error, signed_url, ticked_topics,
+    topic_choices,
 };
 use super::{Notice, PageLocale, Preferences, Setup};
 use crate::unsubscribe::{self, Action};
@@ -23,7 +24,6 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use fluent_bundle::FluentValue;
 use std::net::SocketAddr;
 
 /// The longest address RFC 5321 lets through.
@@ -52,18 +52,6 @@ fn signup_form(
     preferences: &Preferences,
 ) -> anyhow::Result<SignupForm> {
     let localizer = setup.catalog.localizer(&locale.key)?;
-    let mut languages = Vec::new();
-    for other in &setup.locales {
-        languages.push(LanguageOption {
-            key: other.key.clone(),
-            tag: other.tag.clone(),
-            label: setup
-                .catalog
-                .localizer(&other.key)?
-                .text("web-copy-language")?,
-            selected: other.key == preferences.locale,
-        });
-    }
     Ok(SignupForm {
         action,
         email_label: localizer.text("page-subscribe-email")?,
@@ -71,18 +59,10 @@ fn signup_form(
         name_label: localizer.text("page-subscribe-name")?,
         name: preferences.name.clone(),
         language_label: localizer.text("page-preferences-language")?,
-        languages,
+        languages: language_options(setup, &preferences.locale)?,
         topics_label: localizer.text("page-preferences-topics")?,
         topics_hint: localizer.text("page-preferences-topics-hint")?,
-        topics: setup
-            .topics
-            .iter()
-            .map(|topic| Choice {
-                value: topic.value.clone(),
-                label: topic.label.clone(),
-                selected: preferences.topics.contains(&topic.value),
-            })
-            .collect(),
+        topics: topic_choices(setup, &preferences.topics),
         button: localizer.text("page-subscribe-button")?,
     })
 }
@@ -192,13 +172,13 @@ pub(super) async fn subscribe_post(
     if cross_site(&setup, &headers) {
         tracing::warn!("a sign-up posted from another site was refused");
         let locale = page_locale(&setup, None, &headers);
-        let page = message(&setup, locale, "page-error-title", "page-error-text", &[]);
+        let page = message_page(&setup, locale, "page-error-title", "page-error-text", &[]);
         return respond(locale, StatusCode::FORBIDDEN, page);
     }
     let now = std::time::Instant::now();
     if !setup.limits.per_client.allow(&client(peer, &headers), now) {
         let locale = page_locale(&setup, None, &headers);
-        let page = message(
+        let page = message_page(
             &setup,
             locale,
             "page-too-many-title",
@@ -221,18 +201,9 @@ pub(super) async fn subscribe_post(
         .find(|l| l.key == value("locale"))
         .unwrap_or_else(|| page_locale(&setup, None, &headers));
     let preferences = Preferences {
-        name: value("name")
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(200)
-            .collect(),
+        name: clean_name(&value("name")),
         locale: locale.key.clone(),
-        topics: setup
-            .topics
-            .iter()
-            .filter(|t| form.iter().any(|(k, v)| k == "topic" && *v == t.value))
-            .map(|t| t.value.clone())
-            .collect(),
+        topics: ticked_topics(&setup, &form),
     };
     if !is_address(&email) {
         let problem = setup
@@ -244,12 +215,14 @@ pub(super) async fn subscribe_post(
         });
         return respond(locale, StatusCode::BAD_REQUEST, page);
     }
-    let list = setup.list.clone();
     let (address, chosen) = (email.clone(), preferences.clone());
-    let send = match tokio::task::spawn_blocking(move || list.sign_up(&address, &chosen)).await {
-        Ok(Ok(send)) => send,
-        Ok(Err(error)) => return server_error(&setup, &headers, &error),
-        Err(error) => return server_error(&setup, &headers, &anyhow::anyhow!(error)),
+    let send = match blocking(&setup, &headers, move |list| {
+        list.sign_up(&address, &chosen)
+    })
+    .await
+    {
+        Ok(send) => send,
+        Err(response) => return response,
     };
     let key = crate::model::EmailKey::new(&email);
     if send && setup.limits.per_address.allow(key.as_str(), now) {
@@ -266,7 +239,7 @@ pub(super) async fn subscribe_post(
             Err(error) => return server_error(&setup, &headers, &error),
         }
     }
-    let page = message(
+    let page = message_page(
         &setup,
         locale,
         "page-subscribe-sent-title",
@@ -336,7 +309,7 @@ fn confirmed_link(
     }
     if setup.clock.now().timestamp() > expiry {
         let locale = page_locale(setup, None, headers);
-        let page = message(
+        let page = message_page(
             setup,
             locale,
             "page-confirm-expired-title",
@@ -389,12 +362,10 @@ pub(super) async fn confirm_post(
         Ok(link) => link,
         Err(response) => return *response,
     };
-    let list = setup.list.clone();
     let address = email.clone();
-    let confirmed = match tokio::task::spawn_blocking(move || list.confirm(&address)).await {
-        Ok(Ok(confirmed)) => confirmed,
-        Ok(Err(error)) => return server_error(&setup, &headers, &error),
-        Err(error) => return server_error(&setup, &headers, &anyhow::anyhow!(error)),
+    let confirmed = match blocking(&setup, &headers, move |list| list.confirm(&address)).await {
+        Ok(confirmed) => confirmed,
+        Err(response) => return response,
     };
     if !confirmed {
         return bad_link(&setup, &headers);
@@ -414,20 +385,4 @@ pub(super) async fn confirm_post(
         setup.pages.render(MESSAGE, &view)
     })();
     respond(locale, StatusCode::OK, page)
-}
-
-fn message(
-    setup: &Setup,
-    locale: &PageLocale,
-    title_id: &str,
-    text_id: &str,
-    args: &[(&str, FluentValue<'static>)],
-) -> anyhow::Result<String> {
-    let localizer = setup.catalog.localizer(&locale.key)?;
-    let view = MessageView {
-        frame: frame(setup, locale, title_id)?,
-        text: localizer.message(text_id, args)?,
-        link: None,
-    };
-    setup.pages.render(MESSAGE, &view)
 }

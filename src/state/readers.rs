@@ -330,39 +330,29 @@ impl State {
                 self.path.display()
             )
         };
-        let tx = self.write_transaction()?;
-        let exists = tx
-            .query_row("SELECT 1 FROM subscribers WHERE email = ?1", [&key], |_| {
-                Ok(())
-            })
-            .optional()
+        // One statement: a field left `NULL` keeps its value and flag.
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE subscribers SET
+                     name = coalesce(?2, name), name_chosen = name_chosen OR ?2 IS NOT NULL,
+                     locale = coalesce(?3, locale), locale_chosen = locale_chosen OR ?3 IS NOT NULL,
+                     topics = coalesce(?4, topics), topics_chosen = topics_chosen OR ?4 IS NOT NULL,
+                     updated_at = ?5
+                 WHERE email = ?1",
+                params![
+                    key,
+                    choice.name,
+                    choice.locale,
+                    choice.topics.as_deref().map(topics_json),
+                    timestamp(now)
+                ],
+            )
             .with_context(context)?;
-        if exists.is_none() {
+        if changed == 0 {
             bail!("{key} is not on the list");
         }
-        let now = timestamp(now);
-        if let Some(name) = &choice.name {
-            tx.execute(
-                "UPDATE subscribers SET name = ?2, name_chosen = 1, updated_at = ?3 WHERE email = ?1",
-                params![key, name, now],
-            )
-            .with_context(context)?;
-        }
-        if let Some(locale) = &choice.locale {
-            tx.execute(
-                "UPDATE subscribers SET locale = ?2, locale_chosen = 1, updated_at = ?3 WHERE email = ?1",
-                params![key, locale, now],
-            )
-            .with_context(context)?;
-        }
-        if let Some(topics) = &choice.topics {
-            tx.execute(
-                "UPDATE subscribers SET topics = ?2, topics_chosen = 1, updated_at = ?3 WHERE email = ?1",
-                params![key, topics_json(topics), now],
-            )
-            .with_context(context)?;
-        }
-        tx.commit().with_context(context)
+        Ok(())
     }
 }
 

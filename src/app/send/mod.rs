@@ -474,6 +474,11 @@ impl Run<'_, '_> {
         jobs: mpsc::SyncSender<Job>,
         crew: &mut Crew<'_>,
     ) -> Result<()> {
+        let config = self.config;
+        let return_path = config
+            .digest
+            .as_ref()
+            .and_then(|d| d.return_path.as_deref());
         for (position, delivery) in plan.deliveries.iter().enumerate() {
             if crew.stop.asked() {
                 return Ok(());
@@ -511,12 +516,7 @@ impl Run<'_, '_> {
                     continue;
                 }
             };
-            let envelope_from = match &self
-                .config
-                .digest
-                .as_ref()
-                .and_then(|d| d.return_path.clone())
-            {
+            let envelope_from = match return_path {
                 Some(return_path) => {
                     crate::verp::address(return_path, &self.composer.secret, digest_id, email)
                 }
