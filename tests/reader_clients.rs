@@ -208,30 +208,8 @@ fn translations_stay_discoverable_in_every_format() {
 /// The text of an HTML fragment, and the tags it opens, as Python's HTML
 /// parser reads them.
 fn html_text_and_tags(html: &str) -> (String, Vec<String>) {
-    let script = "import html.parser, json, sys\n\
-                  class P(html.parser.HTMLParser):\n\
-                  \x20   def __init__(self):\n\
-                  \x20       super().__init__(convert_charrefs=True); self.text = ''; self.tags = []\n\
-                  \x20   def handle_starttag(self, tag, attrs): self.tags.append(tag)\n\
-                  \x20   def handle_data(self, data): self.text += data\n\
-                  p = P(); p.feed(sys.stdin.read()); p.close()\n\
-                  print(json.dumps([p.text, p.tags]))\n";
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(html.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
-    serde_json::from_slice(&output.stdout).unwrap()
+    let page = common::html::parse(html);
+    (page.all_text, page.tags)
 }
 
 const MARKUP_SUMMARY: &str =

@@ -208,31 +208,11 @@ fn unsubscribe_url(relay: &MailServer, to: &str) -> String {
 
 /// The visible text of `html`, as Python's HTML parser reads it.
 fn text_of(html: &str) -> String {
-    let script = "import html.parser, sys\n\
-                  class P(html.parser.HTMLParser):\n\
-                  \x20   text = ''\n\
-                  \x20   skip = 0\n\
-                  \x20   def handle_starttag(self, tag, attrs):\n\
-                  \x20       if tag in ('style', 'title'): self.skip += 1\n\
-                  \x20   def handle_endtag(self, tag):\n\
-                  \x20       if tag in ('style', 'title'): self.skip -= 1\n\
-                  \x20   def handle_data(self, data):\n\
-                  \x20       if not self.skip: self.text += data\n\
-                  p = P(); p.feed(sys.stdin.read()); p.close(); print(' '.join(p.text.split()))\n";
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(html.as_bytes())
-        .unwrap();
-    String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    common::html::parse(html)
+        .text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The DOM headless Chromium builds for `url`.

@@ -6,57 +6,13 @@
 
 mod common;
 
+use common::html::{Page, parse as parse_page};
 use common::{NOW, Site, stderr};
 use std::collections::BTreeSet;
 use std::process::Command;
 
 const SECRET: &str = "test-secret-0123456789abcdef0123456789";
 const FEEDS_URL: &str = "https://news.example.org/feeds/";
-
-/// What Python's HTML parser reads in a page.
-#[derive(serde::Deserialize, Debug)]
-struct Page {
-    text: String,
-    /// Every `href` and `src`, with the tag it is on.
-    links: Vec<(String, String)>,
-    /// `<link>` elements as (rel, hreflang, type, href).
-    heads: Vec<(String, String, String, String)>,
-}
-
-fn parse_page(html: &str) -> Page {
-    let script = "import html.parser, json, sys\n\
-                  class P(html.parser.HTMLParser):\n\
-                  \x20   def __init__(self):\n\
-                  \x20       super().__init__(convert_charrefs=True); self.text = ''; self.links = []; self.heads = []; self.skip = 0\n\
-                  \x20   def handle_starttag(self, tag, attrs):\n\
-                  \x20       a = dict(attrs)\n\
-                  \x20       if tag in ('style', 'title'): self.skip += 1\n\
-                  \x20       for k in ('href', 'src'):\n\
-                  \x20           if k in a: self.links.append((tag, a[k]))\n\
-                  \x20       if tag == 'link': self.heads.append((a.get('rel', ''), a.get('hreflang', ''), a.get('type', ''), a.get('href', '')))\n\
-                  \x20   def handle_endtag(self, tag):\n\
-                  \x20       if tag in ('style', 'title'): self.skip -= 1\n\
-                  \x20   def handle_data(self, data):\n\
-                  \x20       if not self.skip: self.text += data\n\
-                  p = P(); p.feed(sys.stdin.read()); p.close()\n\
-                  print(json.dumps({'text': p.text, 'links': p.links, 'heads': p.heads}))\n";
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(html.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 fn mail_site() -> Site {
     let site = Site::from_fixture("mail");

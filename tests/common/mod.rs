@@ -4,6 +4,7 @@
 
 pub mod cdp;
 pub mod dkim;
+pub mod html;
 pub mod smtp;
 
 use std::path::{Path, PathBuf};
