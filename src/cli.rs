@@ -125,6 +125,12 @@ pub enum Command {
         /// the last `digest.first_window` days of stories.
         #[arg(long)]
         accept_new_state: bool,
+        /// Share this send with `gazette send --worker` runs on other hosts
+        /// (a PostgreSQL state, `[state] url`): the first to start creates
+        /// the digest, every worker takes batches of its deliveries through
+        /// its own relay, and a worker that dies leaves its rows to the others.
+        #[arg(long, conflicts_with = "dry_run")]
+        worker: bool,
     },
     /// Add ADDRESS to the suppression list: it never gets mail again.
     Unsubscribe {
@@ -253,8 +259,14 @@ impl Cli {
                 retry_unknown,
                 retry_deferred,
                 accept_new_state,
+                worker,
             } => app::Command::Send(app::SendRequest {
                 dry_run,
+                role: if worker {
+                    app::SendRole::Worker
+                } else {
+                    app::SendRole::Sole
+                },
                 unknown: if retry_unknown {
                     UnknownDeliveries::Retry
                 } else {

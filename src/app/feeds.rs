@@ -61,8 +61,8 @@ pub fn gather(
     // Every feed source needs the state: URL sources for the fetch cache,
     // all of them for the items already warned about as skipped.
     let state = match mode {
-        Mode::FetchAndStore => Some(State::open(&config.state_path)?),
-        _ => State::open_read_only(&config.state_path)?,
+        Mode::FetchAndStore => Some(State::open(&config.state)?),
+        _ => State::open_read_only(&config.state)?,
     };
     let mut fetcher = (mode != Mode::CacheOnly).then(|| Fetcher::new(&config.fetch));
     let mut failures = Vec::new();

@@ -144,7 +144,7 @@ pub fn record(
             Ok((path.display().to_string(), size, mtime))
         })
         .collect::<Result<Vec<_>>>()?;
-    State::open(&config.state_path)?.store_build_record(&BuildRecord {
+    State::open(&config.state)?.store_build_record(&BuildRecord {
         inputs: fingerprint.digest.clone(),
         valid_from: window.0,
         valid_until: window.1,

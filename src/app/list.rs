@@ -44,7 +44,7 @@ pub fn subscribers(
                     row.reason
                 );
             }
-            let state = State::open(&config.state_path)?;
+            let state = State::open(&config.state)?;
             let sync = state.add_file(&list.subscribers, now)?;
             if output.is_normal() {
                 println!(
@@ -61,10 +61,11 @@ pub fn subscribers(
             if address.parse::<lettre::Address>().is_err() {
                 bail!("`{address}` is not an email address");
             }
-            if !config.state_path.exists() {
+            let Some(state) = State::open_read_only(&config.state)? else {
                 bail!("{address} is not suppressed (there is no state database yet)");
-            }
-            let state = State::open(&config.state_path)?;
+            };
+            drop(state);
+            let state = State::open(&config.state)?;
             match state.lift_suppression(address)? {
                 Some(reason) => {
                     tracing::warn!(
@@ -86,7 +87,7 @@ pub fn subscribers(
 /// Every reader with their state, then suppressed addresses the list has
 /// no entry for.
 fn rows(config: &Config) -> Result<Vec<crate::subscribers::ListRow>> {
-    let Some(state) = State::open_read_only(&config.state_path)? else {
+    let Some(state) = State::open_read_only(&config.state)? else {
         return Ok(Vec::new());
     };
     let entries = state.list_entries()?;

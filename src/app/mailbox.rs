@@ -55,7 +55,7 @@ pub fn mailbox(
             .then(|| std::env::var("ORIGINAL_RECIPIENT").ok())
             .flatten(),
     };
-    let state = State::open(&config.state_path)?;
+    let state = State::open(&config.state)?;
     let secret = match digest.return_path {
         Some(_) => Some(super::setup::unsubscribe_secret(digest)?),
         None => None,

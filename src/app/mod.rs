@@ -17,6 +17,7 @@ pub use request::{
     Request, SendRequest, SourceFailures, SubscribersRequest, UnknownDeliveries,
 };
 
+pub use crate::state::SendRole;
 use crate::config::{self, Config};
 use crate::feed::{self, RenderedFeed};
 use crate::i18n;
@@ -281,7 +282,7 @@ fn build(
     let started = std::time::SystemTime::now();
     // One read-only look at what the last run recorded; closed before
     // this build writes to the database.
-    let previous = crate::state::State::open_read_only(&config.state_path)?;
+    let previous = crate::state::State::open_read_only(&config.state)?;
     let record = match &previous {
         Some(state) => state.build_record()?,
         None => None,
@@ -432,7 +433,7 @@ fn unsubscribe(
     if address.parse::<lettre::Address>().is_err() {
         anyhow::bail!("`{address}` is not an email address");
     }
-    let state = crate::state::State::open(&config.state_path)?;
+    let state = crate::state::State::open(&config.state)?;
     let added = state.suppress(address, "unsubscribed by request", now)?;
     if output.is_normal() {
         if added {

@@ -4,6 +4,7 @@
 //!
 //! Built by `cli`; read by the rest of `app`. Holds no behaviour.
 
+use crate::state::SendRole;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use std::path::PathBuf;
 
@@ -97,6 +98,8 @@ pub struct SendRequest {
     pub unknown: UnknownDeliveries,
     pub deferred: DeferredDeliveries,
     pub new_state: NewState,
+    /// The only sender, or one of several workers (`--worker`).
+    pub role: SendRole,
 }
 
 /// What `send` does with deferred deliveries whose backoff has not passed.

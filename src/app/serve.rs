@@ -173,7 +173,7 @@ pub fn serve(
     let pages = serve::Pages::load(&digest.templates_dir.join("pages"))?;
     let keys: Vec<&str> = config.locales.iter().map(|l| l.key.as_str()).collect();
     let list = crate::subscribers::load(&digest.subscribers, &keys)?;
-    let state = State::open(&config.state_path)?;
+    let state = State::open(&config.state)?;
     // The file's readers can use their links before the next send.
     state.sync_file(&list.subscribers, clock.now())?;
     let topics = site_topics(config, clock)?;

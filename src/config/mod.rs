@@ -15,7 +15,7 @@ mod validate;
 
 pub use settings::{
     Author, Config, ContentMode, Delivery, DigestConfig, DkimConfig, FeedFormat, FeedLocation,
-    FeedSource, Feeds, FetchConfig, ImportConfig, ServeConfig, Site, SmtpConfig, SmtpSecurity,
+    FeedSource, Feeds, FetchConfig, ImportConfig, ServeConfig, Site, SmtpConfig, SmtpSecurity, StateLocation,
     Source, TagFeeds, TransportKind, UntranslatedMode, default_user_agent,
 };
 pub use sources::check_pattern;

@@ -362,21 +362,18 @@ fn default_max_items() -> usize {
     50
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawState {
-    #[serde(default = "default_state_path")]
-    pub path: PathBuf,
+    /// The SQLite file (the embedded default); not with `url`.
+    pub path: Option<PathBuf>,
+    /// `postgres://user@host:port/database`: a shared PostgreSQL state,
+    /// for several sending hosts.
+    pub url: Option<String>,
+    /// The environment variable holding the PostgreSQL password, so the
+    /// password is not written in config.toml.
+    pub password_env: Option<String>,
 }
 
-impl Default for RawState {
-    fn default() -> Self {
-        RawState {
-            path: default_state_path(),
-        }
-    }
-}
 
-fn default_state_path() -> PathBuf {
-    PathBuf::from(".gazette/state.db")
-}
+

@@ -286,7 +286,8 @@ pub struct Config {
     pub locales: Vec<Locale>,
     pub sources: Vec<Source>,
     pub feeds: Feeds,
-    pub state_path: PathBuf,
+    /// `[state]`: where the state database lives.
+    pub state: StateLocation,
     /// `[digest]`; `None` when the site sends no email.
     pub digest: Option<DigestConfig>,
     pub delivery: Delivery,
@@ -295,6 +296,22 @@ pub struct Config {
     pub import: ImportConfig,
     /// `[serve]`; `None` when the site runs no `gazette serve`.
     pub serve: Option<ServeConfig>,
+}
+
+/// `[state]`, validated: the embedded SQLite file, or a shared PostgreSQL
+/// database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateLocation {
+    /// `state.path` (default `.gazette/state.db`), made absolute.
+    Sqlite(PathBuf),
+    /// `state.url`.
+    Postgres {
+        /// `postgres://…` as written, without a password when
+        /// `password_env` is set.
+        url: String,
+        /// The environment variable holding the password, if any.
+        password_env: Option<String>,
+    },
 }
 
 /// `[serve]`, validated.

@@ -35,7 +35,10 @@ fn fills_documented_defaults() {
     assert_eq!(config.feeds.url.as_str(), "https://news.example.org/feeds/");
     assert_eq!(config.feeds.max_items, 50);
     assert_eq!(config.feeds.formats.len(), 3);
-    assert_eq!(config.state_path, PathBuf::from("/site/.gazette/state.db"));
+    assert_eq!(
+        config.state,
+        crate::config::StateLocation::Sqlite(PathBuf::from("/site/.gazette/state.db"))
+    );
     assert_eq!(config.site.tag_authority, "news.example.org,2026-01-01");
 }
 

@@ -7,7 +7,7 @@
 use super::State;
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
-use rusqlite::OptionalExtension;
+use super::db::args;
 
 #[cfg(test)]
 mod tests;
@@ -34,20 +34,19 @@ impl State {
         let context = || {
             format!(
                 "cannot read the last build's record from {}",
-                self.path.display()
+                self.label
             )
         };
         if !self.has_table("build_record").with_context(context)? {
             return Ok(None);
         }
         let row: Option<(String, Option<String>, Option<String>, String)> = self
-            .conn
-            .query_row(
+            .db
+            .query_opt(
                 "SELECT inputs, valid_from, valid_until, outputs FROM build_record WHERE id = 1",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                &[],
+                |row| Ok((row.text(0)?, row.opt_text(1)?, row.opt_text(2)?, row.text(3)?)),
             )
-            .optional()
             .with_context(context)?;
         let Some((inputs, valid_from, valid_until, outputs)) = row else {
             return Ok(None);
@@ -67,21 +66,18 @@ impl State {
     /// Replaces the record of the last build.
     pub fn store_build_record(&self, record: &BuildRecord) -> Result<()> {
         let outputs = serde_json::to_string(&record.outputs)?;
-        self.conn
+        let valid_from = record.valid_from.map(|t| t.to_rfc3339());
+        let valid_until = record.valid_until.map(|t| t.to_rfc3339());
+        self.db
             .execute(
                 "INSERT INTO build_record (id, inputs, valid_from, valid_until, outputs)
                  VALUES (1, ?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET inputs = excluded.inputs,
                    valid_from = excluded.valid_from, valid_until = excluded.valid_until,
                    outputs = excluded.outputs",
-                rusqlite::params![
-                    record.inputs,
-                    record.valid_from.map(|t| t.to_rfc3339()),
-                    record.valid_until.map(|t| t.to_rfc3339()),
-                    outputs
-                ],
+                args![&record.inputs, &valid_from, &valid_until, &outputs],
             )
-            .with_context(|| format!("cannot record the build in {}", self.path.display()))?;
+            .with_context(|| format!("cannot record the build in {}", self.label))?;
         Ok(())
     }
 }

@@ -7,10 +7,10 @@
 //! decide which stories or recipients a digest gets: it records what it is
 //! given, refusing only what would break "a story goes into one digest".
 
-use super::{State, Status, is_constraint, normalize_email, timestamp};
-use anyhow::{Context, Result, anyhow, bail};
+use super::db::{args, is_constraint};
+use super::{State, Status, normalize_email, timestamp};
+use anyhow::{Context, Result, bail};
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use std::collections::{BTreeSet, HashSet};
 use std::sync::LazyLock;
 
@@ -32,26 +32,22 @@ static INSERT_DELIVERY: LazyLock<String> = LazyLock::new(|| {
 impl State {
     /// Every story id already in some digest.
     pub fn included_story_ids(&self) -> Result<BTreeSet<String>> {
-        let read = || -> rusqlite::Result<BTreeSet<String>> {
-            let mut stmt = self.conn.prepare("SELECT story_id FROM digest_stories")?;
-            let ids = stmt.query_map([], |row| row.get(0))?;
-            ids.collect()
-        };
-        read().with_context(|| {
-            format!(
-                "cannot read the stories already sent from {}",
-                self.path.display()
-            )
-        })
+        let mut ids = BTreeSet::new();
+        self.db
+            .each("SELECT story_id FROM digest_stories", &[], |row| {
+                ids.insert(row.text(0)?);
+                Ok(())
+            })
+            .with_context(|| format!("cannot read the stories already sent from {}", self.label))?;
+        Ok(ids)
     }
 
     /// Whether a digest with this id was recorded.
     pub fn digest_exists(&self, id: &str) -> Result<bool> {
-        self.conn
-            .query_row("SELECT 1 FROM digests WHERE id = ?1", [id], |_| Ok(()))
-            .optional()
+        self.db
+            .query_opt("SELECT 1 FROM digests WHERE id = ?1", args![id], |_| Ok(()))
             .map(|row| row.is_some())
-            .with_context(|| format!("cannot look up digest `{id}` in {}", self.path.display()))
+            .with_context(|| format!("cannot look up digest `{id}` in {}", self.label))
     }
 
     /// One transaction: the digest, its stories (in order), and a `Pending`
@@ -66,29 +62,27 @@ impl State {
         story_ids: &[String],
         recipients: &[(String, String)],
     ) -> Result<()> {
-        let path = self.path.display().to_string();
+        let path = self.label.clone();
         let created = timestamp(created_at);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .with_context(|| format!("cannot begin a transaction on {path}"))?;
+        let tx = self.write_transaction()?;
 
-        tx.execute(
-            "INSERT INTO digests (id, created_at) VALUES (?1, ?2)",
-            params![id, created],
-        )
-        .map_err(|e| {
-            if is_constraint(&e) {
-                anyhow!(e).context(format!("digest `{id}` already exists in {path}"))
-            } else {
-                anyhow!(e).context(format!("cannot record digest `{id}` in {path}"))
-            }
-        })?;
+        self.db
+            .execute(
+                "INSERT INTO digests (id, created_at) VALUES (?1, ?2)",
+                args![id, &created],
+            )
+            .map_err(|e| {
+                if is_constraint(&e) {
+                    e.context(format!("digest `{id}` already exists in {path}"))
+                } else {
+                    e.context(format!("cannot record digest `{id}` in {path}"))
+                }
+            })?;
 
         for (position, story_id) in story_ids.iter().enumerate() {
-            let inserted = tx.execute(
+            let inserted = self.db.execute(
                 "INSERT INTO digest_stories (digest_id, story_id, position) VALUES (?1, ?2, ?3)",
-                params![id, story_id, position as i64],
+                args![id, story_id, position as i64],
             );
             if let Err(e) = inserted {
                 if !is_constraint(&e) {
@@ -96,13 +90,16 @@ impl State {
                         format!("cannot record story `{story_id}` of digest `{id}` in {path}")
                     });
                 }
-                let holder: Option<String> = tx
-                    .query_row(
+                // Out of the failed transaction (PostgreSQL reads nothing
+                // more in it) to name the digest that holds the story.
+                drop(tx);
+                let holder: Option<String> = self
+                    .db
+                    .query_opt(
                         "SELECT digest_id FROM digest_stories WHERE story_id = ?1",
-                        [story_id],
-                        |row| row.get(0),
+                        args![story_id],
+                        |row| row.text(0),
                     )
-                    .optional()
                     .with_context(|| format!("cannot look up story `{story_id}` in {path}"))?;
                 let holder = holder.unwrap_or_else(|| id.to_owned());
                 return Err(e).with_context(|| {
@@ -115,9 +112,6 @@ impl State {
         }
 
         {
-            let mut insert = tx
-                .prepare(&INSERT_DELIVERY)
-                .with_context(|| format!("cannot record deliveries in {path}"))?;
             let mut seen = HashSet::new();
             for (email, locale) in recipients {
                 let email = normalize_email(email);
@@ -127,8 +121,8 @@ impl State {
                          digest `{id}` was not recorded in {path}"
                     );
                 }
-                insert
-                    .execute(params![id, email, locale, created])
+                self.db
+                    .execute(&INSERT_DELIVERY, args![id, &email, locale, &created])
                     .with_context(|| {
                         format!("cannot record the delivery of digest `{id}` to {email} in {path}")
                     })?;
@@ -142,51 +136,42 @@ impl State {
     /// The stories of a digest, in their order in it. Fails for an unknown digest.
     pub fn digest_story_ids(&self, id: &str) -> Result<Vec<String>> {
         if !self.digest_exists(id)? {
-            bail!("no digest `{id}` in {}", self.path.display());
+            bail!("no digest `{id}` in {}", self.label);
         }
-        let read = || -> rusqlite::Result<Vec<String>> {
-            let mut stmt = self.conn.prepare(
+        self.db
+            .query(
                 "SELECT story_id FROM digest_stories WHERE digest_id = ?1 ORDER BY position",
-            )?;
-            let ids = stmt.query_map([id], |row| row.get(0))?;
-            ids.collect()
-        };
-        read().with_context(|| {
+                args![id],
+                |row| row.text(0),
+            )
+            .with_context(|| {
             format!(
                 "cannot read the stories of digest `{id}` from {}",
-                self.path.display()
+                self.label
             )
         })
     }
 
     /// Ids of every digest, oldest first.
     pub fn digest_ids(&self) -> Result<Vec<String>> {
-        let context = || format!("cannot list digests in {}", self.path.display());
-        let mut statement = self
-            .conn
-            .prepare("SELECT id FROM digests ORDER BY created_at, id")
-            .with_context(context)?;
-        let ids = statement
-            .query_map([], |row| row.get(0))
-            .with_context(context)?
-            .collect::<rusqlite::Result<Vec<String>>>()
-            .with_context(context)?;
-        Ok(ids)
+        let context = || format!("cannot list digests in {}", self.label);
+        self.db
+            .query("SELECT id FROM digests ORDER BY created_at, id", &[], |row| {
+                row.text(0)
+            })
+            .with_context(context)
     }
 
     /// Every digest as (id, when it was made), oldest first.
     pub fn digests_made(&self) -> Result<Vec<(String, DateTime<FixedOffset>)>> {
-        let context = || format!("cannot list digests in {}", self.path.display());
-        let mut statement = self
-            .conn
-            .prepare("SELECT id, created_at FROM digests ORDER BY created_at, id")
-            .with_context(context)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })
-            .with_context(context)?
-            .collect::<rusqlite::Result<Vec<_>>>()
+        let context = || format!("cannot list digests in {}", self.label);
+        let rows = self
+            .db
+            .query(
+                "SELECT id, created_at FROM digests ORDER BY created_at, id",
+                &[],
+                |row| Ok((row.text(0)?, row.text(1)?)),
+            )
             .with_context(context)?;
         rows.into_iter()
             .map(|(id, at)| {
@@ -201,12 +186,12 @@ impl State {
         let context = || {
             format!(
                 "cannot read the first digest's date in {}",
-                self.path.display()
+                self.label
             )
         };
         let first: Option<String> = self
-            .conn
-            .query_row("SELECT MIN(created_at) FROM digests", [], |row| row.get(0))
+            .db
+            .query_one("SELECT MIN(created_at) FROM digests", &[], |row| row.opt_text(0))
             .with_context(context)?;
         first
             .map(|text| DateTime::parse_from_rfc3339(&text).with_context(context))

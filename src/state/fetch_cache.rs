@@ -7,7 +7,7 @@
 use super::{State, timestamp};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{OptionalExtension, params};
+use super::db::args;
 
 #[cfg(test)]
 mod tests;
@@ -32,26 +32,25 @@ impl State {
         let context = || {
             format!(
                 "cannot read the cached copy of {url} from {}",
-                self.path.display()
+                self.label
             )
         };
         if !self.has_table("fetch_cache").with_context(context)? {
             return Ok(None);
         }
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 "SELECT etag, last_modified, body, fetched_at FROM fetch_cache WHERE url = ?1",
-                [url],
+                args![url],
                 |row| {
                     Ok(CachedFetch {
-                        etag: row.get(0)?,
-                        last_modified: row.get(1)?,
-                        body: row.get(2)?,
-                        fetched_at: row.get(3)?,
+                        etag: row.opt_text(0)?,
+                        last_modified: row.opt_text(1)?,
+                        body: row.bytes(2)?,
+                        fetched_at: row.text(3)?,
                     })
                 },
             )
-            .optional()
             .with_context(context)
     }
 
@@ -65,20 +64,20 @@ impl State {
         body: &[u8],
         now: DateTime<FixedOffset>,
     ) -> Result<()> {
-        self.conn
+        self.db
             .execute(
                 "INSERT INTO fetch_cache (url, etag, last_modified, body, fetched_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
                      last_modified = excluded.last_modified, body = excluded.body,
                      fetched_at = excluded.fetched_at",
-                params![url, etag, last_modified, body, timestamp(now)],
+                args![url, etag, last_modified, body, &timestamp(now)],
             )
             .map(|_| ())
             .with_context(|| {
                 format!(
                     "cannot store the fetched copy of {url} in {}",
-                    self.path.display()
+                    self.label
                 )
             })
     }

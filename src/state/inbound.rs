@@ -8,7 +8,7 @@ use super::suppressions::suppress_in;
 use super::{State, normalize_email, timestamp};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset, TimeDelta};
-use rusqlite::{OptionalExtension, params};
+use super::db::args;
 
 /// One change an incoming message asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,37 +50,38 @@ impl State {
         let context = || {
             format!(
                 "cannot read the deliveries of {digest_id} in {}",
-                self.path.display()
+                self.label
             )
         };
-        let mut statement = self
-            .conn
-            .prepare("SELECT email FROM deliveries WHERE digest_id = ?1")
-            .with_context(context)?;
-        let rows = statement
-            .query_map([digest_id], |row| row.get(0))
-            .with_context(context)?;
-        rows.collect::<rusqlite::Result<_>>().with_context(context)
+        self.db
+            .query(
+                "SELECT email FROM deliveries WHERE digest_id = ?1",
+                args![digest_id],
+                |row| row.text(0),
+            )
+            .with_context(context)
     }
 
     /// Each address's soft bounces on record, with the latest status.
     pub fn soft_bounce_counts(&self) -> Result<std::collections::HashMap<String, (u32, String)>> {
-        let context = || format!("cannot read the soft bounces of {}", self.path.display());
+        let context = || format!("cannot read the soft bounces of {}", self.label);
         if !self.has_table("soft_bounces").with_context(context)? {
             return Ok(Default::default());
         }
-        let mut statement = self
-            .conn
-            .prepare(
+        let mut counts = std::collections::HashMap::new();
+        self.db
+            .each(
                 "SELECT email, count(*), (SELECT status FROM soft_bounces AS b
                      WHERE b.email = s.email ORDER BY at DESC LIMIT 1)
                  FROM soft_bounces AS s GROUP BY email",
+                &[],
+                |row| {
+                    counts.insert(row.text(0)?, (row.count(1)?, row.text(2)?));
+                    Ok(())
+                },
             )
             .with_context(context)?;
-        let rows = statement
-            .query_map([], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))))
-            .with_context(context)?;
-        rows.collect::<rusqlite::Result<_>>().with_context(context)
+        Ok(counts)
     }
 
     /// Applies `changes` for the message `key` in one transaction, unless
@@ -95,17 +96,17 @@ impl State {
         let context = || {
             format!(
                 "cannot record incoming message {key} in {}",
-                self.path.display()
+                self.label
             )
         };
         let tx = self.write_transaction()?;
-        let seen = tx
-            .query_row(
+        let seen = self
+            .db
+            .query_opt(
                 "SELECT 1 FROM inbound WHERE message_key = ?1",
-                [key],
+                args![key],
                 |_| Ok(()),
             )
-            .optional()
             .with_context(context)?;
         if seen.is_some() {
             return Ok(MailApplied::default());
@@ -118,7 +119,7 @@ impl State {
         for change in changes {
             match change {
                 MailChange::Suppress { email, reason } => {
-                    suppress_in(&tx, &normalize_email(email), reason, &at).with_context(context)?;
+                    suppress_in(&self.db, &normalize_email(email), reason, &at).with_context(context)?;
                 }
                 MailChange::Bounced {
                     email,
@@ -128,15 +129,17 @@ impl State {
                     let email = normalize_email(email);
                     let text = format!("bounced: {reason}");
                     match digest_id {
-                        Some(digest_id) => tx.execute(
+                        Some(digest_id) => self.db.execute(
                             "UPDATE deliveries SET last_error = ?3 WHERE digest_id = ?1 AND email = ?2",
-                            params![digest_id, email, text],
+                            args![digest_id, &email, &text],
                         ),
-                        None => tx.execute(
-                            "UPDATE deliveries SET last_error = ?2 WHERE rowid = (
-                                 SELECT rowid FROM deliveries WHERE email = ?1 AND status = 'sent'
+                        // The latest digest sent to the address.
+                        None => self.db.execute(
+                            "UPDATE deliveries SET last_error = ?2
+                             WHERE email = ?1 AND digest_id = (
+                                 SELECT digest_id FROM deliveries WHERE email = ?1 AND status = 'sent'
                                  ORDER BY updated_at DESC, digest_id DESC LIMIT 1)",
-                            params![email, text],
+                            args![&email, &text],
                         ),
                     }
                     .with_context(context)?;
@@ -149,17 +152,19 @@ impl State {
                     window,
                 } => {
                     let email = normalize_email(email);
-                    tx.execute(
-                        "INSERT INTO soft_bounces (email, message_key, status, diagnostic, at)
-                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                        params![email, key, status, diagnostic, at],
-                    )
-                    .with_context(context)?;
-                    let count: u32 = tx
-                        .query_row(
+                    self.db
+                        .execute(
+                            "INSERT INTO soft_bounces (email, message_key, status, diagnostic, at)
+                             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                            args![&email, key, status, diagnostic, &at],
+                        )
+                        .with_context(context)?;
+                    let count: u32 = self
+                        .db
+                        .query_one(
                             "SELECT count(*) FROM soft_bounces WHERE email = ?1 AND at >= ?2",
-                            params![email, timestamp(now - *window)],
-                            |row| row.get(0),
+                            args![&email, &timestamp(now - *window)],
+                            |row| row.count(0),
                         )
                         .with_context(context)?;
                     if count >= *limit {
@@ -167,18 +172,19 @@ impl State {
                             "soft bounces: {count} within {} days (last: {status} {diagnostic})",
                             window.num_days()
                         );
-                        if suppress_in(&tx, &email, &reason, &at).with_context(context)? {
+                        if suppress_in(&self.db, &email, &reason, &at).with_context(context)? {
                             applied.soft_suppressed += 1;
                         }
                     }
                 }
             }
         }
-        tx.execute(
-            "INSERT INTO inbound (message_key, outcome, processed_at) VALUES (?1, ?2, ?3)",
-            params![key, outcome, at],
-        )
-        .with_context(context)?;
+        self.db
+            .execute(
+                "INSERT INTO inbound (message_key, outcome, processed_at) VALUES (?1, ?2, ?3)",
+                args![key, outcome, &at],
+            )
+            .with_context(context)?;
         tx.commit().with_context(context)?;
         Ok(applied)
     }

@@ -10,12 +10,11 @@
 use super::group_commit::LedgerChange;
 use super::retry::{MAX_ATTEMPTS, retry_delay};
 use super::suppressions::suppress_in;
-use super::{State, Status, normalize_email, timestamp};
+use super::db::{Backend, Value, args};
+use super::{State, Status, WorkerId, normalize_email, timestamp};
 use crate::model::DeliveryOutcome;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, FixedOffset};
-use rusqlite::types::ToSql;
-use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::LazyLock;
 
 #[cfg(test)]
@@ -85,13 +84,15 @@ static UNKNOWN: LazyLock<String> =
     LazyLock::new(|| format!("d.status = '{unknown}'", unknown = Status::Unknown));
 
 /// The claim: `pending` or due `deferred` → `sending`, counting the
-/// attempt. `?1` digest, `?2` email, `?3` now.
+/// attempt, by worker `?4` (the row is nobody's, or reserved by `?4`).
+/// `?1` digest, `?2` email, `?3` now.
 static CLAIM: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE deliveries
-         SET status = '{sending}', attempts = attempts + 1, updated_at = ?3
+         SET status = '{sending}', attempts = attempts + 1, updated_at = ?3, claimed_by = ?4
          WHERE digest_id = ?1 AND email = ?2
            AND (status = '{pending}' OR (status = '{deferred}' AND next_attempt_at <= ?3))
+           AND (claimed_by IS NULL OR claimed_by = ?4)
            AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email = deliveries.email)",
         sending = Status::Sending,
         pending = Status::Pending,
@@ -101,13 +102,14 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
 
 /// The release: a `sending` row whose message never passed the point of no
 /// return goes back to what it was (`pending`, or `deferred` and due: only
-/// deferred rows have a `next_attempt_at`), and the attempt is not counted.
-/// `?1` digest, `?2` email, `?3` now.
+/// deferred rows have a `next_attempt_at`), and the attempt is not counted;
+/// nobody holds it any more. `?1` digest, `?2` email, `?3` now.
 static RELEASE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE deliveries
          SET status = CASE WHEN next_attempt_at IS NULL THEN '{pending}' ELSE '{deferred}' END,
-             attempts = max(attempts - 1, 0), updated_at = ?3
+             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = ?3,
+             claimed_by = NULL
          WHERE digest_id = ?1 AND email = ?2 AND status = '{sending}'",
         sending = Status::Sending,
         pending = Status::Pending,
@@ -128,15 +130,68 @@ pub struct Suppressed {
     pub email: String,
 }
 
-/// Every `sending` row → `unknown`. `?1` now.
+/// Every `sending` row of the dead worker `?2` (`''`: rows claimed before
+/// claims named their worker) → `unknown`. `?1` now.
 static RECOVER: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE deliveries
          SET status = '{unknown}', updated_at = ?1,
              last_error = 'interrupted after the message was handed to the transport'
-         WHERE status = '{sending}'",
+         WHERE status = '{sending}' AND coalesce(claimed_by, '') = ?2",
         unknown = Status::Unknown,
         sending = Status::Sending,
+    )
+});
+
+/// The rows worker `?1` reserved and never claimed (they are still due):
+/// nobody's again.
+static UNRESERVE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries SET claimed_by = NULL
+         WHERE claimed_by = ?1 AND status IN ('{pending}', '{deferred}')",
+        pending = Status::Pending,
+        deferred = Status::Deferred,
+    )
+});
+
+/// Workers that hold rows in flight or in reserve.
+static HOLDERS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT DISTINCT coalesce(claimed_by, '') FROM deliveries
+         WHERE status = '{sending}'
+            OR (claimed_by IS NOT NULL AND status IN ('{pending}', '{deferred}'))",
+        sending = Status::Sending,
+        pending = Status::Pending,
+        deferred = Status::Deferred,
+    )
+});
+
+/// The next due rows of digest `?1` after address `?2`, in address order,
+/// that nobody holds; `?3` now, `?4` how many. SQLite has one sender,
+/// which reads them; on PostgreSQL the worker `?5` reserves them, skipping
+/// rows another worker is reserving at the same moment.
+static NEXT_DUE_SQLITE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT digest_id, email FROM deliveries
+         WHERE digest_id = ?1 AND email > ?2 AND claimed_by IS NULL
+           AND (status = '{pending}' OR (status = '{deferred}' AND next_attempt_at <= ?3))
+         ORDER BY email LIMIT ?4",
+        pending = Status::Pending,
+        deferred = Status::Deferred,
+    )
+});
+static NEXT_DUE_POSTGRES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries d SET claimed_by = ?5
+         FROM (SELECT digest_id, email FROM deliveries
+               WHERE digest_id = ?1 AND email > ?2 AND claimed_by IS NULL
+                 AND (status = '{pending}' OR (status = '{deferred}' AND next_attempt_at <= ?3))
+               ORDER BY email LIMIT ?4
+               FOR UPDATE SKIP LOCKED) AS pick
+         WHERE d.digest_id = pick.digest_id AND d.email = pick.email
+         RETURNING d.digest_id, d.email",
+        pending = Status::Pending,
+        deferred = Status::Deferred,
     )
 });
 
@@ -156,11 +211,11 @@ impl State {
     /// Deliveries to attempt now: `Pending` ones, and `Deferred` ones whose
     /// `next_attempt_at <= now`; oldest digest first, then by email.
     pub fn due_deliveries(&self, now: DateTime<FixedOffset>) -> Result<Vec<Delivery>> {
-        self.deliveries_where(&DUE, &[&timestamp(now)])
+        self.deliveries_where(&DUE, args![&timestamp(now)])
             .with_context(|| {
                 format!(
                     "cannot read the deliveries due from {}",
-                    self.path.display()
+                    self.label
                 )
             })
     }
@@ -203,7 +258,10 @@ impl State {
         changes: &[&LedgerChange],
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<Result<Status>>> {
-        let tx = self.write_transaction()?;
+        let tx = self
+            .db
+            .begin_rows()
+            .with_context(|| format!("cannot begin a transaction on {}", self.label))?;
         let mut results = Vec::with_capacity(changes.len());
         let mut outcome_failed = false;
         for change in changes {
@@ -215,40 +273,40 @@ impl State {
             {
                 results.push(Err(anyhow!(
                     "not claimed: an earlier outcome could not be recorded in {}",
-                    self.path.display()
+                    self.label
                 )));
                 continue;
             }
-            savepoint(&tx, "SAVEPOINT change")
-                .with_context(|| format!("cannot begin a savepoint on {}", self.path.display()))?;
+            self.savepoint("SAVEPOINT change")
+                .with_context(|| format!("cannot begin a savepoint on {}", self.label))?;
             let result = match change {
                 LedgerChange::Claim { digest_id, email } => self
-                    .mark_sending_on(&tx, digest_id, email, now)
+                    .mark_sending_on(digest_id, email, now)
                     .map(|()| Status::Sending),
                 LedgerChange::Outcome {
                     digest_id,
                     email,
                     outcome,
-                } => self.record_outcome_on(&tx, digest_id, email, outcome, now),
+                } => self.record_outcome_on(digest_id, email, outcome, now),
                 LedgerChange::Untransmitted {
                     digest_id,
                     email,
                     outcome,
                 } => self
-                    .mark_sending_on(&tx, digest_id, email, now)
-                    .and_then(|()| self.record_outcome_on(&tx, digest_id, email, outcome, now)),
+                    .mark_sending_on(digest_id, email, now)
+                    .and_then(|()| self.record_outcome_on(digest_id, email, outcome, now)),
                 LedgerChange::Release { digest_id, email } => {
-                    self.release_on(&tx, digest_id, email, now)
+                    self.release_on(digest_id, email, now)
                 }
             };
             let undone = if result.is_ok() {
                 Ok(())
             } else {
-                savepoint(&tx, "ROLLBACK TO change")
+                self.savepoint("ROLLBACK TO SAVEPOINT change")
             };
             undone
-                .and_then(|()| savepoint(&tx, "RELEASE change"))
-                .with_context(|| format!("cannot end a savepoint on {}", self.path.display()))?;
+                .and_then(|()| self.savepoint("RELEASE SAVEPOINT change"))
+                .with_context(|| format!("cannot end a savepoint on {}", self.label))?;
             // A suppression that settled the row is an answer, not a
             // ledger that cannot record what happened.
             let records = matches!(
@@ -265,7 +323,7 @@ impl State {
             format!(
                 "cannot commit {} ledger changes to {}",
                 changes.len(),
-                self.path.display()
+                self.label
             )
         })?;
         Ok(results)
@@ -317,18 +375,17 @@ impl State {
     /// not `sending` is left alone. Returns the row's status.
     fn release_on(
         &self,
-        conn: &Connection,
         digest_id: &str,
         email: &str,
         now: DateTime<FixedOffset>,
     ) -> Result<Status> {
         let email = normalize_email(email);
-        conn.prepare_cached(&RELEASE)
-            .and_then(|mut statement| statement.execute(params![digest_id, email, timestamp(now)]))
+        self.db
+            .execute(&RELEASE, args![digest_id, &email, &timestamp(now)])
             .with_context(|| {
                 format!(
                     "cannot release the delivery of digest `{digest_id}` to {email} in {}",
-                    self.path.display()
+                    self.label
                 )
             })?;
         self.delivery_status(digest_id, &email)?
@@ -337,20 +394,22 @@ impl State {
 
     fn mark_sending_on(
         &self,
-        conn: &Connection,
         digest_id: &str,
         email: &str,
         now: DateTime<FixedOffset>,
     ) -> Result<()> {
         let email = normalize_email(email);
         // Cached statements: these run once or twice per message sent.
-        let changed = conn
-            .prepare_cached(&CLAIM)
-            .and_then(|mut statement| statement.execute(params![digest_id, email, timestamp(now)]))
+        let changed = self
+            .db
+            .execute(
+                &CLAIM,
+                args![digest_id, &email, &timestamp(now), self.worker.as_str()],
+            )
             .with_context(|| {
                 format!(
                     "cannot mark the delivery of digest `{digest_id}` to {email} as sending in {}",
-                    self.path.display()
+                    self.label
                 )
             })?;
         if changed == 1 {
@@ -366,12 +425,12 @@ impl State {
         match self.delivery_status(digest_id, &email)? {
             None => bail!(
                 "no delivery of digest `{digest_id}` to {email} in {}",
-                self.path.display()
+                self.label
             ),
             Some(status) => bail!(
                 "the delivery of digest `{digest_id}` to {email} is {status}, not due; \
                  it was not marked as sending ({})",
-                self.path.display()
+                self.label
             ),
         }
     }
@@ -402,26 +461,22 @@ impl State {
 
     fn record_outcome_on(
         &self,
-        tx: &Connection,
         digest_id: &str,
         email: &str,
         outcome: &DeliveryOutcome,
         now: DateTime<FixedOffset>,
     ) -> Result<Status> {
-        let path = self.path.display();
+        let path = &self.label;
         let email = normalize_email(email);
         let context =
             || format!("cannot record the outcome of digest `{digest_id}` to {email} in {path}");
-        let row: Option<(Status, u32)> = tx
-            .prepare_cached(
+        let row: Option<(Status, u32)> = self
+            .db
+            .query_opt(
                 "SELECT status, attempts FROM deliveries WHERE digest_id = ?1 AND email = ?2",
+                args![digest_id, &email],
+                |row| Ok((row.status(0)?, row.count(1)?)),
             )
-            .and_then(|mut statement| {
-                statement.query_row(params![digest_id, email], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-            })
-            .optional()
             .with_context(context)?;
         let attempts = match row {
             None => bail!("no delivery of digest `{digest_id}` to {email} in {path}"),
@@ -437,7 +492,7 @@ impl State {
             DeliveryOutcome::Sent => (Status::Sent, None, None),
             DeliveryOutcome::Failed { reason, suppress } => {
                 if *suppress {
-                    suppress_in(tx, &email, reason, &now_text).with_context(context)?;
+                    suppress_in(&self.db, &email, reason, &now_text).with_context(context)?;
                 }
                 (Status::Failed, Some(reason.clone()), None)
             }
@@ -453,39 +508,126 @@ impl State {
             ),
             DeliveryOutcome::Unknown(reason) => (Status::Unknown, Some(reason.clone()), None),
         };
-        tx.prepare_cached(
-            "UPDATE deliveries
-             SET status = ?3, last_error = ?4, next_attempt_at = ?5, updated_at = ?6
-             WHERE digest_id = ?1 AND email = ?2",
-        )
-        .and_then(|mut statement| {
-            statement.execute(params![
-                digest_id,
-                email,
-                status,
-                error,
-                next_attempt,
-                now_text
-            ])
-        })
-        .with_context(context)?;
+        // A deferred row goes back to the pool: any worker may retry it.
+        self.db
+            .execute(
+                "UPDATE deliveries
+                 SET status = ?3, last_error = ?4, next_attempt_at = ?5, updated_at = ?6,
+                     claimed_by = CASE WHEN ?3 = 'deferred' THEN NULL ELSE claimed_by END
+                 WHERE digest_id = ?1 AND email = ?2",
+                args![digest_id, &email, status, &error, &next_attempt, &now_text],
+            )
+            .with_context(context)?;
         Ok(status)
     }
 
-    /// After a crash or `kill -9`: rows left in `Sending` may have been
-    /// transmitted, so they become `Unknown` (never resent automatically).
-    /// Call it while holding the [`SendLock`](super::SendLock). Returns how
-    /// many.
+    /// After a crash or `kill -9`: the rows of every send worker that is
+    /// no longer running. Rows it left in `Sending` may have been
+    /// transmitted, so they become `Unknown` (never resent automatically);
+    /// rows it only reserved are nobody's again. With SQLite the caller
+    /// holds the [`SendLock`](super::SendLock), so every earlier sender is
+    /// gone; with PostgreSQL a worker is gone when its advisory lock is
+    /// free (see `worker`). This process's own rows are never touched.
+    /// Returns how many rows became `Unknown`.
     pub fn recover_interrupted(&self, now: DateTime<FixedOffset>) -> Result<u64> {
-        self.conn
-            .execute(&RECOVER, [timestamp(now)])
-            .map(|n| n as u64)
-            .with_context(|| {
-                format!(
-                    "cannot recover interrupted deliveries in {}",
-                    self.path.display()
-                )
-            })
+        let context = || format!("cannot recover interrupted deliveries in {}", self.label);
+        let holders = self
+            .db
+            .query(&HOLDERS, &[], |row| row.text(0))
+            .with_context(context)?;
+        let now = timestamp(now);
+        let mut unknown = 0;
+        for holder in holders {
+            let worker = WorkerId::stored(holder);
+            let mine = worker == self.worker && self.worker != WorkerId::local();
+            if mine || !self.worker_is_gone(&worker).with_context(context)? {
+                continue;
+            }
+            let tx = self.write_transaction()?;
+            unknown += self
+                .db
+                .execute(&RECOVER, args![&now, worker.as_str()])
+                .with_context(context)?;
+            self.db
+                .execute(&UNRESERVE, args![worker.as_str()])
+                .with_context(context)?;
+            tx.commit().with_context(context)?;
+            if let Some(key) = worker.advisory_key().filter(|_| self.is_postgres()) {
+                self.db
+                    .execute("SELECT pg_advisory_unlock(?1)", args![key])
+                    .with_context(context)?;
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// Whether `worker` stopped. With PostgreSQL, taking its advisory lock
+    /// succeeds only then (and is held until the caller unlocks it, so the
+    /// id cannot come back meanwhile); ids without a lock (a sole `send`,
+    /// which runs with no worker beside it) are gone whenever someone else
+    /// asks. With SQLite every other sender is gone (the lock file).
+    fn worker_is_gone(&self, worker: &WorkerId) -> Result<bool> {
+        match (self.db.backend(), worker.advisory_key()) {
+            (Backend::Postgres, Some(key)) => self
+                .db
+                .query_one("SELECT pg_try_advisory_lock(?1)", args![key], |row| row.flag(0)),
+            _ => Ok(true),
+        }
+    }
+
+    fn is_postgres(&self) -> bool {
+        self.db.backend() == Backend::Postgres
+    }
+
+    /// The next due rows of `digest_id` after `after` (by address, `""`
+    /// for the first), at most `limit`, that no other worker holds; on
+    /// PostgreSQL they are reserved for this worker (`FOR UPDATE SKIP
+    /// LOCKED`), so workers sharing the ledger take disjoint batches.
+    /// Returns (digest id, ledger address) in address order.
+    pub fn next_due(
+        &self,
+        digest_id: &str,
+        after: &str,
+        limit: u32,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<(String, String)>> {
+        let now = timestamp(now);
+        let params = args![digest_id, after, &now, limit, self.worker.as_str()];
+        let read = |row: &super::db::Row<'_>| Ok((row.text(0)?, row.text(1)?));
+        let mut rows = match self.db.backend() {
+            Backend::Sqlite => self.db.query(&NEXT_DUE_SQLITE, &params[..4], read),
+            Backend::Postgres => self.db.query(&NEXT_DUE_POSTGRES, params, read),
+        }
+        .with_context(|| {
+            format!(
+                "cannot read the next deliveries of digest `{digest_id}` due in {}",
+                self.label
+            )
+        })?;
+        rows.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+        Ok(rows)
+    }
+
+    /// Gives back the rows this worker reserved and never claimed (a run
+    /// that stopped early), so another worker or the next run takes them.
+    pub fn release_reserved(&self) -> Result<u64> {
+        self.db
+            .execute(&UNRESERVE, args![self.worker.as_str()])
+            .with_context(|| format!("cannot give back reserved deliveries in {}", self.label))
+    }
+
+    /// How many deliveries are due now (`pending`, or `deferred` and due),
+    /// whoever holds them.
+    pub fn due_count(&self, now: DateTime<FixedOffset>) -> Result<u64> {
+        let n = self
+            .db
+            .query_one(
+                &format!("SELECT count(*) FROM deliveries d WHERE {}", *DUE),
+                args![&timestamp(now)],
+                |row| row.int(0),
+            )
+            .with_context(|| format!("cannot count the deliveries due in {}", self.label))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Deliveries whose outcome is unknown, oldest digest first, then by email.
@@ -493,7 +635,7 @@ impl State {
         self.deliveries_where(&UNKNOWN, &[]).with_context(|| {
             format!(
                 "cannot read the unknown deliveries from {}",
-                self.path.display()
+                self.label
             )
         })
     }
@@ -502,55 +644,53 @@ impl State {
     /// that some recipients may get the digest twice. Addresses suppressed
     /// since stay `Unknown`. `last_error` is kept as a record of why. Returns how many.
     pub fn requeue_unknown(&self, now: DateTime<FixedOffset>) -> Result<u64> {
-        self.conn
-            .execute(&REQUEUE, [timestamp(now)])
-            .map(|n| n as u64)
+        self.db
+            .execute(&REQUEUE, args![&timestamp(now)])
             .with_context(|| {
                 format!(
                     "cannot requeue unknown deliveries in {}",
-                    self.path.display()
+                    self.label
                 )
             })
     }
 
     /// How many deliveries are in each status.
     pub fn counts(&self) -> Result<Counts> {
-        let read = || -> rusqlite::Result<Counts> {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT status, count(*) FROM deliveries GROUP BY status")?;
-            let mut rows = stmt.query([])?;
-            let mut counts = Counts::default();
-            while let Some(row) = rows.next()? {
-                // count(*) is never negative.
-                let n = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
-                match row.get::<_, Status>(0)? {
-                    Status::Pending => counts.pending = n,
-                    Status::Sending => counts.sending = n,
-                    Status::Sent => counts.sent = n,
-                    Status::Failed => counts.failed = n,
-                    Status::Deferred => counts.deferred = n,
-                    Status::Unknown => counts.unknown = n,
-                }
-            }
-            Ok(counts)
-        };
-        read().with_context(|| format!("cannot count deliveries in {}", self.path.display()))
+        let mut counts = Counts::default();
+        self.db
+            .each(
+                "SELECT status, count(*) FROM deliveries GROUP BY status",
+                &[],
+                |row| {
+                    // count(*) is never negative.
+                    let n = u64::try_from(row.int(1)?).unwrap_or(0);
+                    match row.status(0)? {
+                        Status::Pending => counts.pending = n,
+                        Status::Sending => counts.sending = n,
+                        Status::Sent => counts.sent = n,
+                        Status::Failed => counts.failed = n,
+                        Status::Deferred => counts.deferred = n,
+                        Status::Unknown => counts.unknown = n,
+                    }
+                    Ok(())
+                },
+            )
+            .with_context(|| format!("cannot count deliveries in {}", self.label))?;
+        Ok(counts)
     }
 
     /// The status of one delivery, if it exists.
     pub(super) fn delivery_status(&self, digest_id: &str, email: &str) -> Result<Option<Status>> {
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 "SELECT status FROM deliveries WHERE digest_id = ?1 AND email = ?2",
-                params![digest_id, email],
-                |row| row.get(0),
+                args![digest_id, email],
+                |row| row.status(0),
             )
-            .optional()
             .with_context(|| {
                 format!(
                     "cannot look up the delivery of digest `{digest_id}` to {email} in {}",
-                    self.path.display()
+                    self.label
                 )
             })
     }
@@ -559,32 +699,32 @@ impl State {
     pub(super) fn deliveries_where(
         &self,
         condition: &str,
-        values: &[&dyn ToSql],
-    ) -> rusqlite::Result<Vec<Delivery>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {DELIVERY_COLUMNS}
-             FROM deliveries d JOIN digests g ON g.id = d.digest_id
-             WHERE {condition}
-             ORDER BY g.created_at, g.id, d.email"
-        ))?;
-        let rows = stmt.query_map(values, |row| {
-            Ok(Delivery {
-                digest_id: row.get(0)?,
-                email: row.get(1)?,
-                locale: row.get(2)?,
-                status: row.get(3)?,
-                attempts: row.get(4)?,
-                last_error: row.get(5)?,
-            })
-        })?;
-        rows.collect()
+        values: &[Value<'_>],
+    ) -> Result<Vec<Delivery>> {
+        self.db.query(
+            &format!(
+                "SELECT {DELIVERY_COLUMNS}
+                 FROM deliveries d JOIN digests g ON g.id = d.digest_id
+                 WHERE {condition}
+                 ORDER BY g.created_at, g.id, d.email"
+            ),
+            values,
+            |row| {
+                Ok(Delivery {
+                    digest_id: row.text(0)?,
+                    email: row.text(1)?,
+                    locale: row.text(2)?,
+                    status: row.status(3)?,
+                    attempts: row.count(4)?,
+                    last_error: row.opt_text(5)?,
+                })
+            },
+        )
     }
-}
 
-/// Runs one savepoint statement (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`),
-/// cached: [`State::apply`] runs two or three per ledger change.
-fn savepoint(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)
-        .and_then(|mut statement| statement.execute([]))
-        .map(|_| ())
+    /// Runs one savepoint statement (`SAVEPOINT`, `RELEASE`, `ROLLBACK
+    /// TO`): [`State::apply`] runs two or three per ledger change.
+    fn savepoint(&self, sql: &str) -> Result<()> {
+        self.db.execute(sql, &[]).map(|_| ())
+    }
 }

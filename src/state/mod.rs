@@ -49,6 +49,7 @@
 //! addresses and times are written.
 
 mod build_record;
+mod db;
 mod digests;
 mod fetch_cache;
 mod group_commit;
@@ -64,40 +65,69 @@ mod suppressions;
 #[cfg(test)]
 mod tests;
 mod waiting;
+mod worker;
 
 pub use build_record::BuildRecord;
 pub use fetch_cache::CachedFetch;
 pub use group_commit::{Claim, Claimed, Ledger, LedgerChange, LedgerWriter, ledger_writer};
 pub use inbound::{MailApplied, MailChange};
 pub use ledger::{Counts, Delivery, Suppressed};
-pub use lock::{Busy, SendLock, lock};
+pub use lock::{Busy, Planning, SendLock, SendRole, lock};
 pub use readers::{Choice, FileSync, SignUp};
 pub use status::Status;
 pub use waiting::Waiting;
+pub use worker::WorkerId;
 
+use crate::config::StateLocation;
 use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
-use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use db::Db;
+use rusqlite::{Connection, OpenFlags};
+use std::cell::RefCell;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// An open gazette state database. One per process; `send` also holds a
-/// [`SendLock`] so that two runs never work the same ledger.
+/// [`SendLock`] so that two runs never work the same ledger (or, with
+/// PostgreSQL and `send --worker`, so that workers share it knowingly).
 #[derive(Debug)]
 pub struct State {
-    conn: Connection,
-    path: PathBuf,
+    db: Db,
+    /// Where it is, for messages: the file, or the server and database.
+    label: String,
+    /// The send worker whose claims this connection makes (see `worker`).
+    worker: WorkerId,
 }
 
 impl State {
-    /// Opens (or creates) the database at `path`, creating its folder,
-    /// switching it to WAL with `synchronous = FULL` (a `sent` row must
-    /// survive power loss, since it is what prevents a duplicate), and
-    /// migrating the schema to this build's version.
+    /// Opens (or creates) the state database at `location`.
     ///
-    /// Fails, without changing the file, when it is not a gazette database
-    /// or was written by a newer gazette.
-    pub fn open(path: &Path) -> Result<State> {
+    /// SQLite: creates the file's folder, switches it to WAL with
+    /// `synchronous = FULL` (a `sent` row must survive power loss, since
+    /// it is what prevents a duplicate), and migrates the schema. Fails,
+    /// without changing the file, when it is not a gazette database or was
+    /// written by a newer gazette.
+    ///
+    /// PostgreSQL: connects, and creates or migrates gazette's tables in
+    /// the database (one process at a time, under an advisory lock).
+    pub fn open(location: &StateLocation) -> Result<State> {
+        match location {
+            StateLocation::Sqlite(path) => State::open_sqlite(path),
+            StateLocation::Postgres { url, password_env } => {
+                let label = postgres_label(url);
+                let client = db::connect_postgres(url, password_env.as_deref(), &label)?;
+                let state = State {
+                    db: Db::Postgres(RefCell::new(db::Pg::new(client))),
+                    label,
+                    worker: WorkerId::local(),
+                };
+                state.migrate_postgres()?;
+                Ok(state)
+            }
+        }
+    }
+
+    fn open_sqlite(path: &Path) -> Result<State> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(parent).with_context(|| {
                 format!(
@@ -110,22 +140,50 @@ impl State {
             .with_context(|| format!("cannot create the state database {}", path.display()))?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the state database {}", path.display()))?;
-        let state = State {
-            conn,
-            path: path.to_path_buf(),
-        };
+        let state = State::sqlite(conn, path);
         state.check_identity()?;
         state.configure()?;
         state.migrate()?;
         Ok(state)
     }
 
+    fn sqlite(conn: Connection, path: &Path) -> State {
+        conn.set_prepared_statement_cache_capacity(64);
+        State {
+            db: Db::Sqlite(conn),
+            label: path.display().to_string(),
+            worker: WorkerId::local(),
+        }
+    }
+
     /// Opens an existing database for reading only, for commands that must
     /// write nothing (`check`, and `send` reading the fetch cache): no
     /// folder or file is created, nothing is migrated. `None` when the file
     /// does not exist. An older schema is fine (what it lacks reads as
-    /// empty); a newer one, or a file that is not ours, is an error.
-    pub fn open_read_only(path: &Path) -> Result<Option<State>> {
+    /// empty); a newer one, or a file that is not ours, is an error. On
+    /// PostgreSQL the session is read-only, and `None` when gazette has
+    /// made no tables in the database yet.
+    pub fn open_read_only(location: &StateLocation) -> Result<Option<State>> {
+        let path = match location {
+            StateLocation::Sqlite(path) => path,
+            StateLocation::Postgres { url, password_env } => {
+                let label = postgres_label(url);
+                let client = db::connect_postgres(url, password_env.as_deref(), &label)?;
+                let state = State {
+                    db: Db::Postgres(RefCell::new(db::Pg::new(client))),
+                    label,
+                    worker: WorkerId::local(),
+                };
+                state
+                    .db
+                    .batch("SET default_transaction_read_only = on")
+                    .with_context(|| format!("cannot configure {}", state.label))?;
+                return match state.postgres_version()? {
+                    None => Ok(None),
+                    Some(_) => Ok(Some(state)),
+                };
+            }
+        };
         if !path.exists() {
             return Ok(None);
         }
@@ -151,24 +209,46 @@ impl State {
             Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
         }
         .with_context(|| format!("cannot open the state database {}", path.display()))?;
-        let state = State {
-            conn,
-            path: path.to_path_buf(),
-        };
+        let state = State::sqlite(conn, path);
         state.check_identity()?;
         Ok(Some(state))
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Makes this connection's claims those of `worker` (the send lock's):
+    /// every row it claims records that id, and recovery leaves its rows alone.
+    pub fn set_worker(&mut self, worker: &WorkerId) {
+        self.worker = worker.clone();
+    }
+
+    /// The send worker this connection claims for.
+    pub fn worker(&self) -> &WorkerId {
+        &self.worker
+    }
+
+    /// Where the database is, as messages name it: the file, or the
+    /// PostgreSQL server and database (never a password).
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     /// Begins a transaction that takes the write lock at once, so a
-    /// read-then-write never fails half-way on a lock upgrade.
-    fn write_transaction(&self) -> Result<Transaction<'_>> {
-        Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .with_context(|| format!("cannot begin a transaction on {}", self.path.display()))
+    /// read-then-write never fails half-way on a lock upgrade (nor races
+    /// another process on PostgreSQL).
+    fn write_transaction(&self) -> Result<db::Tx<'_>> {
+        self.db
+            .begin_exclusive()
+            .with_context(|| format!("cannot begin a transaction on {}", self.label))
+    }
+}
+
+/// How messages name a PostgreSQL state: its URL without a password.
+fn postgres_label(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_password(None);
+            format!("the PostgreSQL database {parsed}")
+        }
+        Err(_) => "the PostgreSQL database of `state.url`".to_owned(),
     }
 }
 
@@ -198,6 +278,3 @@ fn timestamp(time: DateTime<FixedOffset>) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn is_constraint(error: &rusqlite::Error) -> bool {
-    error.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
-}

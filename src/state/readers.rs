@@ -7,11 +7,11 @@
 //! `subscribers::merge`) beyond keeping a chosen field when the file
 //! changes, and never touches suppressions.
 
+use super::db::{Backend, Row, args};
 use super::{State, normalize_email, timestamp};
 use crate::model::{ListEntry, ListOrigin, ReaderChoices, Subscriber};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
 
 /// What a merge of the editor's file changed.
@@ -80,34 +80,44 @@ fn fingerprint(
 const ENTRY_COLUMNS: &str = "address, name, locale, topics, origin, in_file, name_chosen,
     locale_chosen, topics_chosen, confirmed_at IS NOT NULL, confirmed_at";
 
-fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<ListEntry> {
-    let topics: String = row.get(3)?;
-    let origin: String = row.get(4)?;
-    let confirmed_at: Option<String> = row.get(10)?;
+fn entry(row: &Row<'_>) -> Result<ListEntry> {
+    let topics = row.str(3)?;
+    let origin = row.str(4)?;
+    let confirmed_at: Option<String> = row.opt_text(10)?;
     Ok(ListEntry {
         subscriber: Subscriber {
-            email: row.get(0)?,
-            name: row.get(1)?,
-            locale: row.get(2)?,
-            topics: serde_json::from_str(&topics).unwrap_or_default(),
+            email: row.text(0)?,
+            name: row.text(1)?,
+            locale: row.text(2)?,
+            topics: serde_json::from_str(topics).unwrap_or_default(),
             // Written by `timestamp`, so it parses; a sign-up's stories start there.
             since: confirmed_at
                 .as_deref()
                 .and_then(|at| DateTime::parse_from_rfc3339(at).ok()),
         },
-        origin: match origin.as_str() {
+        origin: match origin {
             "signup" => ListOrigin::Signup,
             "import" => ListOrigin::Import,
             _ => ListOrigin::File,
         },
-        in_file: row.get(5)?,
+        in_file: row.flag(5)?,
         chosen: ReaderChoices {
-            name: row.get(6)?,
-            locale: row.get(7)?,
-            topics: row.get(8)?,
+            name: row.flag(6)?,
+            locale: row.flag(7)?,
+            topics: row.flag(8)?,
         },
-        confirmed: row.get(9)?,
+        confirmed: row.flag(9)?,
     })
+}
+
+impl State {
+    /// The column that keeps the order readers were added in.
+    fn join_order(&self) -> &'static str {
+        match self.db.backend() {
+            Backend::Sqlite => "rowid",
+            Backend::Postgres => "seq",
+        }
+    }
 }
 
 impl State {
@@ -134,72 +144,58 @@ impl State {
         let context = || {
             format!(
                 "cannot merge the subscriber file into {}",
-                self.path.display()
+                self.label
             )
         };
         let now = timestamp(now);
         let tx = self.write_transaction()?;
         let mut stored: HashMap<String, Stored> = HashMap::new();
-        {
-            let mut statement = tx
-                .prepare(
-                    "SELECT email, address, name, locale, topics, in_file, name_chosen,
-                            locale_chosen, topics_chosen, origin = 'csv'
-                     FROM subscribers WHERE origin IN ('csv', 'import')",
-                )
-                .with_context(context)?;
-            let rows = statement
-                .query_map([], |row| {
+        self.db
+            .each(
+                "SELECT email, address, name, locale, topics, in_file, name_chosen,
+                        locale_chosen, topics_chosen, origin = 'csv'
+                 FROM subscribers WHERE origin IN ('csv', 'import')",
+                &[],
+                |row| {
                     let chosen = ReaderChoices {
-                        name: row.get(6)?,
-                        locale: row.get(7)?,
-                        topics: row.get(8)?,
+                        name: row.flag(6)?,
+                        locale: row.flag(7)?,
+                        topics: row.flag(8)?,
                     };
                     let fingerprint = fingerprint(
-                        row.get_ref(1)?.as_str()?,
-                        row.get_ref(2)?.as_str()?,
-                        row.get_ref(3)?.as_str()?,
-                        row.get_ref(4)?.as_str()?,
+                        row.str(1)?,
+                        row.str(2)?,
+                        row.str(3)?,
+                        row.str(4)?,
                         chosen,
                     );
-                    Ok((
-                        row.get::<_, String>(0)?,
+                    stored.insert(
+                        row.text(0)?,
                         Stored {
-                            in_file: row.get(5)?,
+                            in_file: row.flag(5)?,
                             chosen,
-                            from_file: row.get(9)?,
+                            from_file: row.flag(9)?,
                             fingerprint,
                         },
-                    ))
-                })
-                .with_context(context)?;
-            for row in rows {
-                let (email, entry) = row.with_context(context)?;
-                stored.insert(email, entry);
-            }
-        }
+                    );
+                    Ok(())
+                },
+            )
+            .with_context(context)?;
         let mut sync = FileSync::default();
         let mut listed = HashSet::new();
         {
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO subscribers
-                         (email, address, name, locale, topics, origin, in_file, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?7, 1, ?6, ?6)
-                     ON CONFLICT (email) DO NOTHING",
-                )
-                .with_context(context)?;
+            let insert = "INSERT INTO subscribers
+                     (email, address, name, locale, topics, origin, in_file, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?7, 1, ?6, ?6)
+                 ON CONFLICT (email) DO NOTHING";
             // A field the reader chose keeps its stored value.
-            let mut update = tx
-                .prepare(
-                    "UPDATE subscribers SET address = ?2,
-                         name = CASE WHEN name_chosen THEN name ELSE ?3 END,
-                         locale = CASE WHEN locale_chosen THEN locale ELSE ?4 END,
-                         topics = CASE WHEN topics_chosen THEN topics ELSE ?5 END,
-                         in_file = 1, updated_at = ?6
-                     WHERE email = ?1",
-                )
-                .with_context(context)?;
+            let update = "UPDATE subscribers SET address = ?2,
+                     name = CASE WHEN name_chosen = 1 THEN name ELSE ?3 END,
+                     locale = CASE WHEN locale_chosen = 1 THEN locale ELSE ?4 END,
+                     topics = CASE WHEN topics_chosen = 1 THEN topics ELSE ?5 END,
+                     in_file = 1, updated_at = ?6
+                 WHERE email = ?1";
             for subscriber in file {
                 let email = normalize_email(&subscriber.email);
                 if !listed.insert(email.clone()) {
@@ -208,17 +204,21 @@ impl State {
                 let topics = topics_json(&subscriber.topics);
                 match stored.get(&email) {
                     None => {
-                        sync.added += insert
-                            .execute(params![
-                                email,
-                                subscriber.email,
-                                subscriber.name,
-                                subscriber.locale,
-                                topics,
-                                now,
-                                if remove_absent { "csv" } else { "import" }
-                            ])
-                            .with_context(context)? as u64;
+                        sync.added += self
+                            .db
+                            .execute(
+                                insert,
+                                args![
+                                    &email,
+                                    &subscriber.email,
+                                    &subscriber.name,
+                                    &subscriber.locale,
+                                    &topics,
+                                    &now,
+                                    if remove_absent { "csv" } else { "import" }
+                                ],
+                            )
+                            .with_context(context)?;
                     }
                     Some(old) => {
                         let unchanged = old.in_file
@@ -231,27 +231,32 @@ impl State {
                                     old.chosen,
                                 );
                         if !unchanged {
-                            update
-                                .execute(params![
-                                    email,
-                                    subscriber.email,
-                                    subscriber.name,
-                                    subscriber.locale,
-                                    topics,
-                                    now
-                                ])
+                            self.db
+                                .execute(
+                                    update,
+                                    args![
+                                        &email,
+                                        &subscriber.email,
+                                        &subscriber.name,
+                                        &subscriber.locale,
+                                        &topics,
+                                        &now
+                                    ],
+                                )
                                 .with_context(context)?;
                             sync.updated += 1;
                         }
                     }
                 }
             }
-            let mut remove = tx
-                .prepare("UPDATE subscribers SET in_file = 0, updated_at = ?2 WHERE email = ?1")
-                .with_context(context)?;
             for (email, old) in stored.iter().filter(|_| remove_absent) {
                 if old.from_file && old.in_file && !listed.contains(email) {
-                    remove.execute(params![email, now]).with_context(context)?;
+                    self.db
+                        .execute(
+                            "UPDATE subscribers SET in_file = 0, updated_at = ?2 WHERE email = ?1",
+                            args![email, &now],
+                        )
+                        .with_context(context)?;
                     sync.removed += 1;
                 }
             }
@@ -262,18 +267,20 @@ impl State {
 
     /// Every reader the database knows, in the order they joined.
     pub fn list_entries(&self) -> Result<Vec<ListEntry>> {
-        let context = || format!("cannot read the list from {}", self.path.display());
+        let context = || format!("cannot read the list from {}", self.label);
         if !self.has_table("subscribers").with_context(context)? {
             return Ok(Vec::new());
         }
-        let mut statement = self
-            .conn
-            .prepare(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM subscribers ORDER BY rowid"
-            ))
-            .with_context(context)?;
-        let rows = statement.query_map([], entry).with_context(context)?;
-        rows.collect::<rusqlite::Result<_>>().with_context(context)
+        self.db
+            .query(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS} FROM subscribers ORDER BY {}",
+                    self.join_order()
+                ),
+                &[],
+                entry,
+            )
+            .with_context(context)
     }
 
     /// The entries a send's merge needs: readers with a choice of their own,
@@ -281,36 +288,38 @@ impl State {
     /// file's rows, so they are not read back (at 10⁶ readers that would be
     /// the whole list in memory twice).
     pub fn list_overrides(&self) -> Result<Vec<ListEntry>> {
-        let context = || format!("cannot read the list from {}", self.path.display());
+        let context = || format!("cannot read the list from {}", self.label);
         if !self.has_table("subscribers").with_context(context)? {
             return Ok(Vec::new());
         }
-        let mut statement = self
-            .conn
-            .prepare(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM subscribers
-                 WHERE name_chosen OR locale_chosen OR topics_chosen OR origin <> 'csv'
-                 ORDER BY rowid"
-            ))
-            .with_context(context)?;
-        let rows = statement.query_map([], entry).with_context(context)?;
-        rows.collect::<rusqlite::Result<_>>().with_context(context)
+        self.db
+            .query(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS} FROM subscribers
+                     WHERE name_chosen = 1 OR locale_chosen = 1 OR topics_chosen = 1
+                        OR origin <> 'csv'
+                     ORDER BY {}",
+                    self.join_order()
+                ),
+                &[],
+                entry,
+            )
+            .with_context(context)
     }
 
     /// The reader with this address, if the list has them.
     pub fn list_entry(&self, email: &str) -> Result<Option<ListEntry>> {
         let key = normalize_email(email);
-        let context = || format!("cannot look up {key} in {}", self.path.display());
+        let context = || format!("cannot look up {key} in {}", self.label);
         if !self.has_table("subscribers").with_context(context)? {
             return Ok(None);
         }
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 &format!("SELECT {ENTRY_COLUMNS} FROM subscribers WHERE email = ?1"),
-                [&key],
+                args![&key],
                 entry,
             )
-            .optional()
             .with_context(context)
     }
 
@@ -327,26 +336,24 @@ impl State {
         let context = || {
             format!(
                 "cannot record the choice of {key} in {}",
-                self.path.display()
+                self.label
             )
         };
         // One statement: a field left `NULL` keeps its value and flag.
+        let topics = choice.topics.as_deref().map(topics_json);
         let changed = self
-            .conn
+            .db
             .execute(
                 "UPDATE subscribers SET
-                     name = coalesce(?2, name), name_chosen = name_chosen OR ?2 IS NOT NULL,
-                     locale = coalesce(?3, locale), locale_chosen = locale_chosen OR ?3 IS NOT NULL,
-                     topics = coalesce(?4, topics), topics_chosen = topics_chosen OR ?4 IS NOT NULL,
+                     name = coalesce(?2, name),
+                     name_chosen = CASE WHEN ?2 IS NULL THEN name_chosen ELSE 1 END,
+                     locale = coalesce(?3, locale),
+                     locale_chosen = CASE WHEN ?3 IS NULL THEN locale_chosen ELSE 1 END,
+                     topics = coalesce(?4, topics),
+                     topics_chosen = CASE WHEN ?4 IS NULL THEN topics_chosen ELSE 1 END,
                      updated_at = ?5
                  WHERE email = ?1",
-                params![
-                    key,
-                    choice.name,
-                    choice.locale,
-                    choice.topics.as_deref().map(topics_json),
-                    timestamp(now)
-                ],
+                args![&key, &choice.name, &choice.locale, &topics, &timestamp(now)],
             )
             .with_context(context)?;
         if changed == 0 {
@@ -365,57 +372,66 @@ impl State {
         let context = || {
             format!(
                 "cannot record the sign-up of {key} in {}",
-                self.path.display()
+                self.label
             )
         };
         let tx = self.write_transaction()?;
-        let suppressed = tx
-            .query_row(
+        let suppressed = self
+            .db
+            .query_opt(
                 "SELECT 1 FROM suppressions WHERE email = ?1",
-                [&key],
+                args![&key],
                 |_| Ok(()),
             )
-            .optional()
             .with_context(context)?
             .is_some();
         if suppressed {
             return Ok(SignUp::Suppressed);
         }
-        let existing: Option<(String, bool)> = tx
-            .query_row(
+        let existing: Option<(String, bool)> = self
+            .db
+            .query_opt(
                 "SELECT origin, confirmed_at IS NOT NULL FROM subscribers WHERE email = ?1",
-                [&key],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                args![&key],
+                |row| Ok((row.text(0)?, row.flag(1)?)),
             )
-            .optional()
             .with_context(context)?;
         let now = timestamp(now);
         let outcome = match existing {
             Some((origin, confirmed)) if origin != "signup" || confirmed => SignUp::AlreadyListed,
             Some(_) => {
-                tx.execute(
-                    "UPDATE subscribers SET address = ?2, name = ?3, locale = ?4, topics = ?5,
-                         updated_at = ?6 WHERE email = ?1",
-                    params![
-                        key,
-                        reader.email,
-                        reader.name,
-                        reader.locale,
-                        topics_json(&reader.topics),
-                        now
-                    ],
-                )
-                .with_context(context)?;
+                self.db
+                    .execute(
+                        "UPDATE subscribers SET address = ?2, name = ?3, locale = ?4, topics = ?5,
+                             updated_at = ?6 WHERE email = ?1",
+                        args![
+                            &key,
+                            &reader.email,
+                            &reader.name,
+                            &reader.locale,
+                            &topics_json(&reader.topics),
+                            &now
+                        ],
+                    )
+                    .with_context(context)?;
                 SignUp::AwaitingConfirmation
             }
             None => {
-                tx.execute(
-                    "INSERT INTO subscribers (email, address, name, locale, topics, origin, in_file,
-                         name_chosen, locale_chosen, topics_chosen, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'signup', 0, 1, 1, 1, ?6, ?6)",
-                    params![key, reader.email, reader.name, reader.locale, topics_json(&reader.topics), now],
-                )
-                .with_context(context)?;
+                self.db
+                    .execute(
+                        "INSERT INTO subscribers (email, address, name, locale, topics, origin, in_file,
+                             name_chosen, locale_chosen, topics_chosen, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'signup', 0, 1, 1, 1, ?6, ?6)",
+                        args![
+                            &key,
+                            &reader.email,
+                            &reader.name,
+                            &reader.locale,
+                            &topics_json(&reader.topics),
+                            &now
+                        ],
+                    )
+                    .with_context(context)?;
                 SignUp::AwaitingConfirmation
             }
         };
@@ -430,23 +446,24 @@ impl State {
         let context = || {
             format!(
                 "cannot confirm the sign-up of {key} in {}",
-                self.path.display()
+                self.label
             )
         };
         let tx = self.write_transaction()?;
-        tx.execute(
-            "UPDATE subscribers SET confirmed_at = ?2, updated_at = ?2
-             WHERE email = ?1 AND origin = 'signup' AND confirmed_at IS NULL",
-            params![key, timestamp(now)],
-        )
-        .with_context(context)?;
-        let confirmed = tx
-            .query_row(
+        self.db
+            .execute(
+                "UPDATE subscribers SET confirmed_at = ?2, updated_at = ?2
+                 WHERE email = ?1 AND origin = 'signup' AND confirmed_at IS NULL",
+                args![&key, &timestamp(now)],
+            )
+            .with_context(context)?;
+        let confirmed = self
+            .db
+            .query_opt(
                 "SELECT 1 FROM subscribers WHERE email = ?1 AND (origin <> 'signup' OR confirmed_at IS NOT NULL)",
-                [&key],
+                args![&key],
                 |_| Ok(()),
             )
-            .optional()
             .with_context(context)?
             .is_some();
         tx.commit().with_context(context)?;

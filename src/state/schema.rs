@@ -10,7 +10,7 @@
 
 use super::State;
 use anyhow::{Context, Result, bail};
-use rusqlite::{ErrorCode, OptionalExtension};
+use rusqlite::ErrorCode;
 use std::time::Duration;
 
 #[cfg(test)]
@@ -27,7 +27,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Schema migrations in order: entry `i` takes the database from version
 /// `i` to version `i + 1` (`PRAGMA user_version`). Append, never edit.
 const MIGRATIONS: &[&str] = &[
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
 ];
 
 /// The schema version this build writes and understands.
@@ -165,14 +165,188 @@ CREATE TABLE soft_bounces (
 ) STRICT;
 ";
 
+/// Version 8: who claimed each delivery (a send worker's id, see
+/// `worker`), so that several senders sharing one ledger can tell a dead
+/// worker's rows from a live one's. NULL: nobody holds the row.
+const SCHEMA_V8: &str = "ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;";
+
+/// The PostgreSQL schema, version 8 (the SQLite schema after all of the
+/// migrations above): the same tables, columns and checks. Text is
+/// compared byte by byte (`COLLATE "C"`), as SQLite does, so timestamps
+/// and addresses sort the same on both; numbers are `bigint`.
+/// `gazette_schema` says the database is ours and at which version.
+const POSTGRES_V8: &str = r#"
+CREATE TABLE gazette_schema (
+    application TEXT COLLATE "C" PRIMARY KEY CHECK (application = 'gazette'),
+    version     BIGINT NOT NULL
+);
+
+CREATE TABLE digests (
+    id         TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    created_at TEXT COLLATE "C" NOT NULL
+);
+
+CREATE TABLE digest_stories (
+    digest_id TEXT COLLATE "C" NOT NULL REFERENCES digests (id),
+    story_id  TEXT COLLATE "C" NOT NULL UNIQUE,
+    position  BIGINT NOT NULL CHECK (position >= 0),
+    PRIMARY KEY (digest_id, position)
+);
+
+CREATE TABLE deliveries (
+    digest_id       TEXT COLLATE "C" NOT NULL REFERENCES digests (id),
+    email           TEXT COLLATE "C" NOT NULL CHECK (email = lower(email)),
+    locale          TEXT COLLATE "C" NOT NULL,
+    status          TEXT COLLATE "C" NOT NULL
+        CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'deferred', 'unknown')),
+    attempts        BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at TEXT COLLATE "C",
+    last_error      TEXT,
+    updated_at      TEXT COLLATE "C" NOT NULL,
+    claimed_by      TEXT COLLATE "C",
+    PRIMARY KEY (digest_id, email)
+);
+
+CREATE TABLE suppressions (
+    email      TEXT COLLATE "C" PRIMARY KEY NOT NULL CHECK (email = lower(email)),
+    reason     TEXT NOT NULL,
+    created_at TEXT COLLATE "C" NOT NULL
+);
+
+CREATE TABLE fetch_cache (
+    url           TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    etag          TEXT,
+    last_modified TEXT,
+    body          BYTEA NOT NULL,
+    fetched_at    TEXT COLLATE "C" NOT NULL
+);
+
+CREATE TABLE build_record (
+    id          BIGINT PRIMARY KEY CHECK (id = 1),
+    inputs      TEXT NOT NULL,
+    valid_from  TEXT COLLATE "C",
+    valid_until TEXT COLLATE "C",
+    outputs     TEXT NOT NULL
+);
+
+CREATE TABLE skipped_items (
+    source     TEXT COLLATE "C" NOT NULL,
+    reason     TEXT COLLATE "C" NOT NULL,
+    first_seen TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (source, reason)
+);
+
+-- `seq` keeps the order readers were added in (SQLite's rowid).
+CREATE TABLE subscribers (
+    seq           BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+    email         TEXT COLLATE "C" PRIMARY KEY NOT NULL CHECK (email = lower(email)),
+    address       TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    locale        TEXT COLLATE "C" NOT NULL,
+    topics        TEXT NOT NULL,
+    origin        TEXT COLLATE "C" NOT NULL CHECK (origin IN ('csv', 'import', 'signup')),
+    in_file       BIGINT NOT NULL CHECK (in_file IN (0, 1)),
+    name_chosen   BIGINT NOT NULL DEFAULT 0 CHECK (name_chosen IN (0, 1)),
+    locale_chosen BIGINT NOT NULL DEFAULT 0 CHECK (locale_chosen IN (0, 1)),
+    topics_chosen BIGINT NOT NULL DEFAULT 0 CHECK (topics_chosen IN (0, 1)),
+    confirmed_at  TEXT COLLATE "C",
+    created_at    TEXT COLLATE "C" NOT NULL,
+    updated_at    TEXT COLLATE "C" NOT NULL
+);
+
+CREATE TABLE inbound (
+    message_key  TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    outcome      TEXT NOT NULL,
+    processed_at TEXT COLLATE "C" NOT NULL
+);
+
+CREATE TABLE soft_bounces (
+    email       TEXT COLLATE "C" NOT NULL CHECK (email = lower(email)),
+    message_key TEXT COLLATE "C" NOT NULL,
+    status      TEXT NOT NULL,
+    diagnostic  TEXT NOT NULL,
+    at          TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (email, message_key)
+);
+
+INSERT INTO gazette_schema (application, version) VALUES ('gazette', 8);
+"#;
+
+/// The PostgreSQL schema version this build writes.
+const POSTGRES_VERSION: i64 = 8;
+
 impl State {
+    /// The SQLite connection, for what only SQLite has (pragmas, the
+    /// file's identity).
+    pub(super) fn sqlite_conn(&self) -> Result<&rusqlite::Connection> {
+        match &self.db {
+            super::Db::Sqlite(conn) => Ok(conn),
+            super::Db::Postgres(_) => bail!("{} is not a SQLite file", self.label),
+        }
+    }
+
+    /// The schema version of gazette's tables in a PostgreSQL database;
+    /// `None` when gazette made none there yet. Fails when the database
+    /// holds gazette's table names without being gazette's.
+    pub(super) fn postgres_version(&self) -> Result<Option<i64>> {
+        let label = &self.label;
+        let tables: Vec<String> = self
+            .db
+            .query(
+                "SELECT table_name::text FROM information_schema.tables
+                 WHERE table_schema = current_schema()
+                   AND table_name IN ('gazette_schema', 'deliveries', 'digests', 'subscribers')",
+                &[],
+                |row| row.text(0),
+            )
+            .with_context(|| format!("cannot read the tables of {label}"))?;
+        if tables.is_empty() {
+            return Ok(None);
+        }
+        if !tables.iter().any(|t| t == "gazette_schema") {
+            bail!(
+                "{label} has tables named like gazette's ({}) but no gazette_schema table: \
+                 it is not a gazette state; point `state.url` at a database (or add \
+                 `?options=-csearch_path%3Dgazette` for a schema) of gazette's own",
+                tables.join(", ")
+            );
+        }
+        let version = self
+            .db
+            .query_one("SELECT version FROM gazette_schema", &[], |row| row.int(0))
+            .with_context(|| format!("cannot read the schema version of {label}"))?;
+        if version > POSTGRES_VERSION {
+            bail!(
+                "{label} has schema version {version}, newer than the version \
+                 {POSTGRES_VERSION} this gazette understands; it was written by a newer \
+                 gazette: upgrade gazette on this host"
+            );
+        }
+        Ok(Some(version))
+    }
+
+    /// Creates gazette's tables in a PostgreSQL database that has none,
+    /// in one transaction under the write lock, so that several workers
+    /// starting at once create them once.
+    pub(super) fn migrate_postgres(&self) -> Result<()> {
+        let label = self.label.clone();
+        let tx = self.write_transaction()?;
+        if self.postgres_version()?.is_none() {
+            self.db
+                .batch(POSTGRES_V8)
+                .with_context(|| format!("cannot create gazette's tables in {label}"))?;
+        }
+        tx.commit()
+            .with_context(|| format!("cannot create gazette's tables in {label}"))
+    }
+
     /// Refuses files that are not ours before anything writes to them.
     pub(super) fn check_identity(&self) -> Result<()> {
-        let path = self.path.display();
-        self.conn
-            .busy_timeout(BUSY_TIMEOUT)
+        let path = &self.label;
+        let conn = self.sqlite_conn()?;
+        conn.busy_timeout(BUSY_TIMEOUT)
             .with_context(|| format!("cannot configure the state database {path}"))?;
-        let header = self.conn.query_row(
+        let header = conn.query_row(
             "SELECT (SELECT application_id FROM pragma_application_id),
                     (SELECT user_version FROM pragma_user_version),
                     (SELECT count(*) FROM sqlite_schema)",
@@ -219,9 +393,9 @@ impl State {
 
     /// Per-connection settings: WAL, full fsync on commit, foreign keys.
     pub(super) fn configure(&self) -> Result<()> {
-        let path = self.path.display();
-        let mode: String = self
-            .conn
+        let path = &self.label;
+        let conn = self.sqlite_conn()?;
+        let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .with_context(|| format!("cannot switch the state database {path} to WAL mode"))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -230,9 +404,8 @@ impl State {
                  put it on a local file system"
             );
         }
-        self.conn
-            .pragma_update(None, "synchronous", "FULL")
-            .and_then(|()| self.conn.pragma_update(None, "foreign_keys", true))
+        conn.pragma_update(None, "synchronous", "FULL")
+            .and_then(|()| conn.pragma_update(None, "foreign_keys", true))
             .with_context(|| format!("cannot configure the state database {path}"))?;
         Ok(())
     }
@@ -240,9 +413,10 @@ impl State {
     /// Applies the migrations this file has not seen, in one transaction
     /// (IMMEDIATE, so two processes opening a new file migrate it once).
     pub(super) fn migrate(&self) -> Result<()> {
-        let path = self.path.display();
+        let path = &self.label;
+        let conn = self.sqlite_conn()?;
         let tx = self.write_transaction()?;
-        let version: i64 = tx
+        let version: i64 = conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .with_context(|| format!("cannot read the schema version of {path}"))?;
         if version >= SCHEMA_VERSION {
@@ -250,27 +424,33 @@ impl State {
         }
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let to = index + 1;
-            tx.execute_batch(migration)
-                .and_then(|()| tx.pragma_update(None, "user_version", to as i64))
+            conn.execute_batch(migration)
+                .and_then(|()| conn.pragma_update(None, "user_version", to as i64))
                 .with_context(|| {
                     format!("cannot migrate the state database {path} to version {to}")
                 })?;
         }
-        tx.pragma_update(None, "application_id", APPLICATION_ID)
-            .and_then(|()| tx.commit())
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .with_context(|| format!("cannot migrate the state database {path}"))?;
+        tx.commit()
             .with_context(|| format!("cannot migrate the state database {path}"))
     }
 
     /// Whether table `name` exists: a database opened read-only may predate
     /// it (it is not migrated), and what it lacks then reads as empty.
-    pub(super) fn has_table(&self, name: &str) -> rusqlite::Result<bool> {
-        self.conn
-            .query_row(
-                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-                [name],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|row| row.is_some())
+    pub(super) fn has_table(&self, name: &str) -> Result<bool> {
+        let sql = match self.db.backend() {
+            super::db::Backend::Sqlite => {
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1"
+            }
+            super::db::Backend::Postgres => {
+                "SELECT 1 FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name = ?1"
+            }
+        };
+        Ok(self
+            .db
+            .query_opt(sql, super::db::args![name], |_| Ok(()))?
+            .is_some())
     }
 }

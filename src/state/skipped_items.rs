@@ -9,6 +9,7 @@
 use super::{State, timestamp};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
+use super::db::args;
 use std::collections::BTreeSet;
 
 #[cfg(test)]
@@ -21,20 +22,24 @@ impl State {
         let context = || {
             format!(
                 "cannot read the skipped items of feed source `{source}` from {}",
-                self.path.display()
+                self.label
             )
         };
         if !self.has_table("skipped_items").with_context(context)? {
             return Ok(BTreeSet::new());
         }
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT reason FROM skipped_items WHERE source = ?1")
+        let mut reasons = BTreeSet::new();
+        self.db
+            .each(
+                "SELECT reason FROM skipped_items WHERE source = ?1",
+                args![source],
+                |row| {
+                    reasons.insert(row.text(0)?);
+                    Ok(())
+                },
+            )
             .with_context(context)?;
-        let rows = statement
-            .query_map([source], |row| row.get::<_, String>(0))
-            .with_context(context)?;
-        rows.collect::<rusqlite::Result<_>>().with_context(context)
+        Ok(reasons)
     }
 
     /// Records `reasons` as the skip warnings of `source`'s current
@@ -51,7 +56,7 @@ impl State {
         let context = || {
             format!(
                 "cannot record the skipped items of feed source `{source}` in {}",
-                self.path.display()
+                self.label
             )
         };
         let known = self.skipped_items(source)?;
@@ -70,18 +75,21 @@ impl State {
         }
         let tx = self.write_transaction()?;
         for reason in gone {
-            tx.execute(
-                "DELETE FROM skipped_items WHERE source = ?1 AND reason = ?2",
-                (source, reason),
-            )
+            self.db
+                .execute(
+                    "DELETE FROM skipped_items WHERE source = ?1 AND reason = ?2",
+                    args![source, reason],
+                )
             .with_context(context)?;
         }
         let seen = timestamp(now);
         for reason in &fresh {
-            tx.execute(
-                "INSERT OR IGNORE INTO skipped_items (source, reason, first_seen) VALUES (?1, ?2, ?3)",
-                (source, reason, &seen),
-            )
+            self.db
+                .execute(
+                    "INSERT INTO skipped_items (source, reason, first_seen) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (source, reason) DO NOTHING",
+                    args![source, reason, &seen],
+                )
             .with_context(context)?;
         }
         tx.commit().with_context(context)?;

@@ -9,7 +9,6 @@
 //! `ledger`'s) nor talk to the database beyond converting a value.
 
 use anyhow::{Result, anyhow};
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use std::fmt;
 use std::str::FromStr;
 
@@ -72,19 +71,5 @@ impl FromStr for Status {
             .into_iter()
             .find(|status| status.as_str() == text)
             .ok_or_else(|| anyhow!("`{text}` is not a delivery status"))
-    }
-}
-
-impl ToSql for Status {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for Status {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Status> {
-        let text = value.as_str()?;
-        text.parse()
-            .map_err(|e: anyhow::Error| FromSqlError::Other(e.into()))
     }
 }

@@ -10,7 +10,7 @@
 use super::{State, Status, normalize_email, timestamp};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{Connection, OptionalExtension, params};
+use super::db::{Db, args};
 use std::sync::LazyLock;
 
 #[cfg(test)]
@@ -23,9 +23,9 @@ impl State {
     /// newly added (an existing entry keeps its first reason).
     pub fn suppress(&self, email: &str, reason: &str, now: DateTime<FixedOffset>) -> Result<bool> {
         let email = normalize_email(email);
-        let context = || format!("cannot suppress {email} in {}", self.path.display());
+        let context = || format!("cannot suppress {email} in {}", self.label);
         let tx = self.write_transaction()?;
-        let added = suppress_in(&tx, &email, reason, &timestamp(now)).with_context(context)?;
+        let added = suppress_in(&self.db, &email, reason, &timestamp(now)).with_context(context)?;
         tx.commit().with_context(context)?;
         Ok(added)
     }
@@ -37,17 +37,17 @@ impl State {
         let context = || {
             format!(
                 "cannot lift the suppression of {email} in {}",
-                self.path.display()
+                self.label
             )
         };
         let tx = self.write_transaction()?;
-        let reason: Option<String> = tx
-            .query_row(
+        let reason: Option<String> = self
+            .db
+            .query_opt(
                 "DELETE FROM suppressions WHERE email = ?1 RETURNING reason",
-                [&email],
-                |row| row.get(0),
+                args![&email],
+                |row| row.text(0),
             )
-            .optional()
             .with_context(context)?;
         tx.commit().with_context(context)?;
         Ok(reason)
@@ -58,17 +58,17 @@ impl State {
         let context = || {
             format!(
                 "cannot read the suppression list of {}",
-                self.path.display()
+                self.label
             )
         };
-        let mut statement = self
-            .conn
-            .prepare("SELECT email, reason, created_at FROM suppressions")
+        let mut all = std::collections::HashMap::new();
+        self.db
+            .each("SELECT email, reason, created_at FROM suppressions", &[], |row| {
+                all.insert(row.text(0)?, (row.text(1)?, row.text(2)?));
+                Ok(())
+            })
             .with_context(context)?;
-        let rows = statement
-            .query_map([], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))))
-            .with_context(context)?;
-        rows.collect::<rusqlite::Result<_>>().with_context(context)
+        Ok(all)
     }
 
     /// Every suppressed address (as the list keys them), read at once, for
@@ -77,41 +77,38 @@ impl State {
         let context = || {
             format!(
                 "cannot read the suppression list of {}",
-                self.path.display()
+                self.label
             )
         };
-        let mut statement = self
-            .conn
-            .prepare("SELECT email FROM suppressions")
+        let mut all = std::collections::HashSet::new();
+        self.db
+            .each("SELECT email FROM suppressions", &[], |row| {
+                all.insert(row.text(0)?);
+                Ok(())
+            })
             .with_context(context)?;
-        let rows = statement
-            .query_map([], |row| row.get(0))
-            .with_context(context)?;
-        rows.collect::<rusqlite::Result<_>>().with_context(context)
+        Ok(all)
     }
 
     /// Why the address is suppressed, if it is.
     pub fn suppression_reason(&self, email: &str) -> Result<Option<String>> {
         let email = normalize_email(email);
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 "SELECT reason FROM suppressions WHERE email = ?1",
-                [&email],
-                |row| row.get(0),
+                args![&email],
+                |row| row.text(0),
             )
-            .optional()
-            .with_context(|| format!("cannot look up {email} in {}", self.path.display()))
+            .with_context(|| format!("cannot look up {email} in {}", self.label))
     }
 
     /// Whether the address (compared case-insensitively) is suppressed.
     pub fn is_suppressed(&self, email: &str) -> Result<bool> {
         let email = normalize_email(email);
-        self.conn
-            .prepare_cached("SELECT 1 FROM suppressions WHERE email = ?1")
-            .and_then(|mut statement| statement.query_row([&email], |_| Ok(())))
-            .optional()
+        self.db
+            .query_opt("SELECT 1 FROM suppressions WHERE email = ?1", args![&email], |_| Ok(()))
             .map(|row| row.is_some())
-            .with_context(|| format!("cannot look up {email} in {}", self.path.display()))
+            .with_context(|| format!("cannot look up {email} in {}", self.label))
     }
 }
 
@@ -131,17 +128,12 @@ static FAIL_OUTSTANDING: LazyLock<String> = LazyLock::new(|| {
 /// Adds a suppression and fails the address's outstanding deliveries, on
 /// `tx` (inside the caller's transaction). Returns whether the address was
 /// new.
-pub(super) fn suppress_in(
-    tx: &Connection,
-    email: &str,
-    reason: &str,
-    now: &str,
-) -> rusqlite::Result<bool> {
-    let added = tx.execute(
+pub(super) fn suppress_in(db: &Db, email: &str, reason: &str, now: &str) -> Result<bool> {
+    let added = db.execute(
         "INSERT INTO suppressions (email, reason, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (email) DO NOTHING",
-        params![email, reason, now],
+        args![email, reason, now],
     )?;
-    tx.execute(&FAIL_OUTSTANDING, params![email, now])?;
+    db.execute(&FAIL_OUTSTANDING, args![email, now])?;
     Ok(added == 1)
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 pub(super) fn at(text: &str) -> DateTime<FixedOffset> {
@@ -25,10 +25,105 @@ pub(super) fn db_path(dir: &TempDir) -> PathBuf {
     dir.path().join("nested").join(".gazette").join("state.db")
 }
 
-pub(super) fn open_temp() -> (TempDir, State) {
+/// The state database of one test: a SQLite file in a temporary folder,
+/// or, when `GAZETTE_TEST_POSTGRES` names a PostgreSQL server (as `.ci/run`
+/// does for a second pass), a fresh database on it, dropped afterwards.
+pub(crate) struct TestState {
+    /// A temporary folder (the SQLite file is in it).
+    pub dir: TempDir,
+    /// Where the state is.
+    pub location: StateLocation,
+    _postgres: Option<ThrowawayDatabase>,
+}
+
+impl TestState {
+    pub(crate) fn new() -> TestState {
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var("GAZETTE_TEST_POSTGRES") {
+            Ok(server) if !server.is_empty() => {
+                let database = ThrowawayDatabase::create(&server);
+                TestState {
+                    location: StateLocation::Postgres {
+                        url: database.url.clone(),
+                        password_env: None,
+                    },
+                    dir,
+                    _postgres: Some(database),
+                }
+            }
+            _ => TestState {
+                location: StateLocation::Sqlite(db_path(&dir)),
+                dir,
+                _postgres: None,
+            },
+        }
+    }
+
+    /// Opens (again) the test's state.
+    pub(crate) fn open(&self) -> State {
+        State::open(&self.location).unwrap()
+    }
+}
+
+/// A database created on a PostgreSQL server for one test, dropped with it.
+pub(crate) struct ThrowawayDatabase {
+    server: String,
+    name: String,
+    /// The database's own URL.
+    pub url: String,
+}
+
+impl ThrowawayDatabase {
+    pub(crate) fn create(server: &str) -> ThrowawayDatabase {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "gazette_unit_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = postgres::Client::connect(server, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let mut url = url::Url::parse(server).unwrap();
+        url.set_path(&format!("/{name}"));
+        ThrowawayDatabase {
+            server: server.to_owned(),
+            name,
+            url: url.to_string(),
+        }
+    }
+}
+
+impl Drop for ThrowawayDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+pub(super) fn open_temp() -> (TestState, State) {
+    let test = TestState::new();
+    let state = test.open();
+    (test, state)
+}
+
+/// A SQLite state in a temporary folder, whatever the test run's backend:
+/// for what only SQLite has (pragmas, the file, its lock file).
+pub(super) fn sqlite_temp() -> (TempDir, State) {
     let dir = tempfile::tempdir().unwrap();
-    let state = State::open(&db_path(&dir)).unwrap();
+    let state = State::open(&sqlite(&db_path(&dir))).unwrap();
     (dir, state)
+}
+
+/// The location of a SQLite state file.
+pub(super) fn sqlite(path: &Path) -> StateLocation {
+    StateLocation::Sqlite(path.to_path_buf())
 }
 
 /// A digest `id` created at `created`, with one story named after it.
@@ -45,7 +140,10 @@ pub(super) fn digest(state: &mut State, id: &str, created: &str, to: &[(&str, &s
 
 pub(super) fn delivery(state: &State, digest_id: &str, email: &str) -> Delivery {
     state
-        .deliveries_where("d.digest_id = ?1 AND d.email = ?2", &[&digest_id, &email])
+        .deliveries_where(
+            "d.digest_id = ?1 AND d.email = ?2",
+            db::args![digest_id, email],
+        )
         .unwrap()
         .pop()
         .unwrap()
@@ -68,16 +166,16 @@ pub(super) fn error_text(result: Result<impl fmt::Debug>) -> String {
 fn read_only_open_creates_nothing_and_cannot_write() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("none").join("state.db");
-    assert!(State::open_read_only(&missing).unwrap().is_none());
+    assert!(State::open_read_only(&sqlite(&missing)).unwrap().is_none());
     assert!(!dir.path().join("none").exists());
 
     let path = dir.path().join("state.db");
-    State::open(&path)
+    State::open(&sqlite(&path))
         .unwrap()
         .store_fetch("u", None, None, b"x", at("2026-05-01T07:00:00Z"))
         .unwrap();
     let before = fs::read(&path).unwrap();
-    let state = State::open_read_only(&path).unwrap().unwrap();
+    let state = State::open_read_only(&sqlite(&path)).unwrap().unwrap();
     assert_eq!(state.cached_fetch("u").unwrap().unwrap().body, b"x");
     let message = error_text(state.store_fetch("u", None, None, b"y", at("2026-05-02T07:00:00Z")));
     assert!(

@@ -5,6 +5,7 @@
 //! Reads and reschedules only; it never changes a row's status and never
 //! decides whether to retry (the caller does).
 
+use super::db::args;
 use super::{State, Status, timestamp};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
@@ -24,16 +25,16 @@ impl State {
     /// How many deliveries are deferred, and when the first is due again.
     pub fn waiting(&self) -> Result<Waiting> {
         let (deferred, next): (i64, Option<String>) = self
-            .conn
-            .query_row(
+            .db
+            .query_one(
                 "SELECT COUNT(*), MIN(next_attempt_at) FROM deliveries WHERE status = ?1",
-                [Status::Deferred.as_str()],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                args![Status::Deferred],
+                |row| Ok((row.int(0)?, row.opt_text(1)?)),
             )
             .with_context(|| {
                 format!(
                     "cannot count the deferred deliveries in {}",
-                    self.path.display()
+                    self.label
                 )
             })?;
         let next_try = next
@@ -41,7 +42,7 @@ impl State {
                 DateTime::parse_from_rfc3339(&text).with_context(|| {
                     format!(
                         "a deferred delivery in {} has the unreadable next attempt time `{text}`",
-                        self.path.display()
+                        self.label
                     )
                 })
             })
@@ -57,15 +58,15 @@ impl State {
     /// keeps failing still gives up after the usual number of attempts.
     pub fn retry_deferred_now(&self, now: DateTime<FixedOffset>) -> Result<u64> {
         let changed = self
-            .conn
+            .db
             .execute(
                 "UPDATE deliveries SET next_attempt_at = ?1 WHERE status = ?2",
-                rusqlite::params![timestamp(now), Status::Deferred.as_str()],
+                args![&timestamp(now), Status::Deferred],
             )
             .with_context(|| {
                 format!(
                     "cannot make the deferred deliveries due in {}",
-                    self.path.display()
+                    self.label
                 )
             })?;
         Ok(changed as u64)

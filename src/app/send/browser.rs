@@ -277,7 +277,7 @@ fn page_digests(
         return Ok(Vec::new());
     };
     // Read-only: `check` renders these too and must write nothing.
-    let state = State::open_read_only(&config.state_path)?;
+    let state = State::open_read_only(&config.state)?;
     let today = now.format("%Y-%m-%d").to_string();
     let mut digests = Vec::new();
     if let Some(state) = &state {

@@ -38,7 +38,7 @@ pub fn check(
          the database was probably deleted, truncated or replaced, and sending now could mail stories readers already had. \
          Restore it from a backup if you can; to start afresh, run `gazette send --accept-new-state` \
          (the first digest then holds only the stories of the last {days} days, `digest.first_window`)",
-        state.path().display(),
+        state.label(),
         config.feeds.dir.display(),
         earlier.len(),
         if earlier.len() == 1 { "" } else { "s" },

@@ -40,6 +40,7 @@ use crate::{source, subscribers};
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 use compose::{Composer, Renderer};
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use stop::Stop;
@@ -154,7 +155,7 @@ pub fn send(
 
     if let Some(dir) = &request.dry_run {
         let dir = config.root.join(dir);
-        let state = State::open_read_only(&config.state_path)?;
+        let state = State::open_read_only(&config.state)?;
         // Read only: the file is merged as the real send would, not stored.
         let stored = match &state {
             Some(state) => state.list_overrides()?,
@@ -177,12 +178,16 @@ pub fn send(
         return Ok(());
     }
 
-    let _lock = state::lock(&config.state_path)?;
-    let mut state = State::open(&config.state_path)?;
+    let mut lock = state::lock(&config.state, request.role)?;
+    let mut state = State::open(&config.state)?;
+    state.set_worker(lock.worker());
     let mut tally = Tally {
         skipped: inputs.skipped_rows,
         ..Tally::default()
     };
+    // One sender at a time from here until the new digest is recorded,
+    // so that workers starting together create it once.
+    let planning = lock.planning()?;
     guard::check(config, &state, request.new_state, now)?;
     tally.unknown += recovery::recover(&state, request, now)?;
     // The editor's file into the list, then the list (with readers' own
@@ -219,6 +224,7 @@ pub fn send(
         );
         composer.know_digest(&digest.id, digest.story_ids.clone());
     }
+    drop(planning);
 
     if plan.deliveries.is_empty() {
         if output.is_normal() {
@@ -383,8 +389,9 @@ impl Run<'_, '_> {
             indicatif::ProgressBar::hidden()
         };
         let transports = setup::transports(&self.config.delivery)?;
-        let (ledger, ledger_writer) =
-            state::ledger_writer(State::open(&self.config.state_path)?, self.now);
+        let mut writer_state = State::open(&self.config.state)?;
+        writer_state.set_worker(self.state.worker());
+        let (ledger, ledger_writer) = state::ledger_writer(writer_state, self.now);
         let writer = std::thread::spawn(move || ledger_writer.run());
         let (event_tx, events) = mpsc::channel::<Event>();
         let stop = Arc::new(Stop::default());
@@ -434,10 +441,6 @@ impl Run<'_, '_> {
         crew.wind_down(tally);
         progress.finish_and_clear();
         let stopped = crew.stop.signal_name();
-        if stopped.is_some() {
-            tally.left =
-                plan.deliveries.len() as u64 - crew.settled.min(plan.deliveries.len() as u64);
-        }
         let Crew {
             ledger,
             slots,
@@ -451,6 +454,16 @@ impl Run<'_, '_> {
         // (every handle is gone) and says how it went.
         let recorded = ledger.flush();
         drop((ledger, slots));
+        // Rows reserved and never claimed go back to the pool; what is
+        // still due is what the next run (or another worker) has left.
+        let recorded = recorded
+            .and_then(|()| self.state.release_reserved().map(|_| ()))
+            .and_then(|()| {
+                if stopped.is_some() || tally.relay_refused {
+                    tally.left = self.state.due_count(self.now)?;
+                }
+                Ok(())
+            });
         let recorded = if left_behind == 0 {
             match writer.join() {
                 Ok(result) => recorded.and(result),
@@ -465,8 +478,13 @@ impl Run<'_, '_> {
         }
     }
 
-    /// Feeds the plan's rows to the workers, settling skipped rows itself,
-    /// and stops early when the relay refuses everyone or a stop is asked.
+    /// Feeds the ledger's due rows to the workers, in batches of
+    /// [`BATCH`] per digest (on PostgreSQL reserved for this worker, so
+    /// workers sharing the ledger never queue the same row), settling
+    /// skipped rows itself, and stops early when the relay refuses everyone
+    /// or a stop is asked. When a pass finds nothing more, the rows of
+    /// workers that died meanwhile are recovered and one more pass takes
+    /// what they left due.
     fn queue(
         &mut self,
         plan: &SendPlan<'_>,
@@ -474,103 +492,164 @@ impl Run<'_, '_> {
         jobs: mpsc::SyncSender<Job>,
         crew: &mut Crew<'_>,
     ) -> Result<()> {
-        let config = self.config;
-        let return_path = config
-            .digest
-            .as_ref()
-            .and_then(|d| d.return_path.as_deref());
-        for (position, delivery) in plan.deliveries.iter().enumerate() {
-            if crew.stop.asked() {
-                return Ok(());
+        let planned: HashMap<(&str, &str), &PlannedDelivery<'_>> = plan
+            .deliveries
+            .iter()
+            .map(|delivery| ((delivery.digest_id, delivery.email), delivery))
+            .collect();
+        let mut digests: Vec<&str> = Vec::new();
+        for delivery in &plan.deliveries {
+            if !digests.contains(&delivery.digest_id) {
+                digests.push(delivery.digest_id);
             }
-            let PlannedDelivery {
-                digest_id, email, ..
-            } = *delivery;
-            // A suppression that lands after planning is caught by the
-            // row's claim, which answers `Suppressed` (see `workers`).
-            let subscriber = match delivery.action {
-                Action::Send(subscriber) => subscriber,
-                Action::Skip(reason) => {
-                    self.state
-                        .fail_unsent(digest_id, email, reason.ledger_text(), self.now)?;
-                    match reason {
-                        SkipReason::NotInList => tally.skipped += 1,
-                        SkipReason::Suppressed => tally.suppressed += 1,
-                    }
-                    crew.settled_here();
-                    continue;
-                }
-            };
-            let message = match self
-                .composer
-                .message(Some(self.state), digest_id, subscriber)
-            {
-                Ok(message) => message,
-                Err(error) => {
-                    tracing::warn!("{email}: cannot build the message: {error:#}");
-                    let reason = format!("cannot build the message: {error:#}");
-                    self.state
-                        .fail_unsent(digest_id, email, &reason, self.now)?;
-                    tally.failed += 1;
-                    crew.settled_here();
-                    continue;
-                }
-            };
-            let envelope_from = match return_path {
-                Some(return_path) => {
-                    crate::verp::address(return_path, &self.composer.secret, digest_id, email)
-                }
-                None => self.envelope_from.to_owned(),
-            };
-            let mut job = Job {
-                digest_id: digest_id.to_owned(),
-                ledger_email: email.to_owned(),
-                recipient: subscriber.email.clone(),
-                envelope_from,
-                message,
-            };
-            // While the queue is full, count what comes back; a worker
-            // takes the next job after it reports, and a stop wakes us too.
-            loop {
-                match jobs.try_send(job) {
-                    Ok(()) => break,
-                    Err(mpsc::TrySendError::Full(back)) => {
-                        job = back;
-                        // Workers that stop on a signal hang up: that is
-                        // the stop, not a failure.
-                        let Ok(event) = crew.events.recv() else {
-                            return stopped_or(&crew.stop);
+        }
+        // Due rows this run did not plan (a digest recorded after it
+        // planned): left to the run that did, or to the next.
+        let mut unplanned: HashSet<(String, String)> = HashSet::new();
+        loop {
+            let mut found = false;
+            for digest_id in &digests {
+                let mut after = String::new();
+                loop {
+                    let batch = self.state.next_due(digest_id, &after, BATCH, self.now)?;
+                    let Some((_, last)) = batch.last() else {
+                        break;
+                    };
+                    after = last.clone();
+                    for key in batch {
+                        let Some(delivery) = planned.get(&(key.0.as_str(), key.1.as_str())) else {
+                            unplanned.insert(key);
+                            continue;
                         };
-                        crew.handle(tally, event);
-                        if crew.stop.asked() {
+                        found = true;
+                        if self.offer(delivery, tally, &jobs, crew)? == Next::Stop {
                             return Ok(());
                         }
                     }
-                    Err(mpsc::TrySendError::Disconnected(_)) => {
-                        return stopped_or(&crew.stop);
-                    }
                 }
             }
-            while let Ok(event) = crew.events.try_recv() {
-                crew.handle(tally, event);
-            }
-            if let Some(error) = crew.first_error.take() {
-                return Err(error);
-            }
-            if tally.relay_is_refusing() {
-                // Untouched rows stay pending and go out with the next run.
-                tally.left = (plan.deliveries.len() - position - 1) as u64;
-                tracing::warn!(
-                    "the relay deferred {} messages in a row; stopping, {} left for the next run",
-                    tally.deferred_in_a_row(),
-                    tally.left
-                );
-                break;
+            tally.unknown += self.state.recover_interrupted(self.now)?;
+            if !found {
+                return Ok(());
             }
         }
-        Ok(())
+    }
+
+    /// Sends (or settles) one planned row; [`Next::Stop`] when the run
+    /// must stop queueing.
+    fn offer(
+        &mut self,
+        delivery: &PlannedDelivery<'_>,
+        tally: &mut Tally,
+        jobs: &mpsc::SyncSender<Job>,
+        crew: &mut Crew<'_>,
+    ) -> Result<Next> {
+        if crew.stop.asked() {
+            return Ok(Next::Stop);
+        }
+        let return_path = self
+            .config
+            .digest
+            .as_ref()
+            .and_then(|d| d.return_path.as_deref());
+        let PlannedDelivery {
+            digest_id, email, ..
+        } = *delivery;
+        // A suppression that lands after planning is caught by the
+        // row's claim, which answers `Suppressed` (see `workers`).
+        let subscriber = match delivery.action {
+            Action::Send(subscriber) => subscriber,
+            Action::Skip(reason) => {
+                self.state
+                    .fail_unsent(digest_id, email, reason.ledger_text(), self.now)?;
+                match reason {
+                    SkipReason::NotInList => tally.skipped += 1,
+                    SkipReason::Suppressed => tally.suppressed += 1,
+                }
+                crew.settled_here();
+                return Ok(Next::Go);
+            }
+        };
+        let message = match self
+            .composer
+            .message(Some(self.state), digest_id, subscriber)
+        {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::warn!("{email}: cannot build the message: {error:#}");
+                let reason = format!("cannot build the message: {error:#}");
+                self.state
+                    .fail_unsent(digest_id, email, &reason, self.now)?;
+                tally.failed += 1;
+                crew.settled_here();
+                return Ok(Next::Go);
+            }
+        };
+        let envelope_from = match return_path {
+            Some(return_path) => {
+                crate::verp::address(return_path, &self.composer.secret, digest_id, email)
+            }
+            None => self.envelope_from.to_owned(),
+        };
+        let mut job = Job {
+            digest_id: digest_id.to_owned(),
+            ledger_email: email.to_owned(),
+            recipient: subscriber.email.clone(),
+            envelope_from,
+            message,
+        };
+        // While the queue is full, count what comes back; a worker
+        // takes the next job after it reports, and a stop wakes us too.
+        loop {
+            match jobs.try_send(job) {
+                Ok(()) => break,
+                Err(mpsc::TrySendError::Full(back)) => {
+                    job = back;
+                    // Workers that stop on a signal hang up: that is
+                    // the stop, not a failure.
+                    let Ok(event) = crew.events.recv() else {
+                        return stopped_or(&crew.stop).map(|()| Next::Stop);
+                    };
+                    crew.handle(tally, event);
+                    if crew.stop.asked() {
+                        return Ok(Next::Stop);
+                    }
+                }
+                Err(mpsc::TrySendError::Disconnected(_)) => {
+                    return stopped_or(&crew.stop).map(|()| Next::Stop);
+                }
+            }
+        }
+        while let Ok(event) = crew.events.try_recv() {
+            crew.handle(tally, event);
+        }
+        if let Some(error) = crew.first_error.take() {
+            return Err(error);
+        }
+        if tally.relay_is_refusing() {
+            // Untouched rows stay due and go out with the next run.
+            tally.relay_refused = true;
+            tracing::warn!(
+                "the relay deferred {} messages in a row; stopping, the rest is left for the next run",
+                tally.deferred_in_a_row(),
+            );
+            return Ok(Next::Stop);
+        }
+        Ok(Next::Go)
     }
 }
+
+/// Whether [`Run::queue`] goes on after a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Go,
+    Stop,
+}
+
+/// Due rows read (and, on PostgreSQL, reserved) per query: enough to
+/// keep the connections busy between queries, few enough that a worker
+/// that dies strands little until another recovers it.
+const BATCH: u32 = 200;
 
 /// Ok when the workers are gone because a stop was asked; an error otherwise.
 fn stopped_or(stop: &Stop) -> Result<()> {

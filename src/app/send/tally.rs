@@ -32,6 +32,8 @@ pub struct Tally {
     pub nothing_for: u64,
     /// Deferrals since the last message that went out.
     pub(super) deferred_in_a_row: u64,
+    /// The run stopped queueing because the relay deferred everyone.
+    pub(super) relay_refused: bool,
 }
 
 impl std::fmt::Display for Tally {

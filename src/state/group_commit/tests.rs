@@ -4,16 +4,15 @@
 use super::*;
 use crate::state::Status;
 use chrono::DateTime;
-use tempfile::TempDir;
+use crate::state::tests::TestState;
 
 fn now() -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339("2026-05-01T08:00:00+08:00").unwrap()
 }
 
-fn ledger_with(emails: &[&str]) -> (TempDir, std::path::PathBuf) {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("state.db");
-    let mut state = State::open(&path).unwrap();
+fn ledger_with(emails: &[&str]) -> TestState {
+    let test = TestState::new();
+    let mut state = test.open();
     let recipients: Vec<(String, String)> = emails
         .iter()
         .map(|e| (e.to_string(), "en".to_string()))
@@ -21,12 +20,11 @@ fn ledger_with(emails: &[&str]) -> (TempDir, std::path::PathBuf) {
     state
         .create_digest("d1", now(), &["s1".to_string()], &recipients)
         .unwrap();
-    (dir, path)
+    test
 }
 
-fn status(path: &std::path::Path, email: &str) -> Status {
-    State::open(path)
-        .unwrap()
+fn status(test: &TestState, email: &str) -> Status {
+    test.open()
         .delivery_status("d1", email)
         .unwrap()
         .unwrap()
@@ -34,17 +32,17 @@ fn status(path: &std::path::Path, email: &str) -> Status {
 
 #[test]
 fn a_claim_is_durable_when_wait_returns_and_outcomes_follow() {
-    let (_dir, path) = ledger_with(&["a@example.com", "b@example.com"]);
-    let (ledger, writer) = ledger_writer(State::open(&path).unwrap(), now());
+    let test = ledger_with(&["a@example.com", "b@example.com"]);
+    let (ledger, writer) = ledger_writer(test.open(), now());
     std::thread::scope(|scope| {
         let running = scope.spawn(|| writer.run());
         ledger.claim("d1", "a@example.com").wait().unwrap();
         // Committed: another connection sees it.
-        assert_eq!(status(&path, "a@example.com"), Status::Sending);
+        assert_eq!(status(&test, "a@example.com"), Status::Sending);
         ledger.record("d1".into(), "a@example.com".into(), DeliveryOutcome::Sent);
         ledger.claim("d1", "b@example.com").wait().unwrap();
         // The outcome was queued before the next claim, so it is committed too.
-        assert_eq!(status(&path, "a@example.com"), Status::Sent);
+        assert_eq!(status(&test, "a@example.com"), Status::Sent);
         ledger.record(
             "d1".into(),
             "b@example.com".into(),
@@ -53,15 +51,15 @@ fn a_claim_is_durable_when_wait_returns_and_outcomes_follow() {
         drop(ledger);
         running.join().unwrap().unwrap();
     });
-    assert_eq!(status(&path, "b@example.com"), Status::Deferred);
+    assert_eq!(status(&test, "b@example.com"), Status::Deferred);
 }
 
 #[test]
 fn claims_from_many_threads_each_win_once() {
     let emails: Vec<String> = (0..40).map(|i| format!("r{i}@example.com")).collect();
     let refs: Vec<&str> = emails.iter().map(String::as_str).collect();
-    let (_dir, path) = ledger_with(&refs);
-    let (ledger, writer) = ledger_writer(State::open(&path).unwrap(), now());
+    let test = ledger_with(&refs);
+    let (ledger, writer) = ledger_writer(test.open(), now());
     let won = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let running = scope.spawn(|| writer.run());
@@ -82,14 +80,14 @@ fn claims_from_many_threads_each_win_once() {
         running.join().unwrap().unwrap();
     });
     assert_eq!(won.into_inner(), 40);
-    let state = State::open(&path).unwrap();
+    let state = test.open();
     assert_eq!(state.counts().unwrap().sent, 40);
 }
 
 #[test]
 fn a_claim_that_is_not_due_is_refused_naming_the_row() {
-    let (_dir, path) = ledger_with(&["a@example.com"]);
-    let (ledger, writer) = ledger_writer(State::open(&path).unwrap(), now());
+    let test = ledger_with(&["a@example.com"]);
+    let (ledger, writer) = ledger_writer(test.open(), now());
     std::thread::scope(|scope| {
         let running = scope.spawn(|| writer.run());
         ledger.claim("d1", "a@example.com").wait().unwrap();
@@ -107,8 +105,8 @@ fn a_claim_that_is_not_due_is_refused_naming_the_row() {
 
 #[test]
 fn an_outcome_that_cannot_be_recorded_stops_later_claims() {
-    let (_dir, path) = ledger_with(&["a@example.com", "b@example.com"]);
-    let (ledger, writer) = ledger_writer(State::open(&path).unwrap(), now());
+    let test = ledger_with(&["a@example.com", "b@example.com"]);
+    let (ledger, writer) = ledger_writer(test.open(), now());
     std::thread::scope(|scope| {
         let running = scope.spawn(|| writer.run());
         // Never claimed, so its outcome cannot be recorded.
@@ -126,5 +124,5 @@ fn an_outcome_that_cannot_be_recorded_stops_later_claims() {
         let error = running.join().unwrap().unwrap_err().to_string();
         assert!(error.contains("not sending"), "{error}");
     });
-    assert_eq!(status(&path, "b@example.com"), Status::Pending);
+    assert_eq!(status(&test, "b@example.com"), Status::Pending);
 }

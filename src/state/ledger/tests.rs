@@ -135,11 +135,10 @@ fn sent_is_final_and_a_delivery_is_claimed_only_once() {
 
 #[test]
 fn recover_interrupted_turns_sending_into_unknown_after_a_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = db_path(&dir);
+    let test = TestState::new();
     let now = at("2026-05-01T08:00:00Z");
     {
-        let mut state = State::open(&path).unwrap();
+        let mut state = test.open();
         digest(
             &mut state,
             "d1",
@@ -149,7 +148,7 @@ fn recover_interrupted_turns_sending_into_unknown_after_a_crash() {
         state.mark_sending("d1", "a@x.org", now).unwrap();
         // Dropped without recording an outcome: the process died mid-send.
     }
-    let state = State::open(&path).unwrap();
+    let state = test.open();
     assert_eq!(state.counts().unwrap().sending, 1);
     assert_eq!(state.recover_interrupted(now).unwrap(), 1);
     assert_eq!(state.recover_interrupted(now).unwrap(), 0);

@@ -10,7 +10,7 @@ fn creates_schema_in_new_folders_and_reopening_keeps_data() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);
     {
-        let mut state = State::open(&path).unwrap();
+        let mut state = State::open(&sqlite(&path)).unwrap();
         state
             .create_digest(
                 "2026-05-01",
@@ -20,13 +20,15 @@ fn creates_schema_in_new_folders_and_reopening_keeps_data() {
             )
             .unwrap();
     }
-    let state = State::open(&path).unwrap();
+    let state = State::open(&sqlite(&path)).unwrap();
     let version: i64 = state
-        .conn
+        .sqlite_conn()
+        .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     let application_id: i32 = state
-        .conn
+        .sqlite_conn()
+        .unwrap()
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
@@ -42,7 +44,8 @@ fn creates_schema_in_new_folders_and_reopening_keeps_data() {
         ["a", "b", "c"].iter().map(|s| s.to_string()).collect()
     );
     let created: String = state
-        .conn
+        .sqlite_conn()
+        .unwrap()
         .query_row("SELECT created_at FROM digests", [], |r| r.get(0))
         .unwrap();
     assert_eq!(created, "2026-04-30T23:00:00Z");
@@ -64,15 +67,16 @@ fn a_version_1_database_is_migrated_to_the_fetch_cache_keeping_its_data() {
         conn.pragma_update(None, "application_id", APPLICATION_ID)
             .unwrap();
     }
-    let read_only = State::open_read_only(&path).unwrap().unwrap();
+    let read_only = State::open_read_only(&sqlite(&path)).unwrap().unwrap();
     assert_eq!(
         read_only.cached_fetch("https://a.example/feed").unwrap(),
         None
     );
     drop(read_only);
-    let state = State::open(&path).unwrap();
+    let state = State::open(&sqlite(&path)).unwrap();
     let version: i64 = state
-        .conn
+        .sqlite_conn()
+        .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
@@ -82,9 +86,10 @@ fn a_version_1_database_is_migrated_to_the_fetch_cache_keeping_its_data() {
 
 #[test]
 fn the_ledger_has_no_status_index_to_rewrite_on_every_change() {
-    let (_dir, state) = open_temp();
+    let (_dir, state) = sqlite_temp();
     let indexes: Vec<String> = state
-        .conn
+        .sqlite_conn()
+        .unwrap()
         .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'")
         .unwrap()
         .query_map([], |r| r.get(0))
@@ -99,17 +104,20 @@ fn the_ledger_has_no_status_index_to_rewrite_on_every_change() {
 
 #[test]
 fn journal_mode_is_wal_with_full_sync_and_foreign_keys() {
-    let (_dir, state) = open_temp();
+    let (_dir, state) = sqlite_temp();
     let mode: String = state
-        .conn
+        .sqlite_conn()
+        .unwrap()
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     let synchronous: i64 = state
-        .conn
+        .sqlite_conn()
+        .unwrap()
         .query_row("PRAGMA synchronous", [], |r| r.get(0))
         .unwrap();
     let foreign_keys: i64 = state
-        .conn
+        .sqlite_conn()
+        .unwrap()
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
@@ -121,12 +129,12 @@ fn journal_mode_is_wal_with_full_sync_and_foreign_keys() {
 fn refuses_a_database_written_by_a_newer_gazette() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);
-    drop(State::open(&path).unwrap());
+    drop(State::open(&sqlite(&path)).unwrap());
     Connection::open(&path)
         .unwrap()
         .pragma_update(None, "user_version", 99)
         .unwrap();
-    let message = error_text(State::open(&path));
+    let message = error_text(State::open(&sqlite(&path)));
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(message.contains("schema version 99"), "{message}");
     assert!(message.contains("upgrade gazette"), "{message}");
@@ -138,7 +146,7 @@ fn refuses_a_file_that_is_not_sqlite_without_changing_it() {
     let path = dir.path().join("state.db");
     let text = "these are not the droids you are looking for\n".repeat(40);
     fs::write(&path, &text).unwrap();
-    let message = error_text(State::open(&path));
+    let message = error_text(State::open(&sqlite(&path)));
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(
         message.contains("is not a gazette state database"),
@@ -156,7 +164,7 @@ fn refuses_another_programs_sqlite_database_without_changing_it() {
         .unwrap()
         .execute_batch("CREATE TABLE notes (body TEXT); PRAGMA user_version = 1;")
         .unwrap();
-    let message = error_text(State::open(&path));
+    let message = error_text(State::open(&sqlite(&path)));
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(
         message.contains("not a gazette state database"),

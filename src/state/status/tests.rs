@@ -20,9 +20,10 @@ fn status_text_round_trips_and_rejects_unknown_words() {
 fn the_schema_check_lists_exactly_the_enum_statuses() {
     // The CHECK constraint is in a shipped migration, which is never
     // edited: this keeps it and `Status` from drifting apart.
-    let (_dir, state) = open_temp();
+    let (_dir, state) = sqlite_temp();
     let table: String = state
-        .conn
+        .sqlite_conn()
+        .unwrap()
         .query_row(
             "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'deliveries'",
             [],

@@ -43,11 +43,11 @@ fn a_failure_with_suppress_adds_the_address_and_fails_its_other_deliveries() {
     );
     assert!(state.is_suppressed("GONE@x.org").unwrap());
     let reason: String = state
-        .conn
-        .query_row(
+        .db
+        .query_one(
             "SELECT reason FROM suppressions WHERE email = 'gone@x.org'",
-            [],
-            |r| r.get(0),
+            &[],
+            |r| r.text(0),
         )
         .unwrap();
     assert_eq!(reason, "550 5.1.1 no such user");
