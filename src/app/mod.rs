@@ -17,13 +17,13 @@ pub use request::{
     Request, SendRequest, SourceFailures, SubscribersRequest, UnknownDeliveries,
 };
 
-pub use crate::state::SendRole;
 use crate::config::{self, Config};
 use crate::feed::{self, RenderedFeed};
 use crate::i18n;
 use crate::publish;
 use crate::scaffold;
 use crate::source;
+pub use crate::state::SendRole;
 use crate::view;
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset, Local};

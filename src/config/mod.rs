@@ -15,8 +15,8 @@ mod validate;
 
 pub use settings::{
     Author, Config, ContentMode, Delivery, DigestConfig, DkimConfig, FeedFormat, FeedLocation,
-    FeedSource, Feeds, FetchConfig, ImportConfig, ServeConfig, Site, SmtpConfig, SmtpSecurity, StateLocation,
-    Source, TagFeeds, TransportKind, UntranslatedMode, default_user_agent,
+    FeedSource, Feeds, FetchConfig, ImportConfig, ServeConfig, Site, SmtpConfig, SmtpSecurity,
+    Source, StateLocation, TagFeeds, TransportKind, UntranslatedMode, default_user_agent,
 };
 pub use sources::check_pattern;
 pub use validate::parse_time_zone;

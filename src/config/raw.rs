@@ -374,6 +374,3 @@ pub(super) struct RawState {
     /// password is not written in config.toml.
     pub password_env: Option<String>,
 }
-
-
-

@@ -303,7 +303,11 @@ fn is_tag_slug(slug: &str) -> bool {
 
 /// `[state]`: a SQLite file (`path`, the default) or a PostgreSQL URL
 /// (`url`), never both. The password is never in config.toml.
-fn validate_state(raw: super::raw::RawState, root: &Path, problems: &mut Vec<String>) -> StateLocation {
+fn validate_state(
+    raw: super::raw::RawState,
+    root: &Path,
+    problems: &mut Vec<String>,
+) -> StateLocation {
     let default = || StateLocation::Sqlite(root.join(".gazette/state.db"));
     match (raw.path, raw.url) {
         (Some(_), Some(_)) => {

@@ -5,9 +5,9 @@
 //! (that is `app::incremental`'s): it keeps one record and hands it back.
 
 use super::State;
+use super::db::args;
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
-use super::db::args;
 
 #[cfg(test)]
 mod tests;
@@ -31,12 +31,7 @@ impl State {
     /// The record of the last build, if one was stored (none in a database
     /// written by an older gazette that has no such table).
     pub fn build_record(&self) -> Result<Option<BuildRecord>> {
-        let context = || {
-            format!(
-                "cannot read the last build's record from {}",
-                self.label
-            )
-        };
+        let context = || format!("cannot read the last build's record from {}", self.label);
         if !self.has_table("build_record").with_context(context)? {
             return Ok(None);
         }
@@ -45,7 +40,14 @@ impl State {
             .query_opt(
                 "SELECT inputs, valid_from, valid_until, outputs FROM build_record WHERE id = 1",
                 &[],
-                |row| Ok((row.text(0)?, row.opt_text(1)?, row.opt_text(2)?, row.text(3)?)),
+                |row| {
+                    Ok((
+                        row.text(0)?,
+                        row.opt_text(1)?,
+                        row.opt_text(2)?,
+                        row.text(3)?,
+                    ))
+                },
             )
             .with_context(context)?;
         let Some((inputs, valid_from, valid_until, outputs)) = row else {

@@ -27,7 +27,7 @@ pub(super) enum Backend {
 /// An open connection.
 pub(super) enum Db {
     Sqlite(rusqlite::Connection),
-    Postgres(RefCell<Pg>),
+    Postgres(Box<RefCell<Pg>>),
 }
 
 impl std::fmt::Debug for Db {
@@ -300,7 +300,9 @@ impl Db {
                 let mut pg = pg.borrow_mut();
                 let statement = pg.statement(sql)?;
                 let mut rows = pg.client.query_raw(&statement, pg_params(params))?;
-                while let Some(row) = postgres::fallible_iterator::FallibleIterator::next(&mut rows)? {
+                while let Some(row) =
+                    postgres::fallible_iterator::FallibleIterator::next(&mut rows)?
+                {
                     each(&Row::Postgres(&row))?;
                 }
                 Ok(())
@@ -370,12 +372,18 @@ impl Db {
             Db::Sqlite(_) => self.batch("BEGIN IMMEDIATE")?,
             Db::Postgres(_) => {
                 self.batch("BEGIN")?;
-                let tx = Tx { db: self, open: true };
+                let tx = Tx {
+                    db: self,
+                    open: true,
+                };
                 self.execute("SELECT pg_advisory_xact_lock(?1)", args![WRITE_LOCK_KEY])?;
                 return Ok(tx);
             }
         }
-        Ok(Tx { db: self, open: true })
+        Ok(Tx {
+            db: self,
+            open: true,
+        })
     }
 
     /// Begins a transaction of changes that each lock only the rows they
@@ -387,7 +395,10 @@ impl Db {
             Db::Sqlite(_) => self.begin_exclusive(),
             Db::Postgres(_) => {
                 self.batch("BEGIN")?;
-                Ok(Tx { db: self, open: true })
+                Ok(Tx {
+                    db: self,
+                    open: true,
+                })
             }
         }
     }

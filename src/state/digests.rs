@@ -145,20 +145,22 @@ impl State {
                 |row| row.text(0),
             )
             .with_context(|| {
-            format!(
-                "cannot read the stories of digest `{id}` from {}",
-                self.label
-            )
-        })
+                format!(
+                    "cannot read the stories of digest `{id}` from {}",
+                    self.label
+                )
+            })
     }
 
     /// Ids of every digest, oldest first.
     pub fn digest_ids(&self) -> Result<Vec<String>> {
         let context = || format!("cannot list digests in {}", self.label);
         self.db
-            .query("SELECT id FROM digests ORDER BY created_at, id", &[], |row| {
-                row.text(0)
-            })
+            .query(
+                "SELECT id FROM digests ORDER BY created_at, id",
+                &[],
+                |row| row.text(0),
+            )
             .with_context(context)
     }
 
@@ -183,15 +185,12 @@ impl State {
 
     /// When the first digest was made; `None` before any.
     pub fn first_digest_at(&self) -> Result<Option<DateTime<FixedOffset>>> {
-        let context = || {
-            format!(
-                "cannot read the first digest's date in {}",
-                self.label
-            )
-        };
+        let context = || format!("cannot read the first digest's date in {}", self.label);
         let first: Option<String> = self
             .db
-            .query_one("SELECT MIN(created_at) FROM digests", &[], |row| row.opt_text(0))
+            .query_one("SELECT MIN(created_at) FROM digests", &[], |row| {
+                row.opt_text(0)
+            })
             .with_context(context)?;
         first
             .map(|text| DateTime::parse_from_rfc3339(&text).with_context(context))

@@ -4,10 +4,10 @@
 //! It must never fetch, parse or judge a document (that is `source`'s): it
 //! stores what the caller says parsed, and hands it back.
 
+use super::db::args;
 use super::{State, timestamp};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
-use super::db::args;
 
 #[cfg(test)]
 mod tests;
@@ -29,12 +29,7 @@ impl State {
     /// The last good copy of the feed at `url`, if one was stored. A
     /// database from before the fetch cache (opened read-only) has none.
     pub fn cached_fetch(&self, url: &str) -> Result<Option<CachedFetch>> {
-        let context = || {
-            format!(
-                "cannot read the cached copy of {url} from {}",
-                self.label
-            )
-        };
+        let context = || format!("cannot read the cached copy of {url} from {}", self.label);
         if !self.has_table("fetch_cache").with_context(context)? {
             return Ok(None);
         }
@@ -74,11 +69,6 @@ impl State {
                 args![url, etag, last_modified, body, &timestamp(now)],
             )
             .map(|_| ())
-            .with_context(|| {
-                format!(
-                    "cannot store the fetched copy of {url} in {}",
-                    self.label
-                )
-            })
+            .with_context(|| format!("cannot store the fetched copy of {url} in {}", self.label))
     }
 }

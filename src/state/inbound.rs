@@ -4,11 +4,11 @@
 //!
 //! It applies what `app` decided; the reasons are the caller's.
 
+use super::db::args;
 use super::suppressions::suppress_in;
 use super::{State, normalize_email, timestamp};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset, TimeDelta};
-use super::db::args;
 
 /// One change an incoming message asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,12 +93,7 @@ impl State {
         changes: &[MailChange],
         now: DateTime<FixedOffset>,
     ) -> Result<MailApplied> {
-        let context = || {
-            format!(
-                "cannot record incoming message {key} in {}",
-                self.label
-            )
-        };
+        let context = || format!("cannot record incoming message {key} in {}", self.label);
         let tx = self.write_transaction()?;
         let seen = self
             .db
@@ -119,7 +114,8 @@ impl State {
         for change in changes {
             match change {
                 MailChange::Suppress { email, reason } => {
-                    suppress_in(&self.db, &normalize_email(email), reason, &at).with_context(context)?;
+                    suppress_in(&self.db, &normalize_email(email), reason, &at)
+                        .with_context(context)?;
                 }
                 MailChange::Bounced {
                     email,

@@ -7,10 +7,10 @@
 //! never decide on its own to retry an `unknown` delivery (only
 //! [`State::requeue_unknown`], on the user's request, does).
 
+use super::db::{Backend, Value, args};
 use super::group_commit::LedgerChange;
 use super::retry::{MAX_ATTEMPTS, retry_delay};
 use super::suppressions::suppress_in;
-use super::db::{Backend, Value, args};
 use super::{State, Status, WorkerId, normalize_email, timestamp};
 use crate::model::DeliveryOutcome;
 use anyhow::{Context, Result, anyhow, bail};
@@ -199,7 +199,7 @@ static NEXT_DUE_POSTGRES: LazyLock<String> = LazyLock::new(|| {
 static REQUEUE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE deliveries
-         SET status = '{pending}', next_attempt_at = NULL, updated_at = ?1
+         SET status = '{pending}', next_attempt_at = NULL, updated_at = ?1, claimed_by = NULL
          WHERE status = '{unknown}'
            AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email = deliveries.email)",
         pending = Status::Pending,
@@ -212,12 +212,7 @@ impl State {
     /// `next_attempt_at <= now`; oldest digest first, then by email.
     pub fn due_deliveries(&self, now: DateTime<FixedOffset>) -> Result<Vec<Delivery>> {
         self.deliveries_where(&DUE, args![&timestamp(now)])
-            .with_context(|| {
-                format!(
-                    "cannot read the deliveries due from {}",
-                    self.label
-                )
-            })
+            .with_context(|| format!("cannot read the deliveries due from {}", self.label))
     }
 
     /// Claims a delivery before its message is handed to a transport:
@@ -568,9 +563,12 @@ impl State {
     /// asks. With SQLite every other sender is gone (the lock file).
     fn worker_is_gone(&self, worker: &WorkerId) -> Result<bool> {
         match (self.db.backend(), worker.advisory_key()) {
-            (Backend::Postgres, Some(key)) => self
-                .db
-                .query_one("SELECT pg_try_advisory_lock(?1)", args![key], |row| row.flag(0)),
+            (Backend::Postgres, Some(key)) => {
+                self.db
+                    .query_one("SELECT pg_try_advisory_lock(?1)", args![key], |row| {
+                        row.flag(0)
+                    })
+            }
             _ => Ok(true),
         }
     }
@@ -632,12 +630,8 @@ impl State {
 
     /// Deliveries whose outcome is unknown, oldest digest first, then by email.
     pub fn unknown_deliveries(&self) -> Result<Vec<Delivery>> {
-        self.deliveries_where(&UNKNOWN, &[]).with_context(|| {
-            format!(
-                "cannot read the unknown deliveries from {}",
-                self.label
-            )
-        })
+        self.deliveries_where(&UNKNOWN, &[])
+            .with_context(|| format!("cannot read the unknown deliveries from {}", self.label))
     }
 
     /// `send --retry-unknown`: `Unknown` → `Pending`, on purpose, accepting
@@ -646,12 +640,7 @@ impl State {
     pub fn requeue_unknown(&self, now: DateTime<FixedOffset>) -> Result<u64> {
         self.db
             .execute(&REQUEUE, args![&timestamp(now)])
-            .with_context(|| {
-                format!(
-                    "cannot requeue unknown deliveries in {}",
-                    self.label
-                )
-            })
+            .with_context(|| format!("cannot requeue unknown deliveries in {}", self.label))
     }
 
     /// How many deliveries are in each status.

@@ -48,7 +48,7 @@ pub struct SendLock {
 
 enum Held {
     File { _file: File, path: PathBuf },
-    Postgres(postgres::Client),
+    Postgres(Box<postgres::Client>),
 }
 
 impl std::fmt::Debug for SendLock {
@@ -162,7 +162,7 @@ pub fn lock(location: &StateLocation, role: SendRole) -> Result<SendLock> {
                     .with_context(context)?;
             }
             Ok(SendLock {
-                held: Held::Postgres(client),
+                held: Held::Postgres(Box::new(client)),
                 worker,
             })
         }

@@ -117,7 +117,7 @@ impl State {
                 let label = postgres_label(url);
                 let client = db::connect_postgres(url, password_env.as_deref(), &label)?;
                 let state = State {
-                    db: Db::Postgres(RefCell::new(db::Pg::new(client))),
+                    db: Db::Postgres(Box::new(RefCell::new(db::Pg::new(client)))),
                     label,
                     worker: WorkerId::local(),
                 };
@@ -170,7 +170,7 @@ impl State {
                 let label = postgres_label(url);
                 let client = db::connect_postgres(url, password_env.as_deref(), &label)?;
                 let state = State {
-                    db: Db::Postgres(RefCell::new(db::Pg::new(client))),
+                    db: Db::Postgres(Box::new(RefCell::new(db::Pg::new(client)))),
                     label,
                     worker: WorkerId::local(),
                 };
@@ -277,4 +277,3 @@ fn timestamp(time: DateTime<FixedOffset>) -> String {
     time.with_timezone(&Utc)
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
-

@@ -141,12 +141,7 @@ impl State {
         remove_absent: bool,
         now: DateTime<FixedOffset>,
     ) -> Result<FileSync> {
-        let context = || {
-            format!(
-                "cannot merge the subscriber file into {}",
-                self.label
-            )
-        };
+        let context = || format!("cannot merge the subscriber file into {}", self.label);
         let now = timestamp(now);
         let tx = self.write_transaction()?;
         let mut stored: HashMap<String, Stored> = HashMap::new();
@@ -162,13 +157,8 @@ impl State {
                         locale: row.flag(7)?,
                         topics: row.flag(8)?,
                     };
-                    let fingerprint = fingerprint(
-                        row.str(1)?,
-                        row.str(2)?,
-                        row.str(3)?,
-                        row.str(4)?,
-                        chosen,
-                    );
+                    let fingerprint =
+                        fingerprint(row.str(1)?, row.str(2)?, row.str(3)?, row.str(4)?, chosen);
                     stored.insert(
                         row.text(0)?,
                         Stored {
@@ -333,12 +323,7 @@ impl State {
         now: DateTime<FixedOffset>,
     ) -> Result<()> {
         let key = normalize_email(email);
-        let context = || {
-            format!(
-                "cannot record the choice of {key} in {}",
-                self.label
-            )
-        };
+        let context = || format!("cannot record the choice of {key} in {}", self.label);
         // One statement: a field left `NULL` keeps its value and flag.
         let topics = choice.topics.as_deref().map(topics_json);
         let changed = self
@@ -369,12 +354,7 @@ impl State {
     /// already listed, is left as it is.
     pub fn sign_up(&self, reader: &Subscriber, now: DateTime<FixedOffset>) -> Result<SignUp> {
         let key = normalize_email(&reader.email);
-        let context = || {
-            format!(
-                "cannot record the sign-up of {key} in {}",
-                self.label
-            )
-        };
+        let context = || format!("cannot record the sign-up of {key} in {}", self.label);
         let tx = self.write_transaction()?;
         let suppressed = self
             .db
@@ -443,12 +423,7 @@ impl State {
     /// (also when it already was). False when there is no such sign-up.
     pub fn confirm_sign_up(&self, email: &str, now: DateTime<FixedOffset>) -> Result<bool> {
         let key = normalize_email(email);
-        let context = || {
-            format!(
-                "cannot confirm the sign-up of {key} in {}",
-                self.label
-            )
-        };
+        let context = || format!("cannot confirm the sign-up of {key} in {}", self.label);
         let tx = self.write_transaction()?;
         self.db
             .execute(

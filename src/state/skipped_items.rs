@@ -6,10 +6,10 @@
 //! It must never decide what is worth a warning or parse a feed (that is
 //! `app::feeds`' and `source`'s): it keeps the lines it is given.
 
+use super::db::args;
 use super::{State, timestamp};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
-use super::db::args;
 use std::collections::BTreeSet;
 
 #[cfg(test)]
@@ -80,7 +80,7 @@ impl State {
                     "DELETE FROM skipped_items WHERE source = ?1 AND reason = ?2",
                     args![source, reason],
                 )
-            .with_context(context)?;
+                .with_context(context)?;
         }
         let seen = timestamp(now);
         for reason in &fresh {
@@ -90,7 +90,7 @@ impl State {
                      ON CONFLICT (source, reason) DO NOTHING",
                     args![source, reason, &seen],
                 )
-            .with_context(context)?;
+                .with_context(context)?;
         }
         tx.commit().with_context(context)?;
         Ok(fresh)

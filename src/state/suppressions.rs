@@ -7,10 +7,10 @@
 //! removed only by [`State::lift_suppression`], which `gazette subscribers
 //! resubscribe` calls when the reader asked the editor to.
 
+use super::db::{Db, args};
 use super::{State, Status, normalize_email, timestamp};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset};
-use super::db::{Db, args};
 use std::sync::LazyLock;
 
 #[cfg(test)]
@@ -34,12 +34,7 @@ impl State {
     /// it was suppressed for, or `None` when it was not.
     pub fn lift_suppression(&self, email: &str) -> Result<Option<String>> {
         let email = normalize_email(email);
-        let context = || {
-            format!(
-                "cannot lift the suppression of {email} in {}",
-                self.label
-            )
-        };
+        let context = || format!("cannot lift the suppression of {email} in {}", self.label);
         let tx = self.write_transaction()?;
         let reason: Option<String> = self
             .db
@@ -55,18 +50,17 @@ impl State {
 
     /// Every suppression with its reason and time, by address.
     pub fn suppressions(&self) -> Result<std::collections::HashMap<String, (String, String)>> {
-        let context = || {
-            format!(
-                "cannot read the suppression list of {}",
-                self.label
-            )
-        };
+        let context = || format!("cannot read the suppression list of {}", self.label);
         let mut all = std::collections::HashMap::new();
         self.db
-            .each("SELECT email, reason, created_at FROM suppressions", &[], |row| {
-                all.insert(row.text(0)?, (row.text(1)?, row.text(2)?));
-                Ok(())
-            })
+            .each(
+                "SELECT email, reason, created_at FROM suppressions",
+                &[],
+                |row| {
+                    all.insert(row.text(0)?, (row.text(1)?, row.text(2)?));
+                    Ok(())
+                },
+            )
             .with_context(context)?;
         Ok(all)
     }
@@ -74,12 +68,7 @@ impl State {
     /// Every suppressed address (as the list keys them), read at once, for
     /// planning a whole send without a query per reader.
     pub fn suppressed_addresses(&self) -> Result<std::collections::HashSet<String>> {
-        let context = || {
-            format!(
-                "cannot read the suppression list of {}",
-                self.label
-            )
-        };
+        let context = || format!("cannot read the suppression list of {}", self.label);
         let mut all = std::collections::HashSet::new();
         self.db
             .each("SELECT email FROM suppressions", &[], |row| {
@@ -106,7 +95,11 @@ impl State {
     pub fn is_suppressed(&self, email: &str) -> Result<bool> {
         let email = normalize_email(email);
         self.db
-            .query_opt("SELECT 1 FROM suppressions WHERE email = ?1", args![&email], |_| Ok(()))
+            .query_opt(
+                "SELECT 1 FROM suppressions WHERE email = ?1",
+                args![&email],
+                |_| Ok(()),
+            )
             .map(|row| row.is_some())
             .with_context(|| format!("cannot look up {email} in {}", self.label))
     }

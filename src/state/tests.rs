@@ -26,11 +26,12 @@ pub(super) fn db_path(dir: &TempDir) -> PathBuf {
 }
 
 /// The state database of one test: a SQLite file in a temporary folder,
-/// or, when `GAZETTE_TEST_POSTGRES` names a PostgreSQL server (as `.ci/run`
-/// does for a second pass), a fresh database on it, dropped afterwards.
+/// or, with `GAZETTE_TEST_STATE_BACKEND=postgres` and a PostgreSQL server
+/// in `GAZETTE_TEST_POSTGRES` (`.ci/run`'s second pass of these tests), a
+/// fresh database on it, dropped afterwards.
 pub(crate) struct TestState {
-    /// A temporary folder (the SQLite file is in it).
-    pub dir: TempDir,
+    /// The temporary folder the SQLite file is in (kept until the test ends).
+    _dir: TempDir,
     /// Where the state is.
     pub location: StateLocation,
     _postgres: Option<ThrowawayDatabase>,
@@ -39,21 +40,22 @@ pub(crate) struct TestState {
 impl TestState {
     pub(crate) fn new() -> TestState {
         let dir = tempfile::tempdir().unwrap();
+        let postgres = std::env::var("GAZETTE_TEST_STATE_BACKEND").is_ok_and(|b| b == "postgres");
         match std::env::var("GAZETTE_TEST_POSTGRES") {
-            Ok(server) if !server.is_empty() => {
+            Ok(server) if postgres && !server.is_empty() => {
                 let database = ThrowawayDatabase::create(&server);
                 TestState {
                     location: StateLocation::Postgres {
                         url: database.url.clone(),
                         password_env: None,
                     },
-                    dir,
+                    _dir: dir,
                     _postgres: Some(database),
                 }
             }
             _ => TestState {
                 location: StateLocation::Sqlite(db_path(&dir)),
-                dir,
+                _dir: dir,
                 _postgres: None,
             },
         }

@@ -31,12 +31,7 @@ impl State {
                 args![Status::Deferred],
                 |row| Ok((row.int(0)?, row.opt_text(1)?)),
             )
-            .with_context(|| {
-                format!(
-                    "cannot count the deferred deliveries in {}",
-                    self.label
-                )
-            })?;
+            .with_context(|| format!("cannot count the deferred deliveries in {}", self.label))?;
         let next_try = next
             .map(|text| {
                 DateTime::parse_from_rfc3339(&text).with_context(|| {
@@ -64,11 +59,8 @@ impl State {
                 args![&timestamp(now), Status::Deferred],
             )
             .with_context(|| {
-                format!(
-                    "cannot make the deferred deliveries due in {}",
-                    self.label
-                )
+                format!("cannot make the deferred deliveries due in {}", self.label)
             })?;
-        Ok(changed as u64)
+        Ok(changed)
     }
 }

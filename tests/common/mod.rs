@@ -5,6 +5,7 @@
 pub mod cdp;
 pub mod dkim;
 pub mod html;
+pub mod postgres;
 pub mod smtp;
 
 use std::path::{Path, PathBuf};

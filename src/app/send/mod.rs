@@ -40,7 +40,7 @@ use crate::{source, subscribers};
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 use compose::{Composer, Renderer};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use stop::Stop;
@@ -492,20 +492,21 @@ impl Run<'_, '_> {
         jobs: mpsc::SyncSender<Job>,
         crew: &mut Crew<'_>,
     ) -> Result<()> {
-        let planned: HashMap<(&str, &str), &PlannedDelivery<'_>> = plan
+        let planned: HashMap<(&str, &str), usize> = plan
             .deliveries
             .iter()
-            .map(|delivery| ((delivery.digest_id, delivery.email), delivery))
+            .enumerate()
+            .map(|(index, delivery)| ((delivery.digest_id, delivery.email), index))
             .collect();
+        // A row is offered once per run: the ones queued and not claimed
+        // yet are still due when a later pass reads the ledger again.
+        let mut offered = vec![false; plan.deliveries.len()];
         let mut digests: Vec<&str> = Vec::new();
         for delivery in &plan.deliveries {
             if !digests.contains(&delivery.digest_id) {
                 digests.push(delivery.digest_id);
             }
         }
-        // Due rows this run did not plan (a digest recorded after it
-        // planned): left to the run that did, or to the next.
-        let mut unplanned: HashSet<(String, String)> = HashSet::new();
         loop {
             let mut found = false;
             for digest_id in &digests {
@@ -517,12 +518,17 @@ impl Run<'_, '_> {
                     };
                     after = last.clone();
                     for key in batch {
-                        let Some(delivery) = planned.get(&(key.0.as_str(), key.1.as_str())) else {
-                            unplanned.insert(key);
+                        // A due row this run did not plan (a digest recorded
+                        // after it planned) is left to the run that did, or
+                        // to the next.
+                        let Some(&index) = planned.get(&(key.0.as_str(), key.1.as_str())) else {
                             continue;
                         };
+                        if std::mem::replace(&mut offered[index], true) {
+                            continue;
+                        }
                         found = true;
-                        if self.offer(delivery, tally, &jobs, crew)? == Next::Stop {
+                        if self.offer(&plan.deliveries[index], tally, &jobs, crew)? == Next::Stop {
                             return Ok(());
                         }
                     }

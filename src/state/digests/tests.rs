@@ -58,10 +58,7 @@ fn a_story_already_in_a_digest_fails_the_whole_new_digest() {
         message.contains("story `s1` is already in digest `d1`"),
         "{message}"
     );
-    assert!(
-        message.contains(state.label()),
-        "{message}"
-    );
+    assert!(message.contains(state.label()), "{message}");
     assert!(
         message.contains("UNIQUE") || message.contains("unique constraint"),
         "{message}"

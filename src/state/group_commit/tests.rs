@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::state::Status;
-use chrono::DateTime;
 use crate::state::tests::TestState;
+use chrono::DateTime;
 
 fn now() -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339("2026-05-01T08:00:00+08:00").unwrap()
@@ -24,10 +24,7 @@ fn ledger_with(emails: &[&str]) -> TestState {
 }
 
 fn status(test: &TestState, email: &str) -> Status {
-    test.open()
-        .delivery_status("d1", email)
-        .unwrap()
-        .unwrap()
+    test.open().delivery_status("d1", email).unwrap().unwrap()
 }
 
 #[test]
