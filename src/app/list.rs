@@ -45,7 +45,22 @@ pub fn subscribers(
                 );
             }
             let state = State::open(&config.state)?;
-            let sync = state.add_file(&list.subscribers, now)?;
+            // Drawn only on a terminal (indicatif checks), so cron logs stay clean.
+            let progress = if output.is_normal() {
+                indicatif::ProgressBar::new(list.subscribers.len() as u64)
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            progress.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "importing {bar:40} {pos}/{len} readers ({per_sec}, {eta} left)",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let sync = state.add_file(&list.subscribers, now, &mut |merged| {
+                progress.set_position(merged)
+            })?;
+            progress.finish_and_clear();
             if output.is_normal() {
                 println!(
                     "imported {}: {} added, {} updated, {} skipped (readers' own choices kept)",

@@ -85,6 +85,8 @@ pub(super) enum Value<'a> {
     Int(i64),
     Text(&'a str),
     Bytes(&'a [u8]),
+    /// A `text[]` (PostgreSQL only: batches through `unnest`).
+    Texts(&'a [&'a str]),
 }
 
 impl<'a> From<&'a str> for Value<'a> {
@@ -153,6 +155,11 @@ impl rusqlite::ToSql for Value<'_> {
             Value::Int(n) => ToSqlOutput::Borrowed(ValueRef::Integer(n)),
             Value::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
             Value::Bytes(bytes) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
+            Value::Texts(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    "SQLite has no array parameters".into(),
+                ));
+            }
         })
     }
 }
@@ -172,6 +179,7 @@ impl PgToSql for Value<'_> {
             Value::Int(n) => n.to_sql(ty, out),
             Value::Text(text) => text.to_sql(ty, out),
             Value::Bytes(bytes) => bytes.to_sql(ty, out),
+            Value::Texts(texts) => texts.to_sql(ty, out),
         }
     }
 

@@ -126,13 +126,20 @@ impl State {
     /// marked so (a sign-up is never touched by the file's absence). One
     /// transaction; only rows that change are written.
     pub fn sync_file(&self, file: &[Subscriber], now: DateTime<FixedOffset>) -> Result<FileSync> {
-        self.merge_file(file, true, now)
+        self.merge_file(file, true, now, &mut |_| {})
     }
 
     /// Adds and updates the readers of `file` as [`State::sync_file`] does,
     /// but marks no one removed: `gazette subscribers import` of an extra file.
-    pub fn add_file(&self, file: &[Subscriber], now: DateTime<FixedOffset>) -> Result<FileSync> {
-        self.merge_file(file, false, now)
+    /// `merged` is told how many of the file's rows are merged so far
+    /// (every 10,000 rows and at the end), for a progress bar.
+    pub fn add_file(
+        &self,
+        file: &[Subscriber],
+        now: DateTime<FixedOffset>,
+        merged: &mut dyn FnMut(u64),
+    ) -> Result<FileSync> {
+        self.merge_file(file, false, now, merged)
     }
 
     fn merge_file(
@@ -140,6 +147,7 @@ impl State {
         file: &[Subscriber],
         remove_absent: bool,
         now: DateTime<FixedOffset>,
+        merged: &mut dyn FnMut(u64),
     ) -> Result<FileSync> {
         let context = || format!("cannot merge the subscriber file into {}", self.label);
         let now = timestamp(now);
@@ -186,7 +194,10 @@ impl State {
                      topics = CASE WHEN topics_chosen = 1 THEN topics ELSE ?5 END,
                      in_file = 1, updated_at = ?6
                  WHERE email = ?1";
-            for subscriber in file {
+            for (row, subscriber) in file.iter().enumerate() {
+                if row % 10_000 == 0 {
+                    merged(row as u64);
+                }
                 let email = normalize_email(&subscriber.email);
                 if !listed.insert(email.clone()) {
                     continue;
@@ -252,6 +263,7 @@ impl State {
             }
         }
         tx.commit().with_context(context)?;
+        merged(file.len() as u64);
         Ok(sync)
     }
 

@@ -40,7 +40,6 @@ use crate::{source, subscribers};
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 use compose::{Composer, Renderer};
-use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use stop::Stop;
@@ -492,12 +491,14 @@ impl Run<'_, '_> {
         jobs: mpsc::SyncSender<Job>,
         crew: &mut Crew<'_>,
     ) -> Result<()> {
-        let planned: HashMap<(&str, &str), usize> = plan
-            .deliveries
-            .iter()
-            .enumerate()
-            .map(|(index, delivery)| ((delivery.digest_id, delivery.email), index))
-            .collect();
+        // The plan's rows by (digest, address), to find each row the ledger
+        // hands out: 8 bytes a row, where a map of keys would be 40.
+        let key = |index: &usize| {
+            let delivery = &plan.deliveries[*index];
+            (delivery.digest_id, delivery.email)
+        };
+        let mut planned: Vec<usize> = (0..plan.deliveries.len()).collect();
+        planned.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
         // A row is offered once per run: the ones queued and not claimed
         // yet are still due when a later pass reads the ledger again.
         let mut offered = vec![false; plan.deliveries.len()];
@@ -517,13 +518,15 @@ impl Run<'_, '_> {
                         break;
                     };
                     after = last.clone();
-                    for key in batch {
+                    for row in batch {
                         // A due row this run did not plan (a digest recorded
                         // after it planned) is left to the run that did, or
                         // to the next.
-                        let Some(&index) = planned.get(&(key.0.as_str(), key.1.as_str())) else {
+                        let wanted = (row.0.as_str(), row.1.as_str());
+                        let Ok(found_at) = planned.binary_search_by(|i| key(i).cmp(&wanted)) else {
                             continue;
                         };
+                        let index = planned[found_at];
                         if std::mem::replace(&mut offered[index], true) {
                             continue;
                         }
