@@ -400,3 +400,50 @@ fn serve_settings_are_validated_with_what_to_write() {
         assert!(err.contains(expected), "{expected} not in {err}");
     }
 }
+
+/// The problems `[state]` text gets.
+fn state_problems(state: &str) -> String {
+    let err = parse_str(&format!("{MINIMAL}[state]\n{state}\n")).unwrap_err();
+    err.downcast_ref::<ConfigError>()
+        .unwrap()
+        .problems
+        .join("\n")
+}
+
+#[test]
+fn a_postgres_state_url_is_kept_with_its_password_variable() {
+    let text = format!(
+        "{MINIMAL}[state]\nurl = \"postgres://gazette@db.internal:5432/news\"\npassword_env = \"GAZETTE_DB_PASSWORD\"\n"
+    );
+    assert_eq!(
+        parse_str(&text).unwrap().state,
+        StateLocation::Postgres {
+            url: "postgres://gazette@db.internal:5432/news".to_owned(),
+            password_env: Some("GAZETTE_DB_PASSWORD".to_owned()),
+        }
+    );
+}
+
+#[test]
+fn rejects_state_settings_that_cannot_work() {
+    assert_eq!(
+        state_problems("path = \"s.db\"\nurl = \"postgres://gazette@db/news\""),
+        "[state] sets both `path` (a SQLite file) and `url` (a PostgreSQL database); keep one"
+    );
+    assert_eq!(
+        state_problems("password_env = \"PW\""),
+        "state.password_env is only for a PostgreSQL `state.url`; remove it, or set `url`"
+    );
+    assert_eq!(
+        state_problems("url = \"mysql://db/news\""),
+        "state.url `mysql://db/news` is not a PostgreSQL URL; write it as \"postgres://user@host:5432/database\""
+    );
+    assert_eq!(
+        state_problems("url = \"postgres://gazette:hunter2@db/news\""),
+        "state.url `postgres://gazette:****@db/news` holds a password; remove it from the URL, export it in an environment variable and name that in state.password_env"
+    );
+    assert_eq!(
+        state_problems("url = \"postgres://gazette@db/news?sslmode=require\""),
+        "state.url asks for sslmode=require, but gazette connects to PostgreSQL without TLS; reach the server over a private network or a tunnel (WireGuard, SSH) and drop sslmode"
+    );
+}

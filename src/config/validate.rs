@@ -356,6 +356,6 @@ fn validate_state(
 
 fn redact_password(url: &Url) -> String {
     let mut url = url.clone();
-    let _ = url.set_password(Some("…"));
+    let _ = url.set_password(Some("****"));
     url.to_string()
 }

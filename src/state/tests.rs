@@ -193,3 +193,34 @@ fn read_only_open_creates_nothing_and_cannot_write() {
     names.sort();
     assert_eq!(names, vec!["state.db"], "no -wal or -shm left behind");
 }
+
+#[test]
+fn a_password_variable_that_is_not_set_is_named() {
+    let location = StateLocation::Postgres {
+        url: "postgres://gazette@127.0.0.1:1/news".to_owned(),
+        password_env: Some("GAZETTE_TEST_UNSET_PASSWORD".to_owned()),
+    };
+    assert_eq!(
+        error_text(State::open(&location)),
+        "`state.password_env` names GAZETTE_TEST_UNSET_PASSWORD, which is not set; \
+         export it with the database password"
+    );
+}
+
+#[test]
+fn a_postgres_database_with_tables_of_another_application_is_refused() {
+    let test = TestState::new();
+    let StateLocation::Postgres { url, .. } = &test.location else {
+        return; // PostgreSQL only (.ci/run's second pass).
+    };
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    client
+        .batch_execute("CREATE TABLE deliveries (id int)")
+        .unwrap();
+    let message = error_text(State::open(&test.location));
+    assert!(
+        message
+            .contains("has tables named like gazette's (deliveries) but no gazette_schema table"),
+        "{message}"
+    );
+}
