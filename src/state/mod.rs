@@ -1,9 +1,14 @@
-//! The `state` stage: the SQLite store that makes `gazette send` exactly-once.
+//! The `state` stage: the store that makes `gazette send` exactly-once.
 //!
-//! It owns the database file (`[state] path`, `.gazette/state.db` by
-//! default): the digests and the stories in each, the per-subscriber
-//! delivery ledger, the suppression list, and the feed fetch cache (the last
-//! good copy of each feed source with its HTTP validators).
+//! It owns the state database: the embedded SQLite file (`[state] path`,
+//! `.gazette/state.db` by default) or a shared PostgreSQL database
+//! (`[state] url`, for several sending hosts). Both hold the same tables
+//! under the same rules, and nothing outside this module can tell which
+//! one runs: the digests and the stories in each, the per-subscriber
+//! delivery ledger, the suppression list, the list of readers, the
+//! mailbox's records, and the feed fetch cache (the last good copy of each
+//! feed source with its HTTP validators).
+//!
 //! It records states and answers questions about them. It must not decide
 //! policy beyond the state transitions written down here (who subscribes,
 //! what goes into a digest, whether to retry an `unknown` delivery are the
@@ -20,11 +25,14 @@
 //! ```
 //!
 //! Exactly-once rests on three rules:
-//! - a delivery is moved to `sending`, durably (WAL with `synchronous =
-//!   FULL`), *before* its message can reach the relay, and only from
-//!   `pending` or a due `deferred`, so nothing is claimed twice;
-//! - a row still in `sending` after a crash may have been transmitted: it
-//!   becomes `unknown`, which is never resent unless the user asks;
+//! - a delivery is moved to `sending`, durably (SQLite: WAL with
+//!   `synchronous = FULL`; PostgreSQL: a committed transaction), *before*
+//!   its message can reach the relay, and only from `pending` or a due
+//!   `deferred`, so nothing is claimed twice; the claim records the
+//!   worker that made it (`worker`);
+//! - a row still in `sending` after its worker died may have been
+//!   transmitted: it becomes `unknown`, which is never resent unless the
+//!   user asks;
 //! - every change is one statement or one transaction, so a crash at any
 //!   point leaves each delivery in exactly one recorded state.
 //!
@@ -33,7 +41,11 @@
 //!
 //! One file per thing stored, each adding its part of [`State`]'s methods:
 //!
-//! - `schema`: recognising our file, connection settings, migrations;
+//! - `db`: one connection, whichever backend: placeholders, parameters,
+//!   rows, transactions;
+//! - `schema`: recognising our file (or tables), connection settings,
+//!   migrations, and the PostgreSQL schema;
+//! - `worker`: who claimed a delivery, and whether that worker still runs;
 //! - `digests`: digests, their stories, and the `pending` rows they start;
 //! - `status`: the names of a delivery's states, as stored;
 //! - `ledger`: every later move of a delivery, and reading deliveries back;
@@ -43,7 +55,8 @@
 //! - `fetch_cache`: the last good copy of each feed source;
 //! - `build_record`: what the last build read and wrote;
 //! - `skipped_items`: feed items already warned about as skipped;
-//! - `lock`: the send lock beside the database.
+//! - `lock`: the send lock (a file beside the SQLite database, advisory
+//!   locks on PostgreSQL), sole or shared by workers.
 //!
 //! This file holds what they share: the connection, opening it, and how
 //! addresses and times are written.

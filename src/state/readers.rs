@@ -7,12 +7,11 @@
 //! `subscribers::merge`) beyond keeping a chosen field when the file
 //! changes, and never touches suppressions.
 
-use super::db::{Backend, Row, args};
+use super::db::{Backend, Row, Value, args};
 use super::{State, normalize_email, timestamp};
 use crate::model::{ListEntry, ListOrigin, ReaderChoices, Subscriber};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, FixedOffset};
-use std::collections::{HashMap, HashSet};
 
 /// What a merge of the editor's file changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,35 +45,32 @@ fn topics_json(topics: &[String]) -> String {
     serde_json::to_string(topics).unwrap_or_else(|_| "[]".to_owned())
 }
 
-/// What a merge needs of a stored file reader: whether the file still
-/// listed them, what they chose, and a fingerprint of the fields the file
-/// may set (a 64-bit hash, not the strings, so that a 10⁶-reader merge
-/// holds tens of megabytes, not hundreds).
-struct Stored {
-    in_file: bool,
-    chosen: ReaderChoices,
-    /// From the editor's file (not an import): its absence removes them.
-    from_file: bool,
-    fingerprint: u64,
-}
+/// The editor's file during a merge (see [`State::sync_file`]): a
+/// temporary table, so it is the connection's own and never on disk with
+/// the database. `seq` keeps the file's order.
+const FILE_TABLE_SQLITE: &str = "
+CREATE TEMP TABLE IF NOT EXISTS file_readers (
+    seq     INTEGER PRIMARY KEY,
+    email   TEXT NOT NULL UNIQUE,
+    address TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    locale  TEXT NOT NULL,
+    topics  TEXT NOT NULL
+);
+DELETE FROM file_readers;";
+const FILE_TABLE_POSTGRES: &str = r#"
+CREATE TEMP TABLE IF NOT EXISTS file_readers (
+    seq     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email   TEXT COLLATE "C" NOT NULL UNIQUE,
+    address TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    locale  TEXT COLLATE "C" NOT NULL,
+    topics  TEXT NOT NULL
+);
+DELETE FROM file_readers;"#;
 
-/// The fields of a reader the file may set, hashed: the address always,
-/// each of name, locale and topics unless the reader chose it.
-fn fingerprint(
-    address: &str,
-    name: &str,
-    locale: &str,
-    topics: &str,
-    chosen: ReaderChoices,
-) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    address.hash(&mut hasher);
-    (!chosen.name).then_some(name).hash(&mut hasher);
-    (!chosen.locale).then_some(locale).hash(&mut hasher);
-    (!chosen.topics).then_some(topics).hash(&mut hasher);
-    hasher.finish()
-}
+/// File rows per insert into `file_readers`.
+const FILE_BATCH: usize = 1000;
 
 /// The columns [`entry`] reads, in its order.
 const ENTRY_COLUMNS: &str = "address, name, locale, topics, origin, in_file, name_chosen,
@@ -152,119 +148,125 @@ impl State {
         let context = || format!("cannot merge the subscriber file into {}", self.label);
         let now = timestamp(now);
         let tx = self.write_transaction()?;
-        let mut stored: HashMap<String, Stored> = HashMap::new();
+        // The file goes into a temporary table, and the merge is three
+        // statements over it: the database compares, so memory does not
+        // grow with the list (at 10⁶ readers a map of the stored rows was
+        // the largest thing a send held).
         self.db
-            .each(
-                "SELECT email, address, name, locale, topics, in_file, name_chosen,
-                        locale_chosen, topics_chosen, origin = 'csv'
-                 FROM subscribers WHERE origin IN ('csv', 'import')",
-                &[],
-                |row| {
-                    let chosen = ReaderChoices {
-                        name: row.flag(6)?,
-                        locale: row.flag(7)?,
-                        topics: row.flag(8)?,
-                    };
-                    let fingerprint =
-                        fingerprint(row.str(1)?, row.str(2)?, row.str(3)?, row.str(4)?, chosen);
-                    stored.insert(
-                        row.text(0)?,
-                        Stored {
-                            in_file: row.flag(5)?,
-                            chosen,
-                            from_file: row.flag(9)?,
-                            fingerprint,
-                        },
-                    );
-                    Ok(())
-                },
-            )
+            .batch(match self.db.backend() {
+                Backend::Sqlite => FILE_TABLE_SQLITE,
+                Backend::Postgres => FILE_TABLE_POSTGRES,
+            })
             .with_context(context)?;
-        let mut sync = FileSync::default();
-        let mut listed = HashSet::new();
-        {
-            let insert = "INSERT INTO subscribers
-                     (email, address, name, locale, topics, origin, in_file, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?7, 1, ?6, ?6)
-                 ON CONFLICT (email) DO NOTHING";
-            // A field the reader chose keeps its stored value.
-            let update = "UPDATE subscribers SET address = ?2,
-                     name = CASE WHEN name_chosen = 1 THEN name ELSE ?3 END,
-                     locale = CASE WHEN locale_chosen = 1 THEN locale ELSE ?4 END,
-                     topics = CASE WHEN topics_chosen = 1 THEN topics ELSE ?5 END,
-                     in_file = 1, updated_at = ?6
-                 WHERE email = ?1";
-            for (row, subscriber) in file.iter().enumerate() {
-                if row % 10_000 == 0 {
-                    merged(row as u64);
-                }
-                let email = normalize_email(&subscriber.email);
-                if !listed.insert(email.clone()) {
-                    continue;
-                }
-                let topics = topics_json(&subscriber.topics);
-                match stored.get(&email) {
-                    None => {
-                        sync.added += self
-                            .db
-                            .execute(
-                                insert,
-                                args![
-                                    &email,
-                                    &subscriber.email,
-                                    &subscriber.name,
-                                    &subscriber.locale,
-                                    &topics,
-                                    &now,
-                                    if remove_absent { "csv" } else { "import" }
-                                ],
-                            )
-                            .with_context(context)?;
-                    }
-                    Some(old) => {
-                        let unchanged = old.in_file
-                            && old.fingerprint
-                                == fingerprint(
-                                    &subscriber.email,
-                                    &subscriber.name,
-                                    &subscriber.locale,
-                                    &topics,
-                                    old.chosen,
-                                );
-                        if !unchanged {
-                            self.db
-                                .execute(
-                                    update,
-                                    args![
-                                        &email,
-                                        &subscriber.email,
-                                        &subscriber.name,
-                                        &subscriber.locale,
-                                        &topics,
-                                        &now
-                                    ],
-                                )
-                                .with_context(context)?;
-                            sync.updated += 1;
-                        }
-                    }
-                }
+        let mut batch: Vec<[String; 5]> = Vec::with_capacity(FILE_BATCH);
+        for (row, subscriber) in file.iter().enumerate() {
+            if row % 10_000 == 0 {
+                merged(row as u64);
             }
-            for (email, old) in stored.iter().filter(|_| remove_absent) {
-                if old.from_file && old.in_file && !listed.contains(email) {
-                    self.db
-                        .execute(
-                            "UPDATE subscribers SET in_file = 0, updated_at = ?2 WHERE email = ?1",
-                            args![email, &now],
-                        )
-                        .with_context(context)?;
-                    sync.removed += 1;
-                }
+            batch.push([
+                normalize_email(&subscriber.email),
+                subscriber.email.clone(),
+                subscriber.name.clone(),
+                subscriber.locale.clone(),
+                topics_json(&subscriber.topics),
+            ]);
+            if batch.len() == FILE_BATCH {
+                self.load_file_rows(&batch).with_context(context)?;
+                batch.clear();
             }
         }
+        self.load_file_rows(&batch).with_context(context)?;
+        let origin = if remove_absent { "csv" } else { "import" };
+        let added = self
+            .db
+            .execute(
+                "INSERT INTO subscribers
+                     (email, address, name, locale, topics, origin, in_file, created_at, updated_at)
+                 SELECT f.email, f.address, f.name, f.locale, f.topics, ?2, 1, ?1, ?1
+                 FROM file_readers f
+                 WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = f.email)
+                 ORDER BY f.seq",
+                args![&now, origin],
+            )
+            .with_context(context)?;
+        // A field the reader chose keeps its stored value; a row the file
+        // leaves as it was is not written.
+        let updated = self
+            .db
+            .execute(
+                "UPDATE subscribers SET address = f.address,
+                     name = CASE WHEN subscribers.name_chosen = 1 THEN subscribers.name ELSE f.name END,
+                     locale = CASE WHEN subscribers.locale_chosen = 1
+                                   THEN subscribers.locale ELSE f.locale END,
+                     topics = CASE WHEN subscribers.topics_chosen = 1
+                                   THEN subscribers.topics ELSE f.topics END,
+                     in_file = 1, updated_at = ?1
+                 FROM file_readers f
+                 WHERE subscribers.email = f.email AND subscribers.origin IN ('csv', 'import')
+                   AND (subscribers.in_file = 0 OR subscribers.address <> f.address
+                        OR (subscribers.name_chosen = 0 AND subscribers.name <> f.name)
+                        OR (subscribers.locale_chosen = 0 AND subscribers.locale <> f.locale)
+                        OR (subscribers.topics_chosen = 0 AND subscribers.topics <> f.topics))",
+                args![&now],
+            )
+            .with_context(context)?;
+        let removed = if remove_absent {
+            self.db
+                .execute(
+                    "UPDATE subscribers SET in_file = 0, updated_at = ?1
+                     WHERE origin = 'csv' AND in_file = 1
+                       AND NOT EXISTS (SELECT 1 FROM file_readers f WHERE f.email = subscribers.email)",
+                    args![&now],
+                )
+                .with_context(context)?
+        } else {
+            0
+        };
+        self.db
+            .execute("DELETE FROM file_readers", &[])
+            .with_context(context)?;
         tx.commit().with_context(context)?;
         merged(file.len() as u64);
-        Ok(sync)
+        Ok(FileSync {
+            added,
+            updated,
+            removed,
+        })
+    }
+
+    /// Adds rows (ledger address, address, name, locale, topics JSON) of
+    /// the file to `file_readers`, in file order; an address listed twice
+    /// keeps its first row.
+    fn load_file_rows(&self, rows: &[[String; 5]]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match self.db.backend() {
+            Backend::Sqlite => {
+                for row in rows {
+                    self.db.execute(
+                        "INSERT INTO file_readers (email, address, name, locale, topics)
+                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email) DO NOTHING",
+                        args![&row[0], &row[1], &row[2], &row[3], &row[4]],
+                    )?;
+                }
+            }
+            Backend::Postgres => {
+                let column =
+                    |n: usize| -> Vec<&str> { rows.iter().map(|row| row[n].as_str()).collect() };
+                let columns: Vec<Vec<&str>> = (0..5).map(column).collect();
+                self.db.execute(
+                    "INSERT INTO file_readers (email, address, name, locale, topics)
+                     SELECT r.email, r.address, r.name, r.locale, r.topics
+                     FROM unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[])
+                         WITH ORDINALITY AS r (email, address, name, locale, topics, n)
+                     ORDER BY n
+                     ON CONFLICT (email) DO NOTHING",
+                    &columns.iter().map(|c| Value::Texts(c)).collect::<Vec<_>>(),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// Every reader the database knows, in the order they joined.
