@@ -127,17 +127,21 @@ impl State {
         match location {
             StateLocation::Sqlite(path) => State::open_sqlite(path),
             StateLocation::Postgres { url, password_env } => {
-                let label = postgres_label(url);
-                let client = db::connect_postgres(url, password_env.as_deref(), &label)?;
-                let state = State {
-                    db: Db::Postgres(Box::new(RefCell::new(db::Pg::new(client)))),
-                    label,
-                    worker: WorkerId::local(),
-                };
+                let state = State::connect_postgres(url, password_env.as_deref())?;
                 state.migrate_postgres()?;
                 Ok(state)
             }
         }
+    }
+
+    fn connect_postgres(url: &str, password_env: Option<&str>) -> Result<State> {
+        let label = postgres_label(url);
+        let client = db::connect_postgres(url, password_env, &label)?;
+        Ok(State {
+            db: Db::Postgres(Box::new(RefCell::new(db::Pg::new(client)))),
+            label,
+            worker: WorkerId::local(),
+        })
     }
 
     fn open_sqlite(path: &Path) -> Result<State> {
@@ -180,13 +184,7 @@ impl State {
         let path = match location {
             StateLocation::Sqlite(path) => path,
             StateLocation::Postgres { url, password_env } => {
-                let label = postgres_label(url);
-                let client = db::connect_postgres(url, password_env.as_deref(), &label)?;
-                let state = State {
-                    db: Db::Postgres(Box::new(RefCell::new(db::Pg::new(client)))),
-                    label,
-                    worker: WorkerId::local(),
-                };
+                let state = State::connect_postgres(url, password_env.as_deref())?;
                 state
                     .db
                     .batch("SET default_transaction_read_only = on")

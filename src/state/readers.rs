@@ -391,37 +391,28 @@ impl State {
             )
             .with_context(context)?;
         let now = timestamp(now);
-        let outcome = match existing {
-            Some((origin, confirmed)) if origin != "signup" || confirmed => SignUp::AlreadyListed,
-            Some(_) => {
+        let outcome = match &existing {
+            Some((origin, confirmed)) if origin != "signup" || *confirmed => SignUp::AlreadyListed,
+            Some(_) | None => {
+                // Still unconfirmed: the form's details replace the old ones.
+                let sql = if existing.is_some() {
+                    "UPDATE subscribers SET address = ?2, name = ?3, locale = ?4, topics = ?5,
+                         updated_at = ?6 WHERE email = ?1"
+                } else {
+                    "INSERT INTO subscribers (email, address, name, locale, topics, origin, in_file,
+                         name_chosen, locale_chosen, topics_chosen, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'signup', 0, 1, 1, 1, ?6, ?6)"
+                };
+                let topics = topics_json(&reader.topics);
                 self.db
                     .execute(
-                        "UPDATE subscribers SET address = ?2, name = ?3, locale = ?4, topics = ?5,
-                             updated_at = ?6 WHERE email = ?1",
+                        sql,
                         args![
                             &key,
                             &reader.email,
                             &reader.name,
                             &reader.locale,
-                            &topics_json(&reader.topics),
-                            &now
-                        ],
-                    )
-                    .with_context(context)?;
-                SignUp::AwaitingConfirmation
-            }
-            None => {
-                self.db
-                    .execute(
-                        "INSERT INTO subscribers (email, address, name, locale, topics, origin, in_file,
-                             name_chosen, locale_chosen, topics_chosen, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, 'signup', 0, 1, 1, 1, ?6, ?6)",
-                        args![
-                            &key,
-                            &reader.email,
-                            &reader.name,
-                            &reader.locale,
-                            &topics_json(&reader.topics),
+                            &topics,
                             &now
                         ],
                     )
