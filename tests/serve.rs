@@ -1,7 +1,8 @@
 //! `gazette serve` as a reader meets it: the real binary's server on a
 //! loopback port answering the exact unsubscribe URL of a digest that a
 //! real SMTP relay on loopback received; state read back from the SQLite
-//! file; the page opened in headless Chromium.
+//! file (and, in one test, from a PostgreSQL server); the page opened in
+//! headless Chromium.
 
 mod common;
 
@@ -1186,4 +1187,94 @@ fn a_reader_in_chromium_signs_up_confirms_switches_to_chinese_unsubscribes_and_c
     );
     drop(browser);
     server.stop();
+}
+
+/// `build`, `serve`, `mailbox`, `subscribers` and `send` against a PostgreSQL state
+/// (a real server, `GAZETTE_TEST_POSTGRES`): a one-click unsubscribe and a
+/// hard bounce land in the shared database, the list shows both, and the
+/// next digest skips both readers.
+#[test]
+fn serve_mailbox_and_the_list_work_on_a_postgresql_state() {
+    let Some(server_url) = common::postgres::server() else {
+        return;
+    };
+    let database = common::postgres::Database::create(&server_url, "serve");
+    let relay = MailServer::start(&[]);
+    let site = serve_site(&relay);
+    let config = site.read("config.toml");
+    site.write(
+        "config.toml",
+        format!("{config}\n[state]\nurl = \"{}\"\n", database.url),
+    );
+    // Freshly copied inputs are too recent to record (racy), so the build
+    // only reads the shared state here; it must not fail on it.
+    site.build();
+    send(&site, NOW);
+    let zoe_url = unsubscribe_url(&relay, "zoe@example.org");
+    let server = Server::start(&site);
+    let done = post_form(&server.local(&zoe_url), "List-Unsubscribe=One-Click");
+    assert_eq!(done.status, 200, "{}", done.body);
+    server.stop();
+
+    let dsn = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/inbound/postfix-hard.eml"),
+    )
+    .unwrap()
+    .replace("gone@example.org", "sam@example.org");
+    let mut mailbox = gazette(&site, &["--now", NOW, "mailbox"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut mailbox.stdin.take().unwrap(), dsn.as_bytes()).unwrap();
+    let mailbox = mailbox.wait_with_output().unwrap();
+    assert!(mailbox.status.success(), "{}", stderr(&mailbox));
+
+    let mut client = database.client();
+    let reasons: std::collections::BTreeMap<String, String> = client
+        .query("SELECT email, reason FROM suppressions", &[])
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        reasons.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["sam@example.org", "zoe@example.org"],
+        "{reasons:?}"
+    );
+    assert!(
+        reasons["sam@example.org"].starts_with("hard bounce: 5.1.1"),
+        "{reasons:?}"
+    );
+
+    let list = gazette(&site, &["subscribers", "list"]).output().unwrap();
+    assert!(list.status.success(), "{}", stderr(&list));
+    let list = String::from_utf8(list.stdout).unwrap();
+    for reader in ["sam@example.org", "zoe@example.org"] {
+        let line = list
+            .lines()
+            .find(|line| line.starts_with(reader))
+            .unwrap_or_else(|| panic!("{reader} not listed:\n{list}"));
+        assert!(line.contains("unsubscribed"), "{line}");
+    }
+
+    // The next digest: the two are skipped, nobody else is.
+    site.write(
+        "articles/next-story.md",
+        "+++\ntitle = \"Next\"\ndate = 2026-11-29T10:00:00+08:00\n+++\nMore news.\n",
+    );
+    let before = relay.received().len();
+    send(&site, "2026-11-29T12:00:00+08:00");
+    let next: Vec<String> = relay.received()[before..]
+        .iter()
+        .flat_map(|message| message.to.clone())
+        .collect();
+    assert!(!next.is_empty());
+    assert!(
+        next.iter()
+            .all(|to| !to.contains("zoe@") && !to.contains("sam@")),
+        "{next:?}"
+    );
 }
