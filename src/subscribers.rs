@@ -31,17 +31,43 @@ pub struct SubscriberList {
 /// Reads the subscriber CSV at `path`; `locales` are the configured keys.
 /// A missing file or header is an error; a bad row is skipped and reported.
 pub fn load(path: &Path, locales: &[&str]) -> Result<SubscriberList> {
-    let bytes = std::fs::read(path).with_context(|| {
-        format!(
-            "cannot read the subscriber list {}; check [digest] subscribers in config.toml",
-            path.display()
-        )
-    })?;
+    let bytes = read_file(path)?;
     parse(&bytes, locales).with_context(|| format!("invalid subscriber list {}", path.display()))
 }
 
 /// Parses subscriber CSV text.
 pub fn parse(bytes: &[u8], locales: &[&str]) -> Result<SubscriberList> {
+    let mut list = SubscriberList::default();
+    let mut seen = BTreeSet::new();
+    let skipped = for_each_row(bytes, locales, &mut |line, subscriber| {
+        if seen.insert(EmailKey::new(&subscriber.email)) {
+            list.lines.push(line);
+            list.subscribers.push(subscriber);
+            Ok(None)
+        } else {
+            Ok(Some(duplicate_reason(&subscriber.email)))
+        }
+    })?;
+    list.skipped = skipped;
+    Ok(list)
+}
+
+/// Why a row whose address an earlier row already listed is skipped.
+pub fn duplicate_reason(email: &str) -> String {
+    format!("{email} is listed more than once; only the first row is used")
+}
+
+/// Reads the rows of subscriber CSV text in order and hands each usable
+/// one (its line, the reader) to `each`, which may refuse it with a reason
+/// (an address listed before: the caller keeps what it has seen, in
+/// memory or in the state database). Returns the rows skipped, in order:
+/// unreadable, a bad address or locale, or refused. The header must name
+/// the columns.
+pub fn for_each_row(
+    bytes: &[u8],
+    locales: &[&str],
+    each: &mut dyn FnMut(u64, Subscriber) -> Result<Option<String>>,
+) -> Result<Vec<SkippedRow>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -65,15 +91,14 @@ pub fn parse(bytes: &[u8], locales: &[&str]) -> Result<SubscriberList> {
     };
     let topics_col = column("topics");
 
-    let mut list = SubscriberList::default();
-    let mut seen = BTreeSet::new();
+    let mut skipped = Vec::new();
     let mut lines = LineCounter::new(bytes);
     for record in reader.records() {
         let record = match record {
             Ok(record) => record,
             Err(e) => {
                 let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
-                list.skipped.push(SkippedRow {
+                skipped.push(SkippedRow {
                     line,
                     reason: format!("unreadable row: {e}"),
                 });
@@ -85,26 +110,19 @@ pub fn parse(bytes: &[u8], locales: &[&str]) -> Result<SubscriberList> {
         let email = field(email_col);
         let locale = field(locale_col);
         if email.parse::<lettre::Address>().is_err() {
-            list.skipped.push(SkippedRow {
+            skipped.push(SkippedRow {
                 line,
                 reason: format!("`{email}` is not a valid email address"),
             });
             continue;
         }
         if !locales.contains(&locale.as_str()) {
-            list.skipped.push(SkippedRow {
+            skipped.push(SkippedRow {
                 line,
                 reason: format!(
                     "{email}: unknown locale `{locale}`; configured: {}",
                     locales.join(", ")
                 ),
-            });
-            continue;
-        }
-        if !seen.insert(crate::model::EmailKey::new(&email)) {
-            list.skipped.push(SkippedRow {
-                line,
-                reason: format!("{email} is listed more than once; only the first row is used"),
             });
             continue;
         }
@@ -118,16 +136,55 @@ pub fn parse(bytes: &[u8], locales: &[&str]) -> Result<SubscriberList> {
                     .collect()
             })
             .unwrap_or_default();
-        list.lines.push(line);
-        list.subscribers.push(Subscriber {
+        let subscriber = Subscriber {
             email,
             name: field(name_col),
             locale,
             topics,
             since: None,
-        });
+        };
+        if let Some(reason) = each(line, subscriber)? {
+            skipped.push(SkippedRow { line, reason });
+        }
     }
-    Ok(list)
+    Ok(skipped)
+}
+
+/// Reads the file at `path` whole (for [`for_each_row`]), naming it and
+/// the setting in the error.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read the subscriber list {}; check [digest] subscribers in config.toml",
+            path.display()
+        )
+    })
+}
+
+/// The reader a send mails for a stored entry of the list, or `None` when
+/// the entry gets no mail: a file reader the file no longer lists, an
+/// unconfirmed sign-up, an import or sign-up in a language no longer
+/// configured. A file reader's chosen language that is no longer
+/// configured gives way to the default one (the first of `locales`).
+/// This is [`merge`]'s rule for one entry, for a send that reads the list
+/// from the state database in batches. Suppressions are the plan's.
+pub fn reader_of(entry: ListEntry, locales: &[&str]) -> Option<Subscriber> {
+    let active = match entry.origin {
+        ListOrigin::File => entry.in_file,
+        ListOrigin::Import => true,
+        ListOrigin::Signup => entry.confirmed,
+    };
+    if !active {
+        return None;
+    }
+    let mut subscriber = entry.subscriber;
+    if !locales.contains(&subscriber.locale.as_str()) {
+        match entry.origin {
+            ListOrigin::File => subscriber.locale = locales.first()?.to_string(),
+            ListOrigin::Import | ListOrigin::Signup => return None,
+        }
+    }
+    Some(subscriber)
 }
 
 /// Line numbers of byte offsets, counted by us rather than taken from

@@ -77,6 +77,35 @@ impl State {
         story_ids: &[String],
         recipients: &[(String, String)],
     ) -> Result<()> {
+        let mut seen = HashSet::new();
+        for (email, _) in recipients {
+            let email = normalize_email(email);
+            if !seen.insert(email.clone()) {
+                bail!(
+                    "recipient {email} appears twice in digest `{id}`; \
+                     digest `{id}` was not recorded in {}",
+                    self.label
+                );
+            }
+        }
+        let mut batches = Some(recipients.to_vec());
+        self.create_digest_from(id, created_at, story_ids, &mut |_| Ok(batches.take()))
+            .map(|_| ())
+    }
+
+    /// [`State::create_digest`] for recipients that come in batches
+    /// (`next` returns `None` after the last), read from this same state
+    /// in the same transaction, so that a digest for any number of readers
+    /// is recorded whole or not at all without its list held in memory.
+    /// Returns how many recipients it recorded (the suppressed left out).
+    /// An address twice fails the whole digest (the deliveries' key).
+    pub fn create_digest_from(
+        &self,
+        id: &str,
+        created_at: DateTime<FixedOffset>,
+        story_ids: &[String],
+        next: &mut dyn FnMut(&State) -> Result<Option<Vec<(String, String)>>>,
+    ) -> Result<u64> {
         let path = self.label.clone();
         let created = timestamp(created_at);
         let tx = self.write_transaction()?;
@@ -126,49 +155,47 @@ impl State {
             }
         }
 
-        let mut seen = HashSet::new();
-        let mut batch: Vec<(String, &str)> = Vec::with_capacity(INSERT_BATCH);
-        for (email, locale) in recipients {
-            let email = normalize_email(email);
-            if !seen.insert(email.clone()) {
-                bail!(
-                    "recipient {email} appears twice in digest `{id}`; \
-                     digest `{id}` was not recorded in {path}"
-                );
-            }
-            match self.db.backend() {
-                // In-process: a cached statement per row costs microseconds.
-                Backend::Sqlite => {
-                    self.db
-                        .execute(&INSERT_DELIVERY, args![id, &email, locale, &created])
-                        .with_context(|| {
-                            format!(
-                                "cannot record the delivery of digest `{id}` to {email} in {path}"
-                            )
-                        })?;
-                }
-                // Over the network a row per statement is a round trip
-                // each (minutes at 10⁶ readers): rows go in batches.
-                Backend::Postgres => {
-                    batch.push((email, locale.as_str()));
-                    if batch.len() == INSERT_BATCH {
-                        self.insert_deliveries(id, &created, &batch)?;
-                        batch.clear();
+        let mut recorded = 0;
+        while let Some(recipients) = next(self)? {
+            let mut batch: Vec<(String, &str)> = Vec::with_capacity(INSERT_BATCH);
+            for (email, locale) in &recipients {
+                let email = normalize_email(email);
+                match self.db.backend() {
+                    // In-process: a cached statement per row costs microseconds.
+                    Backend::Sqlite => {
+                        recorded += self
+                            .db
+                            .execute(&INSERT_DELIVERY, args![id, &email, locale, &created])
+                            .with_context(|| {
+                                format!(
+                                    "cannot record the delivery of digest `{id}` to {email} in {path}"
+                                )
+                            })?;
+                    }
+                    // Over the network a row per statement is a round trip
+                    // each (minutes at 10⁶ readers): rows go in batches.
+                    Backend::Postgres => {
+                        batch.push((email, locale.as_str()));
+                        if batch.len() == INSERT_BATCH {
+                            recorded += self.insert_deliveries(id, &created, &batch)?;
+                            batch.clear();
+                        }
                     }
                 }
             }
-        }
-        if !batch.is_empty() {
-            self.insert_deliveries(id, &created, &batch)?;
+            if !batch.is_empty() {
+                recorded += self.insert_deliveries(id, &created, &batch)?;
+            }
         }
 
         tx.commit()
-            .with_context(|| format!("cannot commit digest `{id}` to {path}"))
+            .with_context(|| format!("cannot commit digest `{id}` to {path}"))?;
+        Ok(recorded)
     }
 
     /// PostgreSQL: one statement for a batch of (address, locale)
     /// deliveries of digest `id`, leaving out suppressed addresses.
-    fn insert_deliveries(&self, id: &str, created: &str, batch: &[(String, &str)]) -> Result<()> {
+    fn insert_deliveries(&self, id: &str, created: &str, batch: &[(String, &str)]) -> Result<u64> {
         let emails: Vec<&str> = batch.iter().map(|(email, _)| email.as_str()).collect();
         let locales: Vec<&str> = batch.iter().map(|(_, locale)| *locale).collect();
         self.db
@@ -187,8 +214,7 @@ impl State {
                     batch.len(),
                     self.label
                 )
-            })?;
-        Ok(())
+            })
     }
 
     /// The stories of a digest, in their order in it. Fails for an unknown digest.

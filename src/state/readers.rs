@@ -12,6 +12,7 @@ use super::{State, normalize_email, timestamp};
 use crate::model::{ListEntry, ListOrigin, ReaderChoices, Subscriber};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, FixedOffset};
+use std::collections::{HashMap, HashSet};
 
 /// What a merge of the editor's file changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,6 +72,175 @@ DELETE FROM file_readers;"#;
 
 /// File rows per insert into `file_readers`.
 const FILE_BATCH: usize = 1000;
+
+fn merge_context(state: &State) -> String {
+    format!("cannot merge the subscriber file into {}", state.label)
+}
+
+/// An editor's file being merged into the list, row by row, so that a
+/// file of any size is never held whole: [`FileMerge::add`] each row, in
+/// file order, then [`FileMerge::finish`]. An address listed twice keeps
+/// its first row; the later ones are reported by
+/// [`FileMerge::take_duplicates`].
+pub struct FileMerge<'s> {
+    state: &'s State,
+    tx: super::db::Tx<'s>,
+    now: String,
+    /// (ledger address, address, name, locale, topics JSON), not yet inserted.
+    batch: Vec<[String; 5]>,
+    batch_keys: HashSet<String>,
+    /// Addresses (as written) whose rows came after one for the same reader.
+    duplicates: Vec<String>,
+}
+
+impl FileMerge<'_> {
+    /// Adds one row of the file.
+    pub fn add(&mut self, subscriber: &Subscriber) -> Result<()> {
+        let key = normalize_email(&subscriber.email);
+        if !self.batch_keys.insert(key.clone()) {
+            self.duplicates.push(subscriber.email.clone());
+            return Ok(());
+        }
+        self.batch.push([
+            key,
+            subscriber.email.clone(),
+            subscriber.name.clone(),
+            subscriber.locale.clone(),
+            topics_json(&subscriber.topics),
+        ]);
+        if self.batch.len() == FILE_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The addresses of rows skipped so far because an earlier row listed
+    /// the same reader. Rows are stored in batches, so a duplicate is
+    /// known once its batch is (every [`FILE_BATCH`] rows, and at `finish`).
+    pub fn take_duplicates(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.duplicates)
+    }
+
+    /// Stores the rows added since the last flush; rows of readers stored
+    /// by an earlier batch are duplicates.
+    fn flush(&mut self) -> Result<()> {
+        let rows = std::mem::take(&mut self.batch);
+        self.batch_keys.clear();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let db = &self.state.db;
+        let context = || merge_context(self.state);
+        let stored: HashSet<String> = match db.backend() {
+            // In-process: a cached statement per row costs microseconds.
+            Backend::Sqlite => {
+                let mut stored = HashSet::new();
+                for row in &rows {
+                    let added = db
+                        .execute(
+                            "INSERT INTO file_readers (email, address, name, locale, topics)
+                             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email) DO NOTHING",
+                            args![&row[0], &row[1], &row[2], &row[3], &row[4]],
+                        )
+                        .with_context(context)?;
+                    if added == 1 {
+                        stored.insert(row[0].clone());
+                    }
+                }
+                stored
+            }
+            // Over the network: one statement per batch.
+            Backend::Postgres => {
+                let column =
+                    |n: usize| -> Vec<&str> { rows.iter().map(|row| row[n].as_str()).collect() };
+                let columns: Vec<Vec<&str>> = (0..5).map(column).collect();
+                db.query(
+                    "INSERT INTO file_readers (email, address, name, locale, topics)
+                     SELECT r.email, r.address, r.name, r.locale, r.topics
+                     FROM unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[])
+                         WITH ORDINALITY AS r (email, address, name, locale, topics, n)
+                     ORDER BY n
+                     ON CONFLICT (email) DO NOTHING
+                     RETURNING email",
+                    &columns.iter().map(|c| Value::Texts(c)).collect::<Vec<_>>(),
+                    |row| row.text(0),
+                )
+                .with_context(context)?
+                .into_iter()
+                .collect()
+            }
+        };
+        self.duplicates.extend(
+            rows.into_iter()
+                .filter(|row| !stored.contains(&row[0]))
+                .map(|[_, address, ..]| address),
+        );
+        Ok(())
+    }
+
+    /// Merges what was added: new readers added, changed fields updated
+    /// unless the reader chose them, and with `remove_absent` (the
+    /// editor's own file, not an import) file readers it no longer lists
+    /// marked so. Commits.
+    pub fn finish(mut self, remove_absent: bool) -> Result<FileSync> {
+        self.flush()?;
+        let db = &self.state.db;
+        let context = || merge_context(self.state);
+        let now = &self.now;
+        let origin = if remove_absent { "csv" } else { "import" };
+        let added = db
+            .execute(
+                "INSERT INTO subscribers
+                     (email, address, name, locale, topics, origin, in_file, created_at, updated_at)
+                 SELECT f.email, f.address, f.name, f.locale, f.topics, ?2, 1, ?1, ?1
+                 FROM file_readers f
+                 WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = f.email)
+                 ORDER BY f.seq",
+                args![now, origin],
+            )
+            .with_context(context)?;
+        // A field the reader chose keeps its stored value; a row the file
+        // leaves as it was is not written.
+        let updated = db
+            .execute(
+                "UPDATE subscribers SET address = f.address,
+                     name = CASE WHEN subscribers.name_chosen = 1 THEN subscribers.name ELSE f.name END,
+                     locale = CASE WHEN subscribers.locale_chosen = 1
+                                   THEN subscribers.locale ELSE f.locale END,
+                     topics = CASE WHEN subscribers.topics_chosen = 1
+                                   THEN subscribers.topics ELSE f.topics END,
+                     in_file = 1, updated_at = ?1
+                 FROM file_readers f
+                 WHERE subscribers.email = f.email AND subscribers.origin IN ('csv', 'import')
+                   AND (subscribers.in_file = 0 OR subscribers.address <> f.address
+                        OR (subscribers.name_chosen = 0 AND subscribers.name <> f.name)
+                        OR (subscribers.locale_chosen = 0 AND subscribers.locale <> f.locale)
+                        OR (subscribers.topics_chosen = 0 AND subscribers.topics <> f.topics))",
+                args![now],
+            )
+            .with_context(context)?;
+        let removed = if remove_absent {
+            db.execute(
+                "UPDATE subscribers SET in_file = 0, updated_at = ?1
+                 WHERE origin = 'csv' AND in_file = 1
+                   AND NOT EXISTS (SELECT 1 FROM file_readers f WHERE f.email = subscribers.email)",
+                args![now],
+            )
+            .with_context(context)?
+        } else {
+            0
+        };
+        db.execute("DELETE FROM file_readers", &[])
+            .with_context(context)?;
+        let FileMerge { tx, .. } = self;
+        tx.commit().with_context(context)?;
+        Ok(FileSync {
+            added,
+            updated,
+            removed,
+        })
+    }
+}
 
 /// The columns [`entry`] reads, in its order.
 const ENTRY_COLUMNS: &str = "address, name, locale, topics, origin, in_file, name_chosen,
@@ -145,128 +315,39 @@ impl State {
         now: DateTime<FixedOffset>,
         merged: &mut dyn FnMut(u64),
     ) -> Result<FileSync> {
-        let context = || format!("cannot merge the subscriber file into {}", self.label);
-        let now = timestamp(now);
+        let mut merge = self.begin_file_merge(now)?;
+        for (row, subscriber) in file.iter().enumerate() {
+            if row % 10_000 == 0 {
+                merged(row as u64);
+            }
+            merge.add(subscriber)?;
+        }
+        let sync = merge.finish(remove_absent)?;
+        merged(file.len() as u64);
+        Ok(sync)
+    }
+
+    /// Begins merging an editor's file row by row (see [`FileMerge`]), in
+    /// one transaction that [`FileMerge::finish`] commits.
+    pub fn begin_file_merge(&self, now: DateTime<FixedOffset>) -> Result<FileMerge<'_>> {
         let tx = self.write_transaction()?;
         // The file goes into a temporary table, and the merge is three
         // statements over it: the database compares, so memory does not
-        // grow with the list (at 10⁶ readers a map of the stored rows was
-        // the largest thing a send held).
+        // grow with the list.
         self.db
             .batch(match self.db.backend() {
                 Backend::Sqlite => FILE_TABLE_SQLITE,
                 Backend::Postgres => FILE_TABLE_POSTGRES,
             })
-            .with_context(context)?;
-        let mut batch: Vec<[String; 5]> = Vec::with_capacity(FILE_BATCH);
-        for (row, subscriber) in file.iter().enumerate() {
-            if row % 10_000 == 0 {
-                merged(row as u64);
-            }
-            batch.push([
-                normalize_email(&subscriber.email),
-                subscriber.email.clone(),
-                subscriber.name.clone(),
-                subscriber.locale.clone(),
-                topics_json(&subscriber.topics),
-            ]);
-            if batch.len() == FILE_BATCH {
-                self.load_file_rows(&batch).with_context(context)?;
-                batch.clear();
-            }
-        }
-        self.load_file_rows(&batch).with_context(context)?;
-        let origin = if remove_absent { "csv" } else { "import" };
-        let added = self
-            .db
-            .execute(
-                "INSERT INTO subscribers
-                     (email, address, name, locale, topics, origin, in_file, created_at, updated_at)
-                 SELECT f.email, f.address, f.name, f.locale, f.topics, ?2, 1, ?1, ?1
-                 FROM file_readers f
-                 WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = f.email)
-                 ORDER BY f.seq",
-                args![&now, origin],
-            )
-            .with_context(context)?;
-        // A field the reader chose keeps its stored value; a row the file
-        // leaves as it was is not written.
-        let updated = self
-            .db
-            .execute(
-                "UPDATE subscribers SET address = f.address,
-                     name = CASE WHEN subscribers.name_chosen = 1 THEN subscribers.name ELSE f.name END,
-                     locale = CASE WHEN subscribers.locale_chosen = 1
-                                   THEN subscribers.locale ELSE f.locale END,
-                     topics = CASE WHEN subscribers.topics_chosen = 1
-                                   THEN subscribers.topics ELSE f.topics END,
-                     in_file = 1, updated_at = ?1
-                 FROM file_readers f
-                 WHERE subscribers.email = f.email AND subscribers.origin IN ('csv', 'import')
-                   AND (subscribers.in_file = 0 OR subscribers.address <> f.address
-                        OR (subscribers.name_chosen = 0 AND subscribers.name <> f.name)
-                        OR (subscribers.locale_chosen = 0 AND subscribers.locale <> f.locale)
-                        OR (subscribers.topics_chosen = 0 AND subscribers.topics <> f.topics))",
-                args![&now],
-            )
-            .with_context(context)?;
-        let removed = if remove_absent {
-            self.db
-                .execute(
-                    "UPDATE subscribers SET in_file = 0, updated_at = ?1
-                     WHERE origin = 'csv' AND in_file = 1
-                       AND NOT EXISTS (SELECT 1 FROM file_readers f WHERE f.email = subscribers.email)",
-                    args![&now],
-                )
-                .with_context(context)?
-        } else {
-            0
-        };
-        self.db
-            .execute("DELETE FROM file_readers", &[])
-            .with_context(context)?;
-        tx.commit().with_context(context)?;
-        merged(file.len() as u64);
-        Ok(FileSync {
-            added,
-            updated,
-            removed,
+            .with_context(|| merge_context(self))?;
+        Ok(FileMerge {
+            state: self,
+            tx,
+            now: timestamp(now),
+            batch: Vec::with_capacity(FILE_BATCH),
+            batch_keys: HashSet::new(),
+            duplicates: Vec::new(),
         })
-    }
-
-    /// Adds rows (ledger address, address, name, locale, topics JSON) of
-    /// the file to `file_readers`, in file order; an address listed twice
-    /// keeps its first row.
-    fn load_file_rows(&self, rows: &[[String; 5]]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        match self.db.backend() {
-            Backend::Sqlite => {
-                for row in rows {
-                    self.db.execute(
-                        "INSERT INTO file_readers (email, address, name, locale, topics)
-                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email) DO NOTHING",
-                        args![&row[0], &row[1], &row[2], &row[3], &row[4]],
-                    )?;
-                }
-            }
-            Backend::Postgres => {
-                let column =
-                    |n: usize| -> Vec<&str> { rows.iter().map(|row| row[n].as_str()).collect() };
-                let columns: Vec<Vec<&str>> = (0..5).map(column).collect();
-                self.db.execute(
-                    "INSERT INTO file_readers (email, address, name, locale, topics)
-                     SELECT r.email, r.address, r.name, r.locale, r.topics
-                     FROM unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[])
-                         WITH ORDINALITY AS r (email, address, name, locale, topics, n)
-                     ORDER BY n
-                     ON CONFLICT (email) DO NOTHING",
-                    &columns.iter().map(|c| Value::Texts(c)).collect::<Vec<_>>(),
-                )?;
-            }
-        }
-        Ok(())
     }
 
     /// Every reader the database knows, in the order they joined.
@@ -309,6 +390,68 @@ impl State {
                 entry,
             )
             .with_context(context)
+    }
+
+    /// The entries of the list that may get mail (file readers the file
+    /// still lists, imports, confirmed sign-ups) with addresses after
+    /// `after` (by ledger address; `""` for the first), at most `limit`,
+    /// in address order, each with its ledger address: a send reads the
+    /// whole list this way, a batch at a time.
+    pub fn active_entries(&self, after: &str, limit: u32) -> Result<Vec<(String, ListEntry)>> {
+        let context = || format!("cannot read the list from {}", self.label);
+        if !self.has_table("subscribers").with_context(context)? {
+            return Ok(Vec::new());
+        }
+        self.db
+            .query(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS}, email FROM subscribers
+                     WHERE email > ?1
+                       AND ((origin = 'csv' AND in_file = 1) OR origin = 'import'
+                            OR (origin = 'signup' AND confirmed_at IS NOT NULL))
+                     ORDER BY email LIMIT ?2"
+                ),
+                args![after, limit],
+                |row| Ok((row.text(11)?, entry(row)?)),
+            )
+            .with_context(context)
+    }
+
+    /// The entries of the list for these ledger addresses (those it has).
+    pub fn entries_for(&self, emails: &[&str]) -> Result<HashMap<String, ListEntry>> {
+        let context = || format!("cannot look up readers in {}", self.label);
+        let mut found = HashMap::with_capacity(emails.len());
+        if emails.is_empty() || !self.has_table("subscribers").with_context(context)? {
+            return Ok(found);
+        }
+        let mut read = |row: &Row<'_>| -> Result<()> {
+            found.insert(row.text(11)?, entry(row)?);
+            Ok(())
+        };
+        match self.db.backend() {
+            Backend::Sqlite => {
+                // Batches are small (a send's 200): one `IN` list each.
+                let marks: Vec<String> = (1..=emails.len()).map(|n| format!("?{n}")).collect();
+                let params: Vec<Value<'_>> = emails.iter().map(|e| Value::Text(e)).collect();
+                self.db.each(
+                    &format!(
+                        "SELECT {ENTRY_COLUMNS}, email FROM subscribers WHERE email IN ({})",
+                        marks.join(", ")
+                    ),
+                    &params,
+                    &mut read,
+                )
+            }
+            Backend::Postgres => self.db.each(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS}, email FROM subscribers WHERE email = ANY(?1::text[])"
+                ),
+                &[Value::Texts(emails)],
+                &mut read,
+            ),
+        }
+        .with_context(context)?;
+        Ok(found)
     }
 
     /// The reader with this address, if the list has them.
