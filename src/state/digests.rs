@@ -41,6 +41,10 @@ static INSERT_DELIVERIES: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Where [`State::create_digest_from`] takes its recipients from: the next
+/// batch of (address, locale key), `None` after the last.
+pub type RecipientBatches<'a> = dyn FnMut(&State) -> Result<Option<Vec<(String, String)>>> + 'a;
+
 /// Rows per [`INSERT_DELIVERIES`].
 const INSERT_BATCH: usize = 1000;
 
@@ -104,7 +108,7 @@ impl State {
         id: &str,
         created_at: DateTime<FixedOffset>,
         story_ids: &[String],
-        next: &mut dyn FnMut(&State) -> Result<Option<Vec<(String, String)>>>,
+        next: &mut RecipientBatches<'_>,
     ) -> Result<u64> {
         let path = self.label.clone();
         let created = timestamp(created_at);

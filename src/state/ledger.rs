@@ -167,15 +167,18 @@ static HOLDERS: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The next due rows of digest `?1` after address `?2`, in address order,
-/// that nobody holds; `?3` now, `?4` how many. SQLite has one sender,
-/// which reads them; on PostgreSQL the worker `?5` reserves them, skipping
-/// rows another worker is reserving at the same moment.
+/// that nobody holds, reserved for worker `?5`; `?3` now, `?4` how many.
+/// On PostgreSQL the pick skips rows another worker is reserving at the
+/// same moment (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
 static NEXT_DUE_SQLITE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT digest_id, email FROM deliveries
-         WHERE digest_id = ?1 AND email > ?2 AND claimed_by IS NULL
-           AND (status = '{pending}' OR (status = '{deferred}' AND next_attempt_at <= ?3))
-         ORDER BY email LIMIT ?4",
+        "UPDATE deliveries SET claimed_by = ?5
+         WHERE rowid IN (
+             SELECT rowid FROM deliveries
+             WHERE digest_id = ?1 AND email > ?2 AND claimed_by IS NULL
+               AND (status = '{pending}' OR (status = '{deferred}' AND next_attempt_at <= ?3))
+             ORDER BY email LIMIT ?4)
+         RETURNING digest_id, email",
         pending = Status::Pending,
         deferred = Status::Deferred,
     )
@@ -578,10 +581,10 @@ impl State {
     }
 
     /// The next due rows of `digest_id` after `after` (by address, `""`
-    /// for the first), at most `limit`, that no other worker holds; on
-    /// PostgreSQL they are reserved for this worker (`FOR UPDATE SKIP
-    /// LOCKED`), so workers sharing the ledger take disjoint batches.
-    /// Returns (digest id, ledger address) in address order.
+    /// for the first), at most `limit`, that no worker holds, reserved for
+    /// this one (on PostgreSQL with `FOR UPDATE SKIP LOCKED`), so workers
+    /// sharing the ledger take disjoint batches and a row is handed out
+    /// once. Returns (digest id, ledger address) in address order.
     pub fn next_due(
         &self,
         digest_id: &str,
@@ -593,7 +596,7 @@ impl State {
         let params = args![digest_id, after, &now, limit, self.worker.as_str()];
         let read = |row: &super::db::Row<'_>| Ok((row.text(0)?, row.text(1)?));
         let mut rows = match self.db.backend() {
-            Backend::Sqlite => self.db.query(&NEXT_DUE_SQLITE, &params[..4], read),
+            Backend::Sqlite => self.db.query(&NEXT_DUE_SQLITE, params, read),
             Backend::Postgres => self.db.query(&NEXT_DUE_POSTGRES, params, read),
         }
         .with_context(|| {
@@ -604,6 +607,22 @@ impl State {
         })?;
         rows.sort_unstable_by(|a, b| a.1.cmp(&b.1));
         Ok(rows)
+    }
+
+    /// The digests with rows due now, oldest first.
+    pub fn due_digest_ids(&self, now: DateTime<FixedOffset>) -> Result<Vec<String>> {
+        self.db
+            .query(
+                &format!(
+                    "SELECT g.id FROM digests g
+                     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.digest_id = g.id AND ({}))
+                     ORDER BY g.created_at, g.id",
+                    *DUE
+                ),
+                args![&timestamp(now)],
+                |row| row.text(0),
+            )
+            .with_context(|| format!("cannot read the digests due in {}", self.label))
     }
 
     /// Gives back the rows this worker reserved and never claimed (a run

@@ -80,27 +80,31 @@ fn merge_context(state: &State) -> String {
 /// An editor's file being merged into the list, row by row, so that a
 /// file of any size is never held whole: [`FileMerge::add`] each row, in
 /// file order, then [`FileMerge::finish`]. An address listed twice keeps
-/// its first row; the later ones are reported by
-/// [`FileMerge::take_duplicates`].
+/// its first row; the later ones are reported (by line) by
+/// [`FileMerge::take_duplicates`] and `finish`.
 pub struct FileMerge<'s> {
     state: &'s State,
     tx: super::db::Tx<'s>,
     now: String,
-    /// (ledger address, address, name, locale, topics JSON), not yet inserted.
+    /// (ledger address, address, name, locale, topics JSON), not yet
+    /// inserted, and the line of each.
     batch: Vec<[String; 5]>,
+    batch_lines: Vec<u64>,
     batch_keys: HashSet<String>,
-    /// Addresses (as written) whose rows came after one for the same reader.
-    duplicates: Vec<String>,
+    /// (line, address as written) of rows that came after one for the
+    /// same reader.
+    duplicates: Vec<(u64, String)>,
 }
 
 impl FileMerge<'_> {
-    /// Adds one row of the file.
-    pub fn add(&mut self, subscriber: &Subscriber) -> Result<()> {
+    /// Adds one row of the file, read from `line`.
+    pub fn add(&mut self, line: u64, subscriber: &Subscriber) -> Result<()> {
         let key = normalize_email(&subscriber.email);
         if !self.batch_keys.insert(key.clone()) {
-            self.duplicates.push(subscriber.email.clone());
+            self.duplicates.push((line, subscriber.email.clone()));
             return Ok(());
         }
+        self.batch_lines.push(line);
         self.batch.push([
             key,
             subscriber.email.clone(),
@@ -117,7 +121,7 @@ impl FileMerge<'_> {
     /// The addresses of rows skipped so far because an earlier row listed
     /// the same reader. Rows are stored in batches, so a duplicate is
     /// known once its batch is (every [`FILE_BATCH`] rows, and at `finish`).
-    pub fn take_duplicates(&mut self) -> Vec<String> {
+    pub fn take_duplicates(&mut self) -> Vec<(u64, String)> {
         std::mem::take(&mut self.duplicates)
     }
 
@@ -125,6 +129,7 @@ impl FileMerge<'_> {
     /// by an earlier batch are duplicates.
     fn flush(&mut self) -> Result<()> {
         let rows = std::mem::take(&mut self.batch);
+        let lines = std::mem::take(&mut self.batch_lines);
         self.batch_keys.clear();
         if rows.is_empty() {
             return Ok(());
@@ -172,8 +177,9 @@ impl FileMerge<'_> {
         };
         self.duplicates.extend(
             rows.into_iter()
-                .filter(|row| !stored.contains(&row[0]))
-                .map(|[_, address, ..]| address),
+                .zip(lines)
+                .filter(|(row, _)| !stored.contains(&row[0]))
+                .map(|([_, address, ..], line)| (line, address)),
         );
         Ok(())
     }
@@ -181,9 +187,11 @@ impl FileMerge<'_> {
     /// Merges what was added: new readers added, changed fields updated
     /// unless the reader chose them, and with `remove_absent` (the
     /// editor's own file, not an import) file readers it no longer lists
-    /// marked so. Commits.
-    pub fn finish(mut self, remove_absent: bool) -> Result<FileSync> {
+    /// marked so. Commits. Returns what changed, and the duplicates not
+    /// yet taken.
+    pub fn finish(mut self, remove_absent: bool) -> Result<(FileSync, Vec<(u64, String)>)> {
         self.flush()?;
+        let duplicates = self.take_duplicates();
         let db = &self.state.db;
         let context = || merge_context(self.state);
         let now = &self.now;
@@ -234,11 +242,14 @@ impl FileMerge<'_> {
             .with_context(context)?;
         let FileMerge { tx, .. } = self;
         tx.commit().with_context(context)?;
-        Ok(FileSync {
-            added,
-            updated,
-            removed,
-        })
+        Ok((
+            FileSync {
+                added,
+                updated,
+                removed,
+            },
+            duplicates,
+        ))
     }
 }
 
@@ -320,9 +331,9 @@ impl State {
             if row % 10_000 == 0 {
                 merged(row as u64);
             }
-            merge.add(subscriber)?;
+            merge.add(0, subscriber)?;
         }
-        let sync = merge.finish(remove_absent)?;
+        let (sync, _) = merge.finish(remove_absent)?;
         merged(file.len() as u64);
         Ok(sync)
     }
@@ -345,6 +356,7 @@ impl State {
             tx,
             now: timestamp(now),
             batch: Vec::with_capacity(FILE_BATCH),
+            batch_lines: Vec::with_capacity(FILE_BATCH),
             batch_keys: HashSet::new(),
             duplicates: Vec::new(),
         })

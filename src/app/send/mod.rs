@@ -20,6 +20,7 @@ mod compose;
 mod dry_run;
 mod guard;
 mod plan;
+mod recipients;
 mod recovery;
 mod stop;
 mod tally;
@@ -40,16 +41,16 @@ use crate::{source, subscribers};
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 use compose::{Composer, Renderer};
+use std::collections::HashSet;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use stop::Stop;
 use workers::{Event, Job, Settled, Slot};
 
-/// Everything a send reads, loaded before the ledger is touched.
+/// Everything a send reads, loaded before the ledger is touched (the
+/// subscriber file is read row by row into the list later, so a list of
+/// any size is never held whole; a dry run reads it with [`dry_run_list`]).
 struct Inputs {
-    subscribers: Vec<Subscriber>,
-    /// Rows of the subscriber file that were skipped (bad address, …).
-    skipped_rows: u64,
     corpus: Corpus,
     catalog: Catalog,
     templates: Templates,
@@ -57,16 +58,6 @@ struct Inputs {
 
 impl Inputs {
     fn load(config: &Config, digest: &DigestConfig, now: DateTime<FixedOffset>) -> Result<Inputs> {
-        let locale_keys: Vec<&str> = config.locales.iter().map(|l| l.key.as_str()).collect();
-        let list = subscribers::load(&digest.subscribers, &locale_keys)?;
-        for row in &list.skipped {
-            tracing::warn!(
-                "{}:{}: {}; row skipped",
-                digest.subscribers.display(),
-                row.line,
-                row.reason
-            );
-        }
         // Feed sources: what the last `build` stored; `send` never fetches.
         let feed_articles = super::feeds::gather(
             config,
@@ -77,10 +68,7 @@ impl Inputs {
         let rules = setup::ImportRules::default();
         let corpus =
             source::load(config, feed_articles, rules.for_sources(config)?)?.into_published(now);
-        warn_unknown_topics(digest, &list, &corpus);
         Ok(Inputs {
-            skipped_rows: list.skipped.len() as u64,
-            subscribers: list.subscribers,
             corpus,
             catalog: i18n::load(config)?,
             templates: digest::load_templates(&digest.templates_dir)?,
@@ -92,27 +80,19 @@ fn locale_keys(config: &Config) -> Vec<&str> {
     config.locales.iter().map(|l| l.key.as_str()).collect()
 }
 
-/// Warns, naming the line, about every subscriber topic that no story
-/// carries (a typo in the list would otherwise silently mean no mail).
-fn warn_unknown_topics(digest: &DigestConfig, list: &subscribers::SubscriberList, corpus: &Corpus) {
-    let tags: std::collections::HashSet<String> = corpus
-        .stories
-        .iter()
-        .flat_map(|story| story.translations.values())
-        .flat_map(|article| &article.tags)
-        .map(|tag| tag.to_lowercase())
-        .collect();
-    for (subscriber, line) in list.subscribers.iter().zip(&list.lines) {
-        for topic in &subscriber.topics {
-            if !tags.contains(&topic.to_lowercase()) {
-                tracing::warn!(
-                    "{}:{line}: topic `{topic}` of {} is on no story; check its spelling against the articles' tags",
-                    digest.subscribers.display(),
-                    subscriber.email
-                );
-            }
-        }
+/// The subscriber file for a dry run, read whole (a preview writes every
+/// message anyway), with each skipped row warned about with its line.
+fn dry_run_list(config: &Config, digest: &DigestConfig) -> Result<Vec<Subscriber>> {
+    let list = subscribers::load(&digest.subscribers, &locale_keys(config))?;
+    for row in &list.skipped {
+        tracing::warn!(
+            "{}:{}: {}; row skipped",
+            digest.subscribers.display(),
+            row.line,
+            row.reason
+        );
     }
+    Ok(list.subscribers)
 }
 
 /// Runs `gazette send`.
@@ -160,13 +140,13 @@ pub fn send(
             Some(state) => state.list_overrides()?,
             None => Vec::new(),
         };
-        inputs.subscribers = subscribers::merge(
-            std::mem::take(&mut inputs.subscribers),
+        let readers = subscribers::merge(
+            dry_run_list(config, digest_config)?,
             &stored,
             &locale_keys(config),
         );
-        let input = PlanInput::read(state.as_ref(), &inputs.subscribers, composer.corpus, window)?;
-        let plan = input.plan(&inputs.subscribers);
+        let input = PlanInput::read(state.as_ref(), &readers, composer.corpus, window)?;
+        let plan = input.plan(&readers);
         let written = dry_run::write(&plan, &mut composer, state.as_ref(), envelope_from, &dir)?;
         if output.is_normal() {
             println!(
@@ -180,52 +160,41 @@ pub fn send(
     let mut lock = state::lock(&config.state, request.role)?;
     let mut state = State::open(&config.state)?;
     state.set_worker(lock.worker());
-    let mut tally = Tally {
-        skipped: inputs.skipped_rows,
-        ..Tally::default()
-    };
+    let mut tally = Tally::default();
     // One sender at a time from here until the new digest is recorded,
     // so that workers starting together create it once.
     let planning = lock.planning()?;
     guard::check(config, &state, request.new_state, now)?;
     tally.unknown += recovery::recover(&state, request, now)?;
-    // The editor's file into the list, then the list (with readers' own
-    // choices and sign-ups) is who this digest goes to.
-    let synced = state.sync_file(&inputs.subscribers, now)?;
-    tracing::debug!("subscriber file merged: {synced:?}");
-    inputs.subscribers = subscribers::merge(
-        std::mem::take(&mut inputs.subscribers),
-        &state.list_overrides()?,
-        &locale_keys(config),
-    );
-
-    let input = PlanInput::read(Some(&state), &inputs.subscribers, composer.corpus, window)?;
-    let plan = input.plan(&inputs.subscribers);
-    tally.nothing_for = plan.nothing_for;
-    if let Some(digest) = plan.new_digest {
-        state.create_digest(&digest.id, now, &digest.story_ids, &digest.recipients)?;
-        tally.suppressed += plan.suppressed_from_new;
+    // The editor's file into the list; the list as stored (with readers'
+    // own choices and sign-ups) is who this digest goes to.
+    tally.skipped = recipients::merge_file(config, digest_config, &state, composer.corpus, now)?;
+    let suppressed = state.suppressed_addresses()?;
+    let recorded =
+        recipients::record_new_digest(config, &state, composer.corpus, window, &suppressed)?;
+    if let Some((id, story_ids, counts)) = recorded {
+        tally.nothing_for = counts.nothing_for;
+        tally.suppressed += counts.suppressed;
         tracing::info!(
-            "digest {}: {} new {} for {} {}",
-            digest.id,
-            digest.story_ids.len(),
-            if digest.story_ids.len() == 1 {
+            "digest {id}: {} new {} for {} {}",
+            story_ids.len(),
+            if story_ids.len() == 1 {
                 "story"
             } else {
                 "stories"
             },
-            digest.recipients.len(),
-            if digest.recipients.len() == 1 {
+            counts.recipients,
+            if counts.recipients == 1 {
                 "subscriber"
             } else {
                 "subscribers"
             }
         );
-        composer.know_digest(&digest.id, digest.story_ids.clone());
+        composer.know_digest(&id, story_ids);
     }
     drop(planning);
 
-    if plan.deliveries.is_empty() {
+    if state.due_count(now)? == 0 {
         if output.is_normal() {
             println!("nothing new to send");
         }
@@ -239,7 +208,7 @@ pub fn send(
         output,
         now,
     };
-    let stopped = run.deliver(&plan, &mut tally)?;
+    let stopped = run.deliver(&suppressed, &mut tally)?;
     let finished = finish(&state, &tally, output);
     match stopped {
         None => finished,
@@ -381,9 +350,13 @@ impl Crew<'_> {
 impl Run<'_, '_> {
     /// Sends every row of `plan` that is still due, counting into `tally`.
     /// Returns the signal's name when SIGTERM or SIGINT stopped it early.
-    fn deliver(mut self, plan: &SendPlan<'_>, tally: &mut Tally) -> Result<Option<&'static str>> {
+    fn deliver(
+        mut self,
+        suppressed: &HashSet<String>,
+        tally: &mut Tally,
+    ) -> Result<Option<&'static str>> {
         let progress = if self.output.is_normal() {
-            indicatif::ProgressBar::new(plan.deliveries.len() as u64)
+            indicatif::ProgressBar::new(self.state.due_count(self.now)?)
         } else {
             indicatif::ProgressBar::hidden()
         };
@@ -434,7 +407,7 @@ impl Run<'_, '_> {
 
         // The queue closes when `queue` returns, so the workers finish
         // what they hold and stop.
-        if let Err(error) = self.queue(plan, tally, job_tx, &mut crew) {
+        if let Err(error) = self.queue(suppressed, tally, job_tx, &mut crew) {
             crew.first_error.get_or_insert(error);
         }
         crew.wind_down(tally);
@@ -486,28 +459,12 @@ impl Run<'_, '_> {
     /// what they left due.
     fn queue(
         &mut self,
-        plan: &SendPlan<'_>,
+        suppressed: &HashSet<String>,
         tally: &mut Tally,
         jobs: mpsc::SyncSender<Job>,
         crew: &mut Crew<'_>,
     ) -> Result<()> {
-        // The plan's rows by (digest, address), to find each row the ledger
-        // hands out: 8 bytes a row, where a map of keys would be 40.
-        let key = |index: &usize| {
-            let delivery = &plan.deliveries[*index];
-            (delivery.digest_id, delivery.email)
-        };
-        let mut planned: Vec<usize> = (0..plan.deliveries.len()).collect();
-        planned.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
-        // A row is offered once per run: the ones queued and not claimed
-        // yet are still due when a later pass reads the ledger again.
-        let mut offered = vec![false; plan.deliveries.len()];
-        let mut digests: Vec<&str> = Vec::new();
-        for delivery in &plan.deliveries {
-            if !digests.contains(&delivery.digest_id) {
-                digests.push(delivery.digest_id);
-            }
-        }
+        let digests = self.state.due_digest_ids(self.now)?;
         loop {
             let mut found = false;
             for digest_id in &digests {
@@ -518,20 +475,12 @@ impl Run<'_, '_> {
                         break;
                     };
                     after = last.clone();
-                    for row in batch {
-                        // A due row this run did not plan (a digest recorded
-                        // after it planned) is left to the run that did, or
-                        // to the next.
-                        let wanted = (row.0.as_str(), row.1.as_str());
-                        let Ok(found_at) = planned.binary_search_by(|i| key(i).cmp(&wanted)) else {
-                            continue;
-                        };
-                        let index = planned[found_at];
-                        if std::mem::replace(&mut offered[index], true) {
-                            continue;
-                        }
-                        found = true;
-                        if self.offer(&plan.deliveries[index], tally, &jobs, crew)? == Next::Stop {
+                    found = true;
+                    let actions = recipients::actions(self.config, self.state, &batch, suppressed)?;
+                    for ((digest_id, email), action) in batch.iter().zip(&actions) {
+                        if self.offer(digest_id, email, action.as_action(), tally, &jobs, crew)?
+                            == Next::Stop
+                        {
                             return Ok(());
                         }
                     }
@@ -548,7 +497,9 @@ impl Run<'_, '_> {
     /// must stop queueing.
     fn offer(
         &mut self,
-        delivery: &PlannedDelivery<'_>,
+        digest_id: &str,
+        email: &str,
+        action: Action<'_>,
         tally: &mut Tally,
         jobs: &mpsc::SyncSender<Job>,
         crew: &mut Crew<'_>,
@@ -561,12 +512,9 @@ impl Run<'_, '_> {
             .digest
             .as_ref()
             .and_then(|d| d.return_path.as_deref());
-        let PlannedDelivery {
-            digest_id, email, ..
-        } = *delivery;
         // A suppression that lands after planning is caught by the
         // row's claim, which answers `Suppressed` (see `workers`).
-        let subscriber = match delivery.action {
+        let subscriber = match action {
             Action::Send(subscriber) => subscriber,
             Action::Skip(reason) => {
                 self.state

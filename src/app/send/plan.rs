@@ -213,20 +213,10 @@ fn new_digest(
     if story_ids.is_empty() {
         return (None, 0);
     }
-    let fresh: BTreeSet<&str> = story_ids.iter().map(String::as_str).collect();
-    let stories: Vec<&Story> = corpus
-        .stories
-        .iter()
-        .filter(|story| fresh.contains(story.id.as_str()))
-        .collect();
+    let stories = stories_of(&story_ids, corpus);
     let mut recipients: Vec<(String, String)> = subscribers
         .iter()
-        .filter(|subscriber| {
-            let topics = Topics::new(&subscriber.topics);
-            stories.iter().any(|story| {
-                subscriber.may_get(story) && (topics.is_empty() || topics.matches(story, now))
-            })
-        })
+        .filter(|subscriber| wants(subscriber, &stories, now))
         .map(|s| (s.key().as_str().to_owned(), s.locale.clone()))
         .collect();
     recipients.sort();
@@ -239,6 +229,40 @@ fn new_digest(
         }),
         nothing_for,
     )
+}
+
+/// Whether `subscriber` gets a digest of `stories`: one of them is news
+/// to them (published after they joined) and on one of their topics (any,
+/// when they chose none). The one rule for who a new digest goes to.
+pub fn wants(subscriber: &Subscriber, stories: &[&Story], now: DateTime<FixedOffset>) -> bool {
+    let topics = Topics::new(&subscriber.topics);
+    stories
+        .iter()
+        .any(|story| subscriber.may_get(story) && (topics.is_empty() || topics.matches(story, now)))
+}
+
+/// The corpus's stories with these ids.
+pub fn stories_of<'c>(story_ids: &[String], corpus: &'c Corpus) -> Vec<&'c Story> {
+    let ids: BTreeSet<&str> = story_ids.iter().map(String::as_str).collect();
+    corpus
+        .stories
+        .iter()
+        .filter(|story| ids.contains(story.id.as_str()))
+        .collect()
+}
+
+/// The digest this run may create: its id and its stories (newest
+/// first), or `None` when no story is new.
+pub fn fresh_digest(
+    state: &State,
+    corpus: &Corpus,
+    window: Window,
+) -> Result<Option<(String, Vec<String>)>> {
+    let story_ids = fresh_story_ids(Some(state), corpus, window)?;
+    if story_ids.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some((next_digest_id(Some(state), window.now)?, story_ids)))
 }
 
 /// The stories a new digest would hold at `window.now`: none that a digest
