@@ -517,3 +517,50 @@ pub fn write_table(rows: &[ListRow], mut out: impl std::io::Write) -> Result<()>
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod reader_of_tests {
+    use super::reader_of;
+    use crate::model::{ListEntry, ListOrigin, ReaderChoices, Subscriber};
+
+    fn entry(origin: ListOrigin, in_file: bool, confirmed: bool, locale: &str) -> ListEntry {
+        ListEntry {
+            subscriber: Subscriber {
+                email: "a@example.org".to_owned(),
+                name: "A".to_owned(),
+                locale: locale.to_owned(),
+                topics: Vec::new(),
+                since: None,
+            },
+            origin,
+            in_file,
+            chosen: ReaderChoices::default(),
+            confirmed,
+        }
+    }
+
+    #[test]
+    fn only_listed_readers_get_mail_and_a_language_gone_falls_back_for_file_readers() {
+        let locales = ["en", "zh"];
+        let get = |e| reader_of(e, &locales).map(|s| s.locale);
+        assert_eq!(
+            get(entry(ListOrigin::File, true, false, "zh")).as_deref(),
+            Some("zh")
+        );
+        assert_eq!(get(entry(ListOrigin::File, false, false, "zh")), None);
+        assert_eq!(get(entry(ListOrigin::Signup, false, false, "en")), None);
+        assert_eq!(
+            get(entry(ListOrigin::Signup, false, true, "en")).as_deref(),
+            Some("en")
+        );
+        assert_eq!(
+            get(entry(ListOrigin::Import, false, false, "en")).as_deref(),
+            Some("en")
+        );
+        assert_eq!(
+            get(entry(ListOrigin::File, true, false, "fr")).as_deref(),
+            Some("en")
+        );
+        assert_eq!(get(entry(ListOrigin::Import, false, false, "fr")), None);
+    }
+}

@@ -34,40 +34,32 @@ pub fn subscribers(
             Ok(())
         }
         SubscribersRequest::Import { file } => {
-            let keys: Vec<&str> = config.locales.iter().map(|l| l.key.as_str()).collect();
-            let list = crate::subscribers::load(file, &keys)?;
-            for row in &list.skipped {
-                tracing::warn!(
-                    "{}:{}: {}; row skipped",
-                    file.display(),
-                    row.line,
-                    row.reason
-                );
-            }
             let state = State::open(&config.state)?;
+            let bytes = crate::subscribers::read_file(file)?;
             // Drawn only on a terminal (indicatif checks), so cron logs stay clean.
             let progress = if output.is_normal() {
-                indicatif::ProgressBar::new(list.subscribers.len() as u64)
+                let rows = bytes.iter().filter(|b| **b == b'\n').count();
+                indicatif::ProgressBar::new(rows.saturating_sub(1).max(1) as u64)
             } else {
                 indicatif::ProgressBar::hidden()
             };
             progress.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "importing {bar:40} {pos}/{len} readers ({per_sec}, {eta} left)",
+                    "importing {bar:40} {pos}/{len} rows ({per_sec}, {eta} left)",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
-            let sync = state.add_file(&list.subscribers, now, &mut |merged| {
-                progress.set_position(merged)
+            let merged = merge_rows(config, &state, file, &bytes, false, now, &mut |_, _| {
+                progress.inc(1)
             })?;
             progress.finish_and_clear();
             if output.is_normal() {
                 println!(
                     "imported {}: {} added, {} updated, {} skipped (readers' own choices kept)",
                     file.display(),
-                    sync.added,
-                    sync.updated,
-                    list.skipped.len()
+                    merged.sync.added,
+                    merged.sync.updated,
+                    merged.skipped
                 );
             }
             Ok(())
@@ -160,4 +152,56 @@ fn row(entry: ListEntry, suppressed: Option<(String, String)>) -> crate::subscri
         },
         state,
     }
+}
+
+/// What [`merge_rows`] did.
+pub(super) struct Merged {
+    pub sync: crate::state::FileSync,
+    /// Rows skipped (each warned about with its line).
+    pub skipped: u64,
+}
+
+/// Merges the subscriber CSV `bytes` (read from `file`) into the list row
+/// by row, so a file of any size is never held as readers: `each` sees
+/// every usable row first (line, reader); every skipped row is warned
+/// about with its line. With `remove_absent` (the editor's own file) file
+/// readers it no longer lists are marked so; an import removes no one.
+pub(super) fn merge_rows(
+    config: &Config,
+    state: &State,
+    file: &std::path::Path,
+    bytes: &[u8],
+    remove_absent: bool,
+    now: DateTime<FixedOffset>,
+    each: &mut dyn FnMut(u64, &crate::model::Subscriber),
+) -> Result<Merged> {
+    let keys: Vec<&str> = config.locales.iter().map(|l| l.key.as_str()).collect();
+    let shown = file.display();
+    let mut merge = state.begin_file_merge(now)?;
+    let mut duplicates = 0u64;
+    let mut warn = |found: Vec<(u64, String)>| {
+        for (line, address) in found {
+            tracing::warn!(
+                "{shown}:{line}: {}; row skipped",
+                crate::subscribers::duplicate_reason(&address)
+            );
+            duplicates += 1;
+        }
+    };
+    let skipped = crate::subscribers::for_each_row(bytes, &keys, &mut |line, subscriber| {
+        each(line, &subscriber);
+        merge.add(line, &subscriber)?;
+        warn(merge.take_duplicates());
+        Ok(None)
+    })
+    .map_err(|e| e.context(format!("invalid subscriber list {shown}")))?;
+    for row in &skipped {
+        tracing::warn!("{shown}:{}: {}; row skipped", row.line, row.reason);
+    }
+    let (sync, last) = merge.finish(remove_absent)?;
+    warn(last);
+    Ok(Merged {
+        sync,
+        skipped: skipped.len() as u64 + duplicates,
+    })
 }

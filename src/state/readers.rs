@@ -303,39 +303,11 @@ impl State {
     /// marked so (a sign-up is never touched by the file's absence). One
     /// transaction; only rows that change are written.
     pub fn sync_file(&self, file: &[Subscriber], now: DateTime<FixedOffset>) -> Result<FileSync> {
-        self.merge_file(file, true, now, &mut |_| {})
-    }
-
-    /// Adds and updates the readers of `file` as [`State::sync_file`] does,
-    /// but marks no one removed: `gazette subscribers import` of an extra file.
-    /// `merged` is told how many of the file's rows are merged so far
-    /// (every 10,000 rows and at the end), for a progress bar.
-    pub fn add_file(
-        &self,
-        file: &[Subscriber],
-        now: DateTime<FixedOffset>,
-        merged: &mut dyn FnMut(u64),
-    ) -> Result<FileSync> {
-        self.merge_file(file, false, now, merged)
-    }
-
-    fn merge_file(
-        &self,
-        file: &[Subscriber],
-        remove_absent: bool,
-        now: DateTime<FixedOffset>,
-        merged: &mut dyn FnMut(u64),
-    ) -> Result<FileSync> {
         let mut merge = self.begin_file_merge(now)?;
-        for (row, subscriber) in file.iter().enumerate() {
-            if row % 10_000 == 0 {
-                merged(row as u64);
-            }
+        for subscriber in file {
             merge.add(0, subscriber)?;
         }
-        let (sync, _) = merge.finish(remove_absent)?;
-        merged(file.len() as u64);
-        Ok(sync)
+        merge.finish(true).map(|(sync, _)| sync)
     }
 
     /// Begins merging an editor's file row by row (see [`FileMerge`]), in

@@ -1,19 +1,24 @@
 //! `gazette send`: the order of stages for delivering digests, as the
 //! README's ledger describes it:
 //!
-//! 1. [`recovery`]: settle what an interrupted run left `sending`;
-//! 2. [`plan`]: decide once who gets which digest (at most one new digest
-//!    per run: the stories no earlier digest held);
-//! 3. record the new digest with a `pending` row per recipient, before
-//!    anything leaves;
-//! 4. [`workers`]: send each row's message, claiming the row (`sending`,
-//!    durably) before the message passes the transport's point of no
-//!    return, and recording the relay's answer as it comes back;
+//! 1. [`recovery`]: settle what an interrupted run (or a dead worker) left
+//!    `sending`;
+//! 2. [`recipients`]: merge the editor's file into the list, row by row;
+//! 3. record the new digest (at most one per run: the stories no earlier
+//!    digest held, [`plan::fresh_digest`]) with a `pending` row for every
+//!    reader of the stored list who [`plan::wants`] it, before anything
+//!    leaves, reading the list in batches;
+//! 4. [`workers`]: send each due row's message, batch by batch from the
+//!    ledger, claiming the row (`sending`, durably) before the message
+//!    passes the transport's point of no return, and recording the relay's
+//!    answer as it comes back;
 //! 5. [`tally`]: print the summary; exit 5 when anything was not delivered.
 //!
-//! `--dry-run` reads the same plan and writes it as files ([`dry_run`]).
-//! Policy lives here; the ledger (`state`), rendering (`digest`) and
-//! transports (`deliver`) only do what they are told.
+//! Nothing in a real send holds the whole list or every due row, so its
+//! memory does not grow with the list. `--dry-run` reads the file whole
+//! and writes the [`plan`] it makes as files ([`dry_run`]), by the same
+//! rules. Policy lives here; the ledger (`state`), rendering (`digest`)
+//! and transports (`deliver`) only do what they are told.
 
 mod browser;
 mod compose;

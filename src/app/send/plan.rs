@@ -1,9 +1,12 @@
-//! The send plan: who gets which digest in this run, decided once, before
-//! anything is recorded or sent. The real send, the dry run and the
-//! summary all read this one value.
+//! The send plan: who gets which digest in this run. The rules are here
+//! for every send ([`fresh_digest`]: which stories a new digest holds;
+//! [`wants`]: which readers get it); a dry run also makes the whole plan
+//! in memory ([`PlanInput`], [`SendPlan`]) from the file it read whole,
+//! while a real send applies the same rules to the stored list in batches
+//! (`recipients`).
 //!
-//! Planning reads the ledger and the corpus; it writes nothing (the real
-//! send records [`NewDigest`] itself) and renders nothing.
+//! Planning reads the ledger and the corpus; it writes nothing and
+//! renders nothing.
 
 use crate::digest::Topics;
 use crate::model::{Corpus, Story, Subscriber};

@@ -30,7 +30,6 @@ pub fn merge_file(
     corpus: &Corpus,
     now: DateTime<FixedOffset>,
 ) -> Result<u64> {
-    let locales = super::locale_keys(config);
     let file = digest.subscribers.display();
     let bytes = subscribers::read_file(&digest.subscribers)?;
     let tags: HashSet<String> = corpus
@@ -40,38 +39,26 @@ pub fn merge_file(
         .flat_map(|article| &article.tags)
         .map(|tag| tag.to_lowercase())
         .collect();
-    let mut merge = state.begin_file_merge(now)?;
-    let mut duplicates = 0u64;
-    let mut warn = |found: Vec<(u64, String)>| {
-        for (line, address) in found {
-            tracing::warn!(
-                "{file}:{line}: {}; row skipped",
-                subscribers::duplicate_reason(&address)
-            );
-            duplicates += 1;
-        }
-    };
-    let skipped = subscribers::for_each_row(&bytes, &locales, &mut |line, subscriber| {
-        for topic in &subscriber.topics {
-            if !tags.contains(&topic.to_lowercase()) {
-                tracing::warn!(
-                    "{file}:{line}: topic `{topic}` of {} is on no story; check its spelling against the articles' tags",
-                    subscriber.email
-                );
+    let merged = crate::app::list::merge_rows(
+        config,
+        state,
+        &digest.subscribers,
+        &bytes,
+        true,
+        now,
+        &mut |line, subscriber| {
+            for topic in &subscriber.topics {
+                if !tags.contains(&topic.to_lowercase()) {
+                    tracing::warn!(
+                        "{file}:{line}: topic `{topic}` of {} is on no story; check its spelling against the articles' tags",
+                        subscriber.email
+                    );
+                }
             }
-        }
-        merge.add(line, &subscriber)?;
-        warn(merge.take_duplicates());
-        Ok(None)
-    })
-    .map_err(|e| e.context(format!("invalid subscriber list {file}")))?;
-    for row in &skipped {
-        tracing::warn!("{file}:{}: {}; row skipped", row.line, row.reason);
-    }
-    let (synced, last) = merge.finish(true)?;
-    warn(last);
-    tracing::debug!("subscriber file merged: {synced:?}");
-    Ok(skipped.len() as u64 + duplicates)
+        },
+    )?;
+    tracing::debug!("subscriber file merged: {:?}", merged.sync);
+    Ok(merged.skipped)
 }
 
 /// What recording a new digest counted.

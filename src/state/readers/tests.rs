@@ -90,3 +90,60 @@ fn a_choice_for_an_unknown_address_is_an_error_naming_it() {
         .unwrap_err();
     assert!(format!("{err:#}").contains("nobody@example.org is not on the list"));
 }
+
+#[test]
+fn a_file_merged_row_by_row_names_every_later_row_of_a_reader_and_lists_in_batches() {
+    let (_dir, state) = open_temp();
+    let now = at("2026-05-01T07:00:00Z");
+    let mut merge = state.begin_file_merge(now).unwrap();
+    let mut duplicates = Vec::new();
+    // 2,500 rows: the repeats fall in the same batch of 1,000 as their
+    // first row (line 12) and in a later one (line 1,900).
+    for n in 0..2500u64 {
+        let email = match n {
+            10 | 1898 => "Reader0005@example.org".to_owned(),
+            _ => format!("reader{n:04}@example.org"),
+        };
+        merge
+            .add(n + 2, &reader(&email, &format!("R{n}"), "en", &[]))
+            .unwrap();
+        duplicates.extend(merge.take_duplicates());
+    }
+    let (sync, last) = merge.finish(true).unwrap();
+    duplicates.extend(last);
+    assert_eq!(sync.added, 2498);
+    assert_eq!(
+        duplicates,
+        [
+            (12, "Reader0005@example.org".to_owned()),
+            (1900, "Reader0005@example.org".to_owned())
+        ]
+    );
+    assert_eq!(
+        state
+            .list_entry("reader0005@example.org")
+            .unwrap()
+            .unwrap()
+            .subscriber
+            .name,
+        "R5",
+        "the first row is kept"
+    );
+
+    // Read back in batches, in address order, each with its ledger address.
+    let mut after = String::new();
+    let mut seen = 0;
+    loop {
+        let page = state.active_entries(&after, 700).unwrap();
+        let Some((last, _)) = page.last() else { break };
+        assert!(page.windows(2).all(|w| w[0].0 < w[1].0));
+        after = last.clone();
+        seen += page.len();
+    }
+    assert_eq!(seen, 2498);
+    let found = state
+        .entries_for(&["reader0001@example.org", "nobody@example.org"])
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found["reader0001@example.org"].subscriber.name, "R1");
+}
