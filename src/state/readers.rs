@@ -336,27 +336,20 @@ impl State {
 
     /// Every reader the database knows, in the order they joined.
     pub fn list_entries(&self) -> Result<Vec<ListEntry>> {
-        let context = || format!("cannot read the list from {}", self.label);
-        if !self.has_table("subscribers").with_context(context)? {
-            return Ok(Vec::new());
-        }
-        self.db
-            .query(
-                &format!(
-                    "SELECT {ENTRY_COLUMNS} FROM subscribers ORDER BY {}",
-                    self.join_order()
-                ),
-                &[],
-                entry,
-            )
-            .with_context(context)
+        self.entries_where("1 = 1")
     }
 
-    /// The entries a send's merge needs: readers with a choice of their own,
-    /// sign-ups and imports. File readers who chose nothing are exactly the
-    /// file's rows, so they are not read back (at 10⁶ readers that would be
-    /// the whole list in memory twice).
+    /// The entries a dry run's merge needs: readers with a choice of their
+    /// own, sign-ups and imports. File readers who chose nothing are
+    /// exactly the file's rows, so they are not read back.
     pub fn list_overrides(&self) -> Result<Vec<ListEntry>> {
+        self.entries_where(
+            "name_chosen = 1 OR locale_chosen = 1 OR topics_chosen = 1 OR origin <> 'csv'",
+        )
+    }
+
+    /// The entries matching `condition`, in the order they joined.
+    fn entries_where(&self, condition: &str) -> Result<Vec<ListEntry>> {
         let context = || format!("cannot read the list from {}", self.label);
         if !self.has_table("subscribers").with_context(context)? {
             return Ok(Vec::new());
@@ -364,10 +357,7 @@ impl State {
         self.db
             .query(
                 &format!(
-                    "SELECT {ENTRY_COLUMNS} FROM subscribers
-                     WHERE name_chosen = 1 OR locale_chosen = 1 OR topics_chosen = 1
-                        OR origin <> 'csv'
-                     ORDER BY {}",
+                    "SELECT {ENTRY_COLUMNS} FROM subscribers WHERE {condition} ORDER BY {}",
                     self.join_order()
                 ),
                 &[],
