@@ -70,14 +70,20 @@ fn same(expected: &str, token: &str) -> bool {
 }
 
 fn sign(secret: &[u8], label: &str, email: &str) -> String {
+    // The action and a separator no action label or address holds first.
+    let key = crate::model::EmailKey::new(email);
+    hmac_hex(secret, &[label.as_bytes(), b"\0", key.as_str().as_bytes()])
+}
+
+/// HMAC-SHA256 of `parts` one after the other, in lowercase hex.
+fn hmac_hex(secret: &[u8], parts: &[&[u8]]) -> String {
     let mut mac = match <HmacSha256 as KeyInit>::new_from_slice(secret) {
         Ok(mac) => mac,
         Err(_) => unreachable!("HMAC accepts keys of any length"),
     };
-    // The action and a separator no action label or address holds first.
-    mac.update(label.as_bytes());
-    mac.update(b"\0");
-    mac.update(crate::model::EmailKey::new(email).as_str().as_bytes());
+    for part in parts {
+        mac.update(part);
+    }
     mac.finalize()
         .into_bytes()
         .iter()
@@ -96,16 +102,10 @@ pub fn verify(secret: &[u8], email: &str, token: &str) -> bool {
 
 /// The unsubscribe token as digests carried it before tokens named their action.
 fn legacy_token(secret: &[u8], email: &str) -> String {
-    let mut mac = match <HmacSha256 as KeyInit>::new_from_slice(secret) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC accepts keys of any length"),
-    };
-    mac.update(crate::model::EmailKey::new(email).as_str().as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hmac_hex(
+        secret,
+        &[crate::model::EmailKey::new(email).as_str().as_bytes()],
+    )
 }
 
 /// True when `token` was made for `action` on `email` with `secret`

@@ -76,26 +76,6 @@ fn ledger_row(site: &Site, digest_id: &str, email: &str) -> (String, Option<Stri
         .unwrap()
 }
 
-fn outbox_recipients(site: &Site) -> Vec<String> {
-    let mut to: Vec<String> = std::fs::read_dir(site.path("outbox"))
-        .unwrap()
-        .map(|entry| {
-            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-            let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
-            parsed
-                .to()
-                .unwrap()
-                .first()
-                .unwrap()
-                .address()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    to.sort();
-    to
-}
-
 #[test]
 fn bounces_complaints_and_mailto_unsubscribes_suppress_once_and_the_next_send_skips_them() {
     let site = site();
@@ -258,7 +238,7 @@ fn bounces_complaints_and_mailto_unsubscribes_suppress_once_and_the_next_send_sk
     assert!(next.status.success(), "{}", stderr(&next));
     // All four readers are suppressed now: nothing is mailed.
     let mailed = if site.path("outbox").exists() {
-        outbox_recipients(&site)
+        site.outbox_recipients()
     } else {
         Vec::new()
     };

@@ -59,15 +59,7 @@ fn ledger(site: &Site) -> Vec<(String, String)> {
 }
 
 fn recipient(message: &common::smtp::Received) -> String {
-    let parsed = MessageParser::default().parse(&message.data).unwrap();
-    parsed
-        .to()
-        .unwrap()
-        .first()
-        .unwrap()
-        .address()
-        .unwrap()
-        .to_owned()
+    common::to_address(&message.data)
 }
 
 fn count_to(messages: &[common::smtp::Received], address: &str) -> usize {

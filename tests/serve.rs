@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::smtp::MailServer;
+use common::smtp::{MailServer, Received};
 use common::{NOW, Site, stderr};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -47,6 +47,40 @@ fn gazette(site: &Site, args: &[&str]) -> Command {
 fn send(site: &Site, now: &str) {
     let output = gazette(site, &["--now", now, "send"]).output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// Sends at `now`; the messages the relay received from that send.
+fn send_next(site: &Site, relay: &MailServer, now: &str) -> Vec<Received> {
+    let before = relay.received().len();
+    send(site, now);
+    relay.received().split_off(before)
+}
+
+/// Every envelope recipient of `messages`.
+fn recipients(messages: &[Received]) -> Vec<String> {
+    messages.iter().flat_map(|m| m.to.clone()).collect()
+}
+
+/// The HTML part of the message in `messages` whose envelope recipient
+/// contains `to`.
+fn html_to(messages: &[Received], to: &str) -> String {
+    let message = messages
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains(to)))
+        .unwrap_or_else(|| panic!("no message to {to}"));
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&message.data)
+        .unwrap();
+    parsed.body_html(0).unwrap().into_owned()
+}
+
+/// A story tagged `automotive`, in English and Chinese.
+const PLANT_EN: &str = "+++\ntitle = \"New plant\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\nA plant opens.\n";
+const PLANT_ZH: &str = "+++\ntitle = \"新工厂\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\n新工厂开业。\n";
+
+fn write_plant_story(site: &Site) {
+    site.write("articles/plant.md", PLANT_EN);
+    site.write("articles/plant.zh.md", PLANT_ZH);
 }
 
 /// A running `gazette serve`; stopped with SIGTERM by [`Server::stop`].
@@ -356,12 +390,7 @@ fn one_click_from_a_real_digest_unsubscribes_and_the_next_send_skips_the_reader(
         "articles/bridge.md",
         "+++\ntitle = \"Bridge opens\"\ndate = 2026-11-29T20:00:00+08:00\n+++\n\nThe bridge opened.\n",
     );
-    let before = relay.received().len();
-    send(&site, "2026-11-30T06:00:00+08:00");
-    let next: Vec<String> = relay.received()[before..]
-        .iter()
-        .flat_map(|m| m.to.clone())
-        .collect();
+    let next = recipients(&send_next(&site, &relay, "2026-11-30T06:00:00+08:00"));
     assert!(!next.is_empty());
     assert!(
         !next
@@ -566,29 +595,13 @@ fn a_reader_changes_language_topics_and_name_and_the_next_digest_follows_over_th
     assert!(status.success());
 
     // The editor's file still says English, every topic; the reader's choice wins.
-    site.write(
-        "articles/plant.md",
-        "+++\ntitle = \"New plant\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\nA plant opens.\n",
-    );
-    site.write(
-        "articles/plant.zh.md",
-        "+++\ntitle = \"新工厂\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\n新工厂开业。\n",
-    );
+    write_plant_story(&site);
     site.write(
         "articles/bridge.md",
         "+++\ntitle = \"Bridge opens\"\ndate = 2026-11-29T21:00:00+08:00\n+++\n\nThe bridge opened.\n",
     );
-    let before = relay.received().len();
-    send(&site, "2026-11-30T06:00:00+08:00");
-    let received = relay.received();
-    let zoe = received[before..]
-        .iter()
-        .find(|m| m.to.iter().any(|t| t.contains("zoe@")))
-        .expect("Zoë gets the automotive story");
-    let parsed = mail_parser::MessageParser::default()
-        .parse(&zoe.data)
-        .unwrap();
-    let html = parsed.body_html(0).unwrap();
+    let next = send_next(&site, &relay, "2026-11-30T06:00:00+08:00");
+    let html = html_to(&next, "zoe@");
     assert!(html.contains("<html lang=\"zh-CN\""), "{html}");
     assert!(html.contains("新工厂"), "{html}");
     assert!(!html.contains("Bridge opens"), "{html}");
@@ -790,33 +803,14 @@ fn a_reader_signs_up_confirms_from_the_mail_and_gets_the_next_digest_in_their_la
 
     // The next digest: in Chinese, automotive only, to the new reader, and
     // only what was published after they confirmed.
-    site.write(
-        "articles/plant.zh.md",
-        "+++\ntitle = \"新工厂\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\n新工厂开业。\n",
-    );
-    let before = relay.received().len();
-    send(&site, "2026-11-30T06:00:00+08:00");
-    let received = relay.received();
-    let digest = received[before..]
-        .iter()
-        .find(|m| m.to.iter().any(|t| t.contains("new.reader@")))
-        .expect("the new reader gets the digest");
-    let parsed = mail_parser::MessageParser::default()
-        .parse(&digest.data)
-        .unwrap();
-    let html = parsed.body_html(0).unwrap();
+    site.write("articles/plant.zh.md", PLANT_ZH);
+    let next = send_next(&site, &relay, "2026-11-30T06:00:00+08:00");
+    let html = html_to(&next, "new.reader@");
     assert!(html.contains("<html lang=\"zh-CN\""), "{html}");
     assert!(html.contains("新工厂"), "{html}");
     assert!(html.contains("新读者"), "{html}");
     assert!(!html.contains("Early plant news"), "{html}");
-    let chen = received[before..]
-        .iter()
-        .find(|m| m.to.iter().any(|t| t.contains("chen@")))
-        .unwrap();
-    let chen = mail_parser::MessageParser::default()
-        .parse(&chen.data)
-        .unwrap();
-    assert!(chen.body_html(0).unwrap().contains("Early plant news"));
+    assert!(html_to(&next, "chen@").contains("Early plant news"));
 }
 
 #[test]
@@ -1132,25 +1126,9 @@ fn a_reader_in_chromium_signs_up_confirms_switches_to_chinese_unsubscribes_and_c
     browser.screenshot(&shots.join("preferences-saved-zh.png"));
 
     // The next send: a Chinese digest for them.
-    site.write(
-        "articles/plant.md",
-        "+++\ntitle = \"New plant\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\nA plant opens.\n",
-    );
-    site.write(
-        "articles/plant.zh.md",
-        "+++\ntitle = \"新工厂\"\ndate = 2026-11-29T20:00:00+08:00\ntags = [\"automotive\"]\n+++\n\n新工厂开业。\n",
-    );
-    let before = relay.received().len();
-    send(&site, "2026-11-30T06:00:00+08:00");
-    let received = relay.received();
-    let digest = received[before..]
-        .iter()
-        .find(|m| m.to.iter().any(|t| t.contains("wei.reader@")))
-        .expect("a digest for the new reader");
-    let parsed = mail_parser::MessageParser::default()
-        .parse(&digest.data)
-        .unwrap();
-    let html = parsed.body_html(0).unwrap().into_owned();
+    write_plant_story(&site);
+    let next = send_next(&site, &relay, "2026-11-30T06:00:00+08:00");
+    let html = html_to(&next, "wei.reader@");
     assert!(html.contains("<html lang=\"zh-CN\""), "{html}");
     assert!(html.contains("新工厂"), "{html}");
 
@@ -1265,12 +1243,7 @@ fn serve_mailbox_and_the_list_work_on_a_postgresql_state() {
         "articles/next-story.md",
         "+++\ntitle = \"Next\"\ndate = 2026-11-29T10:00:00+08:00\n+++\nMore news.\n",
     );
-    let before = relay.received().len();
-    send(&site, "2026-11-29T12:00:00+08:00");
-    let next: Vec<String> = relay.received()[before..]
-        .iter()
-        .flat_map(|message| message.to.clone())
-        .collect();
+    let next = recipients(&send_next(&site, &relay, "2026-11-29T12:00:00+08:00"));
     assert!(!next.is_empty());
     assert!(
         next.iter()

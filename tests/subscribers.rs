@@ -57,25 +57,6 @@ fn state_of<'a>(rows: &'a [[String; 6]], email: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{email}: {rows:?}"))[5]
 }
 
-fn outbox_recipients(site: &Site) -> Vec<String> {
-    let mut to = Vec::new();
-    for entry in std::fs::read_dir(site.path("outbox")).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-        let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
-        let address = parsed
-            .to()
-            .unwrap()
-            .first()
-            .unwrap()
-            .address()
-            .unwrap()
-            .to_owned();
-        to.push(address);
-    }
-    to.sort();
-    to
-}
-
 #[test]
 fn the_list_is_shown_exported_imported_and_a_suppression_lifted() {
     let site = site();
@@ -140,7 +121,7 @@ fn the_list_is_shown_exported_imported_and_a_suppression_lifted() {
     std::fs::remove_dir_all(site.path("outbox")).unwrap();
     ok(&site, &["--now", NEXT_DAY, "send"]);
     assert_eq!(
-        outbox_recipients(&site),
+        site.outbox_recipients(),
         // Chen follows automotive only; the bridge is untagged.
         ["new@example.org", "sam@example.org"],
     );

@@ -350,18 +350,27 @@ impl State {
 
     /// The entries matching `condition`, in the order they joined.
     fn entries_where(&self, condition: &str) -> Result<Vec<ListEntry>> {
+        let order = self.join_order();
+        self.read_list(&format!("{condition} ORDER BY {order}"), &[], entry)
+    }
+
+    /// Rows of `SELECT {ENTRY_COLUMNS}, email FROM subscribers WHERE
+    /// {tail}`, each read by `read`; none in a database from before the list.
+    fn read_list<T>(
+        &self,
+        tail: &str,
+        params: &[Value<'_>],
+        read: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let context = || format!("cannot read the list from {}", self.label);
         if !self.has_table("subscribers").with_context(context)? {
             return Ok(Vec::new());
         }
         self.db
             .query(
-                &format!(
-                    "SELECT {ENTRY_COLUMNS} FROM subscribers WHERE {condition} ORDER BY {}",
-                    self.join_order()
-                ),
-                &[],
-                entry,
+                &format!("SELECT {ENTRY_COLUMNS}, email FROM subscribers WHERE {tail}"),
+                params,
+                read,
             )
             .with_context(context)
     }
@@ -372,60 +381,34 @@ impl State {
     /// in address order, each with its ledger address: a send reads the
     /// whole list this way, a batch at a time.
     pub fn active_entries(&self, after: &str, limit: u32) -> Result<Vec<(String, ListEntry)>> {
-        let context = || format!("cannot read the list from {}", self.label);
-        if !self.has_table("subscribers").with_context(context)? {
-            return Ok(Vec::new());
-        }
-        self.db
-            .query(
-                &format!(
-                    "SELECT {ENTRY_COLUMNS}, email FROM subscribers
-                     WHERE email > ?1
-                       AND ((origin = 'csv' AND in_file = 1) OR origin = 'import'
-                            OR (origin = 'signup' AND confirmed_at IS NOT NULL))
-                     ORDER BY email LIMIT ?2"
-                ),
-                args![after, limit],
-                |row| Ok((row.text(11)?, entry(row)?)),
-            )
-            .with_context(context)
+        self.read_list(
+            "email > ?1
+               AND ((origin = 'csv' AND in_file = 1) OR origin = 'import'
+                    OR (origin = 'signup' AND confirmed_at IS NOT NULL))
+             ORDER BY email LIMIT ?2",
+            args![after, limit],
+            |row| Ok((row.text(11)?, entry(row)?)),
+        )
     }
 
     /// The entries of the list for these ledger addresses (those it has).
     pub fn entries_for(&self, emails: &[&str]) -> Result<HashMap<String, ListEntry>> {
-        let context = || format!("cannot look up readers in {}", self.label);
-        let mut found = HashMap::with_capacity(emails.len());
-        if emails.is_empty() || !self.has_table("subscribers").with_context(context)? {
-            return Ok(found);
+        if emails.is_empty() {
+            return Ok(HashMap::new());
         }
-        let mut read = |row: &Row<'_>| -> Result<()> {
-            found.insert(row.text(11)?, entry(row)?);
-            Ok(())
-        };
-        match self.db.backend() {
+        let read = |row: &Row<'_>| Ok((row.text(11)?, entry(row)?));
+        let found = match self.db.backend() {
             Backend::Sqlite => {
                 // Batches are small (a send's 200): one `IN` list each.
                 let marks: Vec<String> = (1..=emails.len()).map(|n| format!("?{n}")).collect();
                 let params: Vec<Value<'_>> = emails.iter().map(|e| Value::Text(e)).collect();
-                self.db.each(
-                    &format!(
-                        "SELECT {ENTRY_COLUMNS}, email FROM subscribers WHERE email IN ({})",
-                        marks.join(", ")
-                    ),
-                    &params,
-                    &mut read,
-                )
+                self.read_list(&format!("email IN ({})", marks.join(", ")), &params, read)
             }
-            Backend::Postgres => self.db.each(
-                &format!(
-                    "SELECT {ENTRY_COLUMNS}, email FROM subscribers WHERE email = ANY(?1::text[])"
-                ),
-                &[Value::Texts(emails)],
-                &mut read,
-            ),
-        }
-        .with_context(context)?;
-        Ok(found)
+            Backend::Postgres => {
+                self.read_list("email = ANY(?1::text[])", &[Value::Texts(emails)], read)
+            }
+        }?;
+        Ok(found.into_iter().collect())
     }
 
     /// The reader with this address, if the list has them.

@@ -55,6 +55,17 @@ impl Site {
         output
     }
 
+    /// The To: address of every message in the site's `outbox/`, sorted,
+    /// as mail-parser reads them.
+    pub fn outbox_recipients(&self) -> Vec<String> {
+        let mut to: Vec<String> = std::fs::read_dir(self.path("outbox"))
+            .unwrap()
+            .map(|entry| to_address(&std::fs::read(entry.unwrap().path()).unwrap()))
+            .collect();
+        to.sort();
+        to
+    }
+
     pub fn build(&self) -> Output {
         self.build_at(NOW)
     }
@@ -146,6 +157,21 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// The first To: address of a message, as mail-parser reads it.
+pub fn to_address(message: &[u8]) -> String {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(message)
+        .unwrap();
+    parsed
+        .to()
+        .unwrap()
+        .first()
+        .unwrap()
+        .address()
+        .unwrap()
+        .to_owned()
 }
 
 pub fn stdout(output: &Output) -> String {

@@ -199,7 +199,8 @@ pub fn send(
     }
     drop(planning);
 
-    if state.due_count(now)? == 0 {
+    let due = state.due_count(now)?;
+    if due == 0 {
         if output.is_normal() {
             println!("nothing new to send");
         }
@@ -213,7 +214,7 @@ pub fn send(
         output,
         now,
     };
-    let stopped = run.deliver(&suppressed, &mut tally)?;
+    let stopped = run.deliver(&suppressed, due, &mut tally)?;
     let finished = finish(&state, &tally, output);
     match stopped {
         None => finished,
@@ -241,7 +242,7 @@ fn finish(state: &State, tally: &Tally, output: Output) -> Result<()> {
     tally::finish(tally, &left, output)
 }
 
-/// One send's delivery phase: the plan's rows through the worker pool.
+/// One send's delivery phase: the ledger's due rows through the worker pool.
 struct Run<'r, 'c> {
     config: &'r Config,
     state: &'r State,
@@ -251,8 +252,8 @@ struct Run<'r, 'c> {
     now: DateTime<FixedOffset>,
 }
 
-/// The main loop's view of the pool: the events coming back, each worker's
-/// slot, and what has been settled so far.
+/// The main loop's view of the pool: the events coming back and each
+/// worker's slot.
 struct Crew<'p> {
     events: mpsc::Receiver<Event>,
     slots: Vec<Arc<Mutex<Slot>>>,
@@ -261,9 +262,6 @@ struct Crew<'p> {
     ledger: Ledger,
     stop: Arc<Stop>,
     progress: &'p indicatif::ProgressBar,
-    /// Rows of the plan settled in this run (counted in the tally); the
-    /// rest are left for the next run when it stops early.
-    settled: u64,
     first_error: Option<anyhow::Error>,
 }
 
@@ -280,7 +278,6 @@ impl Crew<'_> {
                     }
                     Settled::Released => return,
                 }
-                self.settled += 1;
                 self.progress.inc(1);
             }
             Event::Report(Err(error)) => {
@@ -297,7 +294,6 @@ impl Crew<'_> {
 
     /// A row the producer settled itself.
     fn settled_here(&mut self) {
-        self.settled += 1;
         self.progress.inc(1);
     }
 
@@ -353,15 +349,18 @@ impl Crew<'_> {
 }
 
 impl Run<'_, '_> {
-    /// Sends every row of `plan` that is still due, counting into `tally`.
-    /// Returns the signal's name when SIGTERM or SIGINT stopped it early.
+    /// Sends every row the ledger has due (`due` of them when the run
+    /// began, for the progress bar), skipping `suppressed` addresses,
+    /// counting into `tally`. Returns the signal's name when SIGTERM or
+    /// SIGINT stopped it early.
     fn deliver(
         mut self,
         suppressed: &HashSet<String>,
+        due: u64,
         tally: &mut Tally,
     ) -> Result<Option<&'static str>> {
         let progress = if self.output.is_normal() {
-            indicatif::ProgressBar::new(self.state.due_count(self.now)?)
+            indicatif::ProgressBar::new(due)
         } else {
             indicatif::ProgressBar::hidden()
         };
@@ -406,7 +405,6 @@ impl Run<'_, '_> {
             ledger,
             stop,
             progress: &progress,
-            settled: 0,
             first_error: None,
         };
 
