@@ -96,6 +96,15 @@ pub struct SignupForm {
     pub action: String,
     pub email_label: String,
     pub email: String,
+    #[serde(flatten)]
+    pub fields: ReaderFields,
+    pub button: String,
+}
+
+/// The fields a reader sets on the sign-up and preferences forms: name,
+/// language, topics, each with its label.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReaderFields {
     pub name_label: String,
     pub name: String,
     pub language_label: String,
@@ -103,7 +112,6 @@ pub struct SignupForm {
     pub topics_label: String,
     pub topics_hint: String,
     pub topics: Vec<Choice>,
-    pub button: String,
 }
 
 /// The sign-up page.
@@ -146,13 +154,8 @@ pub struct PreferencesView {
     pub action: String,
     pub email: String,
     pub token: String,
-    pub name_label: String,
-    pub name: String,
-    pub language_label: String,
-    pub languages: Vec<LanguageOption>,
-    pub topics_label: String,
-    pub topics_hint: String,
-    pub topics: Vec<Choice>,
+    #[serde(flatten)]
+    pub fields: ReaderFields,
     pub save: String,
     pub unsubscribe_url: String,
     pub unsubscribe_label: String,

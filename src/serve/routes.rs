@@ -7,7 +7,7 @@
 
 use super::pages::{
     Choice, Field, Frame, LanguageOption, Link, MESSAGE, MessageView, PREFERENCES, PreferencesView,
-    QUESTION, QuestionView,
+    QUESTION, QuestionView, ReaderFields,
 };
 use super::{PageLocale, Preferences, Reader, Setup, UnsubscribeVia};
 use crate::unsubscribe::{self, Action};
@@ -397,13 +397,14 @@ fn preferences_view(
         action: format!("{}preferences", setup.base_path),
         email: email.to_owned(),
         token: unsubscribe::action_token(&setup.secret, Action::Preferences, email),
-        name_label: localizer.text("page-preferences-name")?,
-        name: reader.name.clone(),
-        language_label: localizer.text("page-preferences-language")?,
-        languages: language_options(setup, &reader.locale)?,
-        topics_label: localizer.text("page-preferences-topics")?,
-        topics_hint: localizer.text("page-preferences-topics-hint")?,
-        topics: topic_choices(setup, &reader.topics),
+        fields: reader_fields(
+            setup,
+            localizer,
+            "page-preferences-name",
+            &reader.name,
+            &reader.locale,
+            &reader.topics,
+        )?,
         save: localizer.text("page-preferences-save")?,
         unsubscribe_url: signed_url(setup, "unsubscribe", Action::Unsubscribe, email),
         unsubscribe_label: localizer.text("page-preferences-unsubscribe")?,
@@ -434,6 +435,27 @@ pub(super) fn ticked_topics(setup: &Setup, form: &[(String, String)]) -> Vec<Str
 }
 
 /// Every configured language, named in itself, `selected` ticked.
+/// The name, language and topics fields of a reader's form, filled with
+/// their values; `name_label` is the message id of the name's label.
+pub(super) fn reader_fields(
+    setup: &Setup,
+    localizer: &crate::i18n::Localizer,
+    name_label: &str,
+    name: &str,
+    locale: &str,
+    topics: &[String],
+) -> anyhow::Result<ReaderFields> {
+    Ok(ReaderFields {
+        name_label: localizer.text(name_label)?,
+        name: name.to_owned(),
+        language_label: localizer.text("page-preferences-language")?,
+        languages: language_options(setup, locale)?,
+        topics_label: localizer.text("page-preferences-topics")?,
+        topics_hint: localizer.text("page-preferences-topics-hint")?,
+        topics: topic_choices(setup, topics),
+    })
+}
+
 pub(super) fn language_options(
     setup: &Setup,
     selected: &str,

@@ -14,9 +14,8 @@ use super::pages::{
     SubscribeView,
 };
 use super::routes::{
-    Shared, bad_link, blocking, clean_name, field, form_pairs, frame, language_options,
-    message_page, page_locale, query_pairs, respond, server_error, signed_url, ticked_topics,
-    topic_choices,
+    Shared, bad_link, blocking, clean_name, field, form_pairs, frame, message_page, page_locale,
+    query_pairs, reader_fields, respond, server_error, signed_url, ticked_topics,
 };
 use super::{Notice, PageLocale, Preferences, Setup};
 use crate::unsubscribe::{self, Action};
@@ -56,13 +55,14 @@ fn signup_form(
         action,
         email_label: localizer.text("page-subscribe-email")?,
         email: email.to_owned(),
-        name_label: localizer.text("page-subscribe-name")?,
-        name: preferences.name.clone(),
-        language_label: localizer.text("page-preferences-language")?,
-        languages: language_options(setup, &preferences.locale)?,
-        topics_label: localizer.text("page-preferences-topics")?,
-        topics_hint: localizer.text("page-preferences-topics-hint")?,
-        topics: topic_choices(setup, &preferences.topics),
+        fields: reader_fields(
+            setup,
+            localizer,
+            "page-subscribe-name",
+            &preferences.name,
+            &preferences.locale,
+            &preferences.topics,
+        )?,
         button: localizer.text("page-subscribe-button")?,
     })
 }
