@@ -120,11 +120,8 @@ impl PlanInput {
         window: Window,
     ) -> Result<PlanInput> {
         let now = window.now;
+        let fresh = fresh_digest(state, corpus, window)?;
         let Some(state) = state else {
-            let fresh = Fresh {
-                story_ids: fresh_story_ids(None, corpus, window)?,
-                id: next_digest_id(None, now)?,
-            };
             let (new_digest, nothing_for) = new_digest(fresh, subscribers, corpus, now);
             return Ok(PlanInput {
                 new_digest,
@@ -139,10 +136,6 @@ impl PlanInput {
             .collect();
         // One read of the list, not a query per reader.
         let suppressed = state.suppressed_addresses()?;
-        let fresh = Fresh {
-            story_ids: fresh_story_ids(Some(state), corpus, window)?,
-            id: next_digest_id(Some(state), now)?,
-        };
         let (mut new_digest, nothing_for) = new_digest(fresh, subscribers, corpus, now);
         let mut suppressed_from_new = 0;
         if let Some(digest) = &mut new_digest {
@@ -197,25 +190,18 @@ impl PlanInput {
     }
 }
 
-/// The stories a new digest would hold and the id it would get.
-struct Fresh {
-    story_ids: Vec<String>,
-    id: String,
-}
-
 /// The digest of the fresh stories, if there are any, with every
 /// subscriber who wants at least one of them; and how many subscribers
 /// want none of them.
 fn new_digest(
-    fresh: Fresh,
+    fresh: Option<(String, Vec<String>)>,
     subscribers: &[Subscriber],
     corpus: &Corpus,
     now: DateTime<FixedOffset>,
 ) -> (Option<NewDigest>, u64) {
-    let Fresh { story_ids, id } = fresh;
-    if story_ids.is_empty() {
+    let Some((id, story_ids)) = fresh else {
         return (None, 0);
-    }
+    };
     let stories = stories_of(&story_ids, corpus);
     let mut recipients: Vec<(String, String)> = subscribers
         .iter()
@@ -255,17 +241,18 @@ pub fn stories_of<'c>(story_ids: &[String], corpus: &'c Corpus) -> Vec<&'c Story
 }
 
 /// The digest this run may create: its id and its stories (newest
-/// first), or `None` when no story is new.
+/// first), or `None` when no story is new. `state` is `None` when there
+/// is none yet (a dry run before the first send).
 pub fn fresh_digest(
-    state: &State,
+    state: Option<&State>,
     corpus: &Corpus,
     window: Window,
 ) -> Result<Option<(String, Vec<String>)>> {
-    let story_ids = fresh_story_ids(Some(state), corpus, window)?;
+    let story_ids = fresh_story_ids(state, corpus, window)?;
     if story_ids.is_empty() {
         return Ok(None);
     }
-    Ok(Some((next_digest_id(Some(state), window.now)?, story_ids)))
+    Ok(Some((next_digest_id(state, window.now)?, story_ids)))
 }
 
 /// The stories a new digest would hold at `window.now`: none that a digest

@@ -84,7 +84,7 @@ pub fn record_new_digest(
     window: Window,
     suppressed: &HashSet<String>,
 ) -> Result<Option<(String, Vec<String>, Recorded)>> {
-    let Some((id, story_ids)) = plan::fresh_digest(state, corpus, window)? else {
+    let Some((id, story_ids)) = plan::fresh_digest(Some(state), corpus, window)? else {
         return Ok(None);
     };
     let locales = super::locale_keys(config);
