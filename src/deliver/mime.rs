@@ -6,6 +6,7 @@ use super::{DkimSigner, EncodedBody};
 use crate::model::Email;
 use anyhow::{Context, Result, anyhow};
 use lettre::Message;
+use lettre::address::Envelope;
 use lettre::message::header::{ContentTransferEncoding, HeaderName, HeaderValue, MIME_VERSION_1_0};
 use lettre::message::{Body, Mailbox};
 use std::time::SystemTime;
@@ -39,8 +40,14 @@ pub fn build_message(
         .parse()
         .map_err(|e| anyhow!("invalid From address {:?}: {e}", email.from))?;
     let to = recipient(&email.to_name, &email.to_email)?;
+    // Given, so that lettre does not parse it back out of the headers it
+    // just wrote (a third of building a message); the transports take the
+    // envelope from the job, never from the message.
+    let envelope = Envelope::new(Some(from.email.clone()), vec![to.email.clone()])
+        .map_err(|e| anyhow!("cannot address the message to {}: {e}", email.to_email))?;
 
     let mut builder = Message::builder()
+        .envelope(envelope)
         .from(from)
         .to(to)
         .subject(email.subject.as_str())

@@ -135,6 +135,11 @@ impl<C: Clock> RateLimiter<C> {
         }
     }
 
+    /// Whether it never makes anyone wait (a rate of 0).
+    pub fn is_unlimited(&self) -> bool {
+        self.interval.is_none()
+    }
+
     /// Blocks the calling thread until it may send its next message.
     pub fn wait(&self) {
         let Some(interval) = self.interval else {

@@ -383,8 +383,16 @@ impl Run<'_, '_> {
         let mut slots = Vec::with_capacity(transports.connections.len());
         // Not scoped threads: a worker stuck in a read from a silent relay
         // must not keep a stopped run from ending (see `Crew::abandon_stuck`).
+        let claim_ahead = limiter.is_unlimited();
         for (index, transport) in transports.connections.into_iter().enumerate() {
             let slot = Arc::new(Mutex::new(Slot::Idle));
+            // A connection of its own, so that looking up a suppression
+            // never waits behind the writer's commits.
+            let reader = if claim_ahead {
+                Some(State::open(&self.config.state)?)
+            } else {
+                None
+            };
             let shared = workers::Shared {
                 index,
                 jobs: Arc::clone(&job_rx),
@@ -393,6 +401,7 @@ impl Run<'_, '_> {
                 events: event_tx.clone(),
                 stop: Arc::clone(&stop),
                 slot: Arc::clone(&slot),
+                claim_ahead: reader,
             };
             std::thread::spawn(move || workers::work(transport, shared));
             slots.push(slot);
