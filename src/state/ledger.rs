@@ -275,8 +275,20 @@ impl State {
                 )));
                 continue;
             }
-            self.savepoint("SAVEPOINT change")
-                .with_context(|| format!("cannot begin a savepoint on {}", self.label))?;
+            let records = matches!(
+                change,
+                LedgerChange::Outcome { .. } | LedgerChange::Untransmitted { .. }
+            );
+            // On SQLite a claim or a release is one UPDATE (undone on its
+            // own if it fails, the transaction going on) and reads: nothing
+            // for a savepoint to undo, whose two statements would cost more
+            // than the change. PostgreSQL aborts the whole transaction on
+            // any failed statement, so there every change has one.
+            let guarded = records || self.db.backend() == Backend::Postgres;
+            if guarded {
+                self.savepoint("SAVEPOINT change")
+                    .with_context(|| format!("cannot begin a savepoint on {}", self.label))?;
+            }
             let result = match change {
                 LedgerChange::Claim { digest_id, email } => self
                     .mark_sending_on(digest_id, email, now)
@@ -297,20 +309,18 @@ impl State {
                     self.release_on(digest_id, email, now)
                 }
             };
-            let undone = if result.is_ok() {
-                Ok(())
-            } else {
-                self.savepoint("ROLLBACK TO SAVEPOINT change")
-            };
-            undone
-                .and_then(|()| self.savepoint("RELEASE SAVEPOINT change"))
-                .with_context(|| format!("cannot end a savepoint on {}", self.label))?;
+            if guarded {
+                let undone = if result.is_ok() {
+                    Ok(())
+                } else {
+                    self.savepoint("ROLLBACK TO SAVEPOINT change")
+                };
+                undone
+                    .and_then(|()| self.savepoint("RELEASE SAVEPOINT change"))
+                    .with_context(|| format!("cannot end a savepoint on {}", self.label))?;
+            }
             // A suppression that settled the row is an answer, not a
             // ledger that cannot record what happened.
-            let records = matches!(
-                change,
-                LedgerChange::Outcome { .. } | LedgerChange::Untransmitted { .. }
-            );
             outcome_failed |= records
                 && result
                     .as_ref()
