@@ -335,16 +335,28 @@ fn a_killed_send_is_never_resent_automatically_and_a_second_send_is_refused_whil
     let rerun = send(&site, LATER, &[]);
     assert_eq!(rerun.status.code(), Some(5), "{}", stderr(&rerun));
     let out = stdout(&rerun);
-    assert!(
-        out.contains("sent 2, deferred 0, failed 0, unknown 1"),
-        "{out}"
+    // The hung message is unknown. The connection may also have claimed the
+    // next row ahead while the hung message was on the wire (README: at most
+    // two rows per connection are unknown after a crash); whether that claim
+    // was committed before the kill is a race the test cannot steer, so both
+    // outcomes are accepted and each is checked for exactly-once delivery.
+    let unknown: Vec<&str> = out
+        .lines()
+        .filter_map(|line| line.strip_prefix("unknown: digest 2026-11-29 to "))
+        .filter_map(|rest| rest.split(' ').next())
+        .collect();
+    assert!(unknown.contains(&"li.wei@example.org"), "{out}");
+    assert!(unknown.len() <= 2, "more than two rows unknown: {out}");
+    let summary = format!(
+        "sent {}, deferred 0, failed 0, unknown {}",
+        3 - unknown.len(),
+        unknown.len()
     );
-    assert!(
-        out.contains("unknown: digest 2026-11-29 to li.wei@example.org"),
-        "{out}"
-    );
-    assert_eq!(count_to(&healthy.received(), "li.wei@example.org"), 0);
-    assert_eq!(healthy.received().len(), 2);
+    assert!(out.contains(&summary), "expected {summary:?} in {out}");
+    for address in &unknown {
+        assert_eq!(count_to(&healthy.received(), address), 0, "{address}");
+    }
+    assert_eq!(healthy.received().len(), 3 - unknown.len());
 
     let retry = send(&site, MUCH_LATER, &["--retry-unknown"]);
     assert!(
@@ -353,7 +365,21 @@ fn a_killed_send_is_never_resent_automatically_and_a_second_send_is_refused_whil
         stdout(&retry),
         stderr(&retry)
     );
-    assert_eq!(count_to(&healthy.received(), "li.wei@example.org"), 1);
+    for address in &unknown {
+        assert_eq!(count_to(&healthy.received(), address), 1, "{address}");
+    }
+    let first = accepted.lock().unwrap().clone();
+    let mut everyone: Vec<String> = healthy
+        .received()
+        .iter()
+        .chain(first.iter())
+        .map(recipient)
+        .collect();
+    everyone.sort();
+    let before = everyone.len();
+    everyone.dedup();
+    assert_eq!(before, everyone.len(), "someone got two messages");
+    assert_eq!(everyone.len(), 4, "{everyone:?}");
 }
 
 #[test]
