@@ -311,7 +311,61 @@ pub enum StateLocation {
         url: String,
         /// The environment variable holding the password, if any.
         password_env: Option<String>,
+        /// TLS to the server, from the URL's `sslmode` and `sslrootcert`
+        /// (which are taken out of `url`).
+        tls: PostgresTls,
     },
+}
+
+/// TLS to a PostgreSQL state, as libpq's `sslmode` and `sslrootcert` ask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresTls {
+    /// Whether TLS is used.
+    pub mode: PostgresTlsMode,
+    /// What is checked of the server's certificate when it is.
+    pub check: ServerCheck,
+}
+
+impl Default for PostgresTls {
+    /// libpq's default, `sslmode=prefer`.
+    fn default() -> Self {
+        PostgresTls {
+            mode: PostgresTlsMode::Prefer,
+            check: ServerCheck::Nothing,
+        }
+    }
+}
+
+/// Whether a PostgreSQL connection uses TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostgresTlsMode {
+    /// `sslmode=disable`: never.
+    Disable,
+    /// `sslmode=prefer` (the default): when the server offers it.
+    Prefer,
+    /// `require`, `verify-ca`, `verify-full`: always; no TLS, no connection.
+    Require,
+}
+
+/// What is checked of a PostgreSQL server's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerCheck {
+    /// `prefer`, `require`: nothing (encrypted, but anyone on the path may
+    /// pose as the server), as in libpq.
+    Nothing,
+    /// `verify-ca`, or `require` with `sslrootcert`: signed by `roots`.
+    Chain(TrustRoots),
+    /// `verify-full`: signed by `roots` and issued for the host connected to.
+    ChainAndName(TrustRoots),
+}
+
+/// The certificate authorities a PostgreSQL server's certificate is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustRoots {
+    /// The system's (no `sslrootcert`, or `sslrootcert=system`).
+    System,
+    /// The PEM file `sslrootcert` names, made absolute from the site folder.
+    File(PathBuf),
 }
 
 /// `[serve]`, validated.

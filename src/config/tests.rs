@@ -420,7 +420,87 @@ fn a_postgres_state_url_is_kept_with_its_password_variable() {
         StateLocation::Postgres {
             url: "postgres://gazette@db.internal:5432/news".to_owned(),
             password_env: Some("GAZETTE_DB_PASSWORD".to_owned()),
+            tls: PostgresTls {
+                mode: PostgresTlsMode::Prefer,
+                check: ServerCheck::Nothing,
+            },
         }
+    );
+}
+
+fn postgres_state(query: &str) -> (String, PostgresTls) {
+    let text = format!("{MINIMAL}[state]\nurl = \"postgres://gazette@db.internal/news?{query}\"\n");
+    match parse_str(&text).unwrap().state {
+        StateLocation::Postgres { url, tls, .. } => (url, tls),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn sslmode_and_sslrootcert_are_read_as_libpq_reads_them_and_taken_out_of_the_url() {
+    let tls = |mode, check| PostgresTls { mode, check };
+    let ca = PathBuf::from("/etc/gazette/db-ca.pem");
+    for (query, expected) in [
+        (
+            "sslmode=disable",
+            tls(PostgresTlsMode::Disable, ServerCheck::Nothing),
+        ),
+        (
+            "sslmode=prefer",
+            tls(PostgresTlsMode::Prefer, ServerCheck::Nothing),
+        ),
+        (
+            "sslmode=require",
+            tls(PostgresTlsMode::Require, ServerCheck::Nothing),
+        ),
+        (
+            "sslmode=require&sslrootcert=/etc/gazette/db-ca.pem",
+            tls(
+                PostgresTlsMode::Require,
+                ServerCheck::Chain(TrustRoots::File(ca.clone())),
+            ),
+        ),
+        (
+            "sslmode=verify-ca",
+            tls(
+                PostgresTlsMode::Require,
+                ServerCheck::Chain(TrustRoots::System),
+            ),
+        ),
+        (
+            "sslrootcert=system&sslmode=verify-full",
+            tls(
+                PostgresTlsMode::Require,
+                ServerCheck::ChainAndName(TrustRoots::System),
+            ),
+        ),
+        (
+            "sslmode=verify-full&sslrootcert=/etc/gazette/db-ca.pem",
+            tls(
+                PostgresTlsMode::Require,
+                ServerCheck::ChainAndName(TrustRoots::File(ca.clone())),
+            ),
+        ),
+    ] {
+        let (url, read) = postgres_state(query);
+        assert_eq!(read, expected, "{query}");
+        assert_eq!(url, "postgres://gazette@db.internal/news", "{query}");
+    }
+    // Everything else stays as written, encoded as it was, for the driver.
+    let (url, _) =
+        postgres_state("options=-csearch_path%3Dgazette&sslmode=verify-full&connect_timeout=5");
+    assert_eq!(
+        url,
+        "postgres://gazette@db.internal/news?options=-csearch_path%3Dgazette&connect_timeout=5"
+    );
+    // A relative sslrootcert is the site's, like every other path.
+    let (_, read) = postgres_state("sslmode=verify-full&sslrootcert=certs/ca.pem");
+    let ServerCheck::ChainAndName(TrustRoots::File(path)) = read.check else {
+        panic!("{read:?}")
+    };
+    assert!(
+        path.is_absolute() && path.ends_with("certs/ca.pem"),
+        "{path:?}"
     );
 }
 
@@ -443,7 +523,11 @@ fn rejects_state_settings_that_cannot_work() {
         "state.url `postgres://gazette:****@db/news` holds a password; remove it from the URL, export it in an environment variable and name that in state.password_env"
     );
     assert_eq!(
-        state_problems("url = \"postgres://gazette@db/news?sslmode=require\""),
-        "state.url asks for sslmode=require, but gazette connects to PostgreSQL without TLS; reach the server over a private network or a tunnel (WireGuard, SSH) and drop sslmode"
+        state_problems("url = \"postgres://gazette@db/news?sslmode=allow\""),
+        "state.url has sslmode=allow; use one of disable, prefer, require, verify-ca, verify-full (verify-full checks that the certificate is the server's)"
+    );
+    assert_eq!(
+        state_problems("url = \"postgres://gazette@db/news?sslmode=disable&sslrootcert=ca.pem\""),
+        "state.url names an sslrootcert, but sslmode=disable checks no certificate; use sslmode=verify-full (or verify-ca), or drop sslrootcert"
     );
 }

@@ -8,7 +8,7 @@
 use super::ConfigError;
 use super::mail::{validate_delivery, validate_digest};
 use super::raw::{RawConfig, RawTagFeeds};
-use super::settings::{Config, Feeds, ImportConfig, Site, StateLocation, TagFeeds};
+use super::settings::{Config, Feeds, ImportConfig, Site, TagFeeds};
 use super::sources::{SourceContext, validate_fetch, validate_import, validate_sources};
 use crate::model::Locale;
 use anyhow::Result;
@@ -148,7 +148,7 @@ pub(super) fn validate(raw: RawConfig, path: &Path, root: &Path) -> Result<Confi
         )
     });
     let delivery = validate_delivery(raw.delivery, root, &mut problems);
-    let state = validate_state(raw.state, root, &mut problems);
+    let state = super::state::validate_state(raw.state, root, &mut problems);
     let fetch = validate_fetch(raw.fetch, &mut problems);
     validate_import(&raw.import, &mut problems);
 
@@ -299,63 +299,4 @@ fn is_tag_slug(slug: &str) -> bool {
         && slug
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// `[state]`: a SQLite file (`path`, the default) or a PostgreSQL URL
-/// (`url`), never both. The password is never in config.toml.
-fn validate_state(
-    raw: super::raw::RawState,
-    root: &Path,
-    problems: &mut Vec<String>,
-) -> StateLocation {
-    let default = || StateLocation::Sqlite(root.join(".gazette/state.db"));
-    match (raw.path, raw.url) {
-        (Some(_), Some(_)) => {
-            problems.push(
-                "[state] sets both `path` (a SQLite file) and `url` (a PostgreSQL database); keep one".to_owned(),
-            );
-            default()
-        }
-        (path, None) => {
-            if raw.password_env.is_some() {
-                problems.push(
-                    "state.password_env is only for a PostgreSQL `state.url`; remove it, or set `url`".to_owned(),
-                );
-            }
-            path.map_or_else(default, |path| StateLocation::Sqlite(root.join(path)))
-        }
-        (None, Some(url)) => {
-            match Url::parse(&url) {
-                Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") => {
-                    if parsed.password().is_some() {
-                        problems.push(format!(
-                            "state.url `{}` holds a password; remove it from the URL, export it in an environment variable and name that in state.password_env",
-                            redact_password(&parsed)
-                        ));
-                    }
-                    let tls = parsed.query_pairs().find(|(key, value)| {
-                        key == "sslmode" && matches!(value.as_ref(), "require" | "verify-ca" | "verify-full")
-                    });
-                    if let Some((_, mode)) = tls {
-                        problems.push(format!(
-                            "state.url asks for sslmode={mode}, but gazette connects to PostgreSQL without TLS; reach the server over a private network or a tunnel (WireGuard, SSH) and drop sslmode"
-                        ));
-                    }
-                }
-                _ => problems.push(format!(
-                    "state.url `{url}` is not a PostgreSQL URL; write it as \"postgres://user@host:5432/database\""
-                )),
-            }
-            StateLocation::Postgres {
-                url,
-                password_env: raw.password_env,
-            }
-        }
-    }
-}
-
-fn redact_password(url: &Url) -> String {
-    let mut url = url.clone();
-    let _ = url.set_password(Some("****"));
-    url.to_string()
 }

@@ -10,7 +10,9 @@
 //! telling constraint violations apart); it knows no table, and nothing
 //! outside `state` sees it.
 
+use crate::config::{PostgresTls, PostgresTlsMode, ServerCheck};
 use anyhow::{Context, Result, anyhow};
+use postgres::config::SslMode;
 use postgres::types::{IsNull, ToSql as PgToSql, Type, to_sql_checked};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::cell::RefCell;
@@ -454,10 +456,12 @@ pub(super) fn is_constraint(error: &anyhow::Error) -> bool {
 }
 
 /// Connects to the PostgreSQL server at `url` (password from the
-/// environment variable `password_env` names, when set).
+/// environment variable `password_env` names, when set), over TLS as `tls`
+/// says.
 pub(super) fn connect_postgres(
     url: &str,
     password_env: Option<&str>,
+    tls: &PostgresTls,
     label: &str,
 ) -> Result<postgres::Client> {
     let mut config: postgres::Config = url
@@ -473,9 +477,67 @@ pub(super) fn connect_postgres(
         config.password(password);
     }
     config.application_name("gazette");
-    config
-        .connect(postgres::NoTls)
-        .with_context(|| format!("cannot connect to the state database {label}"))
+    let connected = match tls.mode {
+        PostgresTlsMode::Disable => {
+            config.ssl_mode(SslMode::Disable);
+            config.connect(postgres::NoTls)
+        }
+        PostgresTlsMode::Prefer | PostgresTlsMode::Require => {
+            config.ssl_mode(if tls.mode == PostgresTlsMode::Require {
+                SslMode::Require
+            } else {
+                SslMode::Prefer
+            });
+            config.connect(super::postgres_tls::connector(tls)?)
+        }
+    };
+    connected.map_err(|e| {
+        let hint = connect_hint(&e, tls);
+        anyhow::Error::new(e).context(format!(
+            "cannot connect to the state database {label}{hint}"
+        ))
+    })
+}
+
+/// `error` and its sources, outermost first.
+fn causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}
+
+/// What to do about a failed connection, when the failure says.
+fn connect_hint(error: &postgres::Error, tls: &PostgresTls) -> &'static str {
+    for cause in causes(error) {
+        // The adapter hands rustls's error over inside an io::Error, whose
+        // `source` skips it.
+        let tls_error = cause.downcast_ref::<rustls::Error>().or_else(|| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|e| e.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(certificate)) = tls_error {
+            return match certificate {
+                rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. } => {
+                    "; the server's certificate is not for the host in state.url: connect by \
+                     the name the certificate carries, or use sslmode=verify-ca"
+                }
+                _ if matches!(tls.check, ServerCheck::Nothing) => "",
+                _ => {
+                    "; the server's certificate is not signed by a trusted authority: name \
+                     the file of the CA that signed it in sslrootcert"
+                }
+            };
+        }
+    }
+    let refused_tls = causes(error).any(|cause| cause.to_string() == "server does not support TLS");
+    if refused_tls {
+        return "; sslmode asks for TLS and the server does not offer it: turn `ssl = on` \
+                in the server's postgresql.conf, or use sslmode=disable on a private network";
+    }
+    ""
 }
 
 #[cfg(test)]

@@ -129,9 +129,14 @@ pub fn lock(location: &StateLocation, role: SendRole) -> Result<SendLock> {
             }
             lock_file(path)
         }
-        StateLocation::Postgres { url, password_env } => {
+        StateLocation::Postgres {
+            url,
+            password_env,
+            tls,
+        } => {
             let label = super::postgres_label(url);
-            let mut client = super::db::connect_postgres(url, password_env.as_deref(), &label)?;
+            let mut client =
+                super::db::connect_postgres(url, password_env.as_deref(), tls, &label)?;
             let worker = WorkerId::fresh();
             let context = || format!("cannot take the send lock on {label}");
             let took = match role {

@@ -69,6 +69,7 @@ mod group_commit;
 mod inbound;
 mod ledger;
 mod lock;
+mod postgres_tls;
 mod readers;
 mod retry;
 mod schema;
@@ -126,17 +127,25 @@ impl State {
     pub fn open(location: &StateLocation) -> Result<State> {
         match location {
             StateLocation::Sqlite(path) => State::open_sqlite(path),
-            StateLocation::Postgres { url, password_env } => {
-                let state = State::connect_postgres(url, password_env.as_deref())?;
+            StateLocation::Postgres {
+                url,
+                password_env,
+                tls,
+            } => {
+                let state = State::connect_postgres(url, password_env.as_deref(), tls)?;
                 state.migrate_postgres()?;
                 Ok(state)
             }
         }
     }
 
-    fn connect_postgres(url: &str, password_env: Option<&str>) -> Result<State> {
+    fn connect_postgres(
+        url: &str,
+        password_env: Option<&str>,
+        tls: &crate::config::PostgresTls,
+    ) -> Result<State> {
         let label = postgres_label(url);
-        let client = db::connect_postgres(url, password_env, &label)?;
+        let client = db::connect_postgres(url, password_env, tls, &label)?;
         Ok(State {
             db: Db::Postgres(Box::new(RefCell::new(db::Pg::new(client)))),
             label,
@@ -183,8 +192,12 @@ impl State {
     pub fn open_read_only(location: &StateLocation) -> Result<Option<State>> {
         let path = match location {
             StateLocation::Sqlite(path) => path,
-            StateLocation::Postgres { url, password_env } => {
-                let state = State::connect_postgres(url, password_env.as_deref())?;
+            StateLocation::Postgres {
+                url,
+                password_env,
+                tls,
+            } => {
+                let state = State::connect_postgres(url, password_env.as_deref(), tls)?;
                 state
                     .db
                     .batch("SET default_transaction_read_only = on")

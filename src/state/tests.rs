@@ -48,6 +48,7 @@ impl TestState {
                     location: StateLocation::Postgres {
                         url: database.url.clone(),
                         password_env: None,
+                        tls: Default::default(),
                     },
                     _dir: dir,
                     _postgres: Some(database),
@@ -199,6 +200,7 @@ fn a_password_variable_that_is_not_set_is_named() {
     let location = StateLocation::Postgres {
         url: "postgres://gazette@127.0.0.1:1/news".to_owned(),
         password_env: Some("GAZETTE_TEST_UNSET_PASSWORD".to_owned()),
+        tls: Default::default(),
     };
     assert_eq!(
         error_text(State::open(&location)),
