@@ -17,6 +17,7 @@ use postgres::types::{IsNull, ToSql as PgToSql, Type, to_sql_checked};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// Which server holds the state; for the few statements the two spell
 /// differently (row locks, returning rows from an `UPDATE … LIMIT`).
@@ -477,6 +478,18 @@ pub(super) fn connect_postgres(
         config.password(password);
     }
     config.application_name("gazette");
+    // A peer that vanishes (power lost, network cut) answers nothing, not
+    // even a reset; without these, each side would keep the session for
+    // the kernel's two hours, and a dead worker's advisory lock (and so
+    // its rows) with it. The URL's own choices stand.
+    if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+        config.keepalives_idle(KEEPALIVE_IDLE);
+        config.keepalives_interval(KEEPALIVE_INTERVAL);
+        config.keepalives_retries(KEEPALIVE_PROBES);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_PROBES);
+    }
     let connected = match tls.mode {
         PostgresTlsMode::Disable => {
             config.ssl_mode(SslMode::Disable);
@@ -491,13 +504,35 @@ pub(super) fn connect_postgres(
             config.connect(super::postgres_tls::connector(tls)?)
         }
     };
-    connected.map_err(|e| {
+    let mut client = connected.map_err(|e| {
         let hint = connect_hint(&e, tls);
         anyhow::Error::new(e).context(format!(
             "cannot connect to the state database {label}{hint}"
         ))
-    })
+    })?;
+    // The server's side of the same: it ends the session of a vanished
+    // client (releasing its locks) within about half a minute, whether it
+    // was waiting for the client or had sent it something unanswered. Probes are
+    // answered by a live host's kernel, so a busy or idle worker is never
+    // taken for a dead one.
+    client
+        .batch_execute(&format!(
+            "SET tcp_keepalives_idle = {}; SET tcp_keepalives_interval = {}; \
+             SET tcp_keepalives_count = {KEEPALIVE_PROBES}; SET tcp_user_timeout = {}",
+            KEEPALIVE_IDLE.as_secs(),
+            KEEPALIVE_INTERVAL.as_secs(),
+            (KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_PROBES).as_millis(),
+        ))
+        .with_context(|| format!("cannot set the session's keepalives on {label}"))?;
+    Ok(client)
 }
+
+/// Silence before a connection's peer is probed.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
+/// Between two unanswered probes.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+/// Unanswered probes after which the peer is taken for gone.
+const KEEPALIVE_PROBES: u32 = 3;
 
 /// `error` and its sources, outermost first.
 fn causes<'a>(

@@ -11,8 +11,12 @@
 # `gazette_tls` may only connect over TLS, so a test that logs in as it
 # knows its session was encrypted.
 #   tests/e2e/postgres-start.sh stop "$PGTEST_DIR"
+#
+# PGTEST_PORT (54329), PGTEST_LISTEN (127.0.0.1: the addresses to listen
+# on) and PGTEST_HBA (an extra pg_hba.conf line, first) adapt it.
 set -euo pipefail
 port="${PGTEST_PORT:-54329}"
+listen="${PGTEST_LISTEN:-127.0.0.1}"
 bin=$(compgen -G '/usr/lib/postgresql/*/bin' | sort -V | tail -1 || true)
 [[ -n "$bin" && -x "$bin/initdb" ]] || {
     echo "postgres-start.sh: no PostgreSQL server found; apt-get install postgresql" >&2
@@ -48,6 +52,7 @@ chmod 600 "$tls/server.key"
 # First match wins: the TLS-only role before the trust-everyone lines.
 hba="$dir/data/pg_hba.conf"
 {
+    [[ -n "${PGTEST_HBA:-}" ]] && echo "$PGTEST_HBA"
     echo "hostssl   all gazette_tls 127.0.0.1/32 trust"
     echo "hostnossl all gazette_tls 127.0.0.1/32 reject"
     cat "$hba"
@@ -55,7 +60,7 @@ hba="$dir/data/pg_hba.conf"
 mv "$hba.new" "$hba"
 [[ $(id -u) == 0 ]] && chown postgres "$hba"
 "${as_user[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=300 -c ssl=on -c ssl_cert_file=$tls/server.crt -c ssl_key_file=$tls/server.key" \
+    -o "-c listen_addresses=$listen -c port=$port -c unix_socket_directories=$dir -c max_connections=300 -c ssl=on -c ssl_cert_file=$tls/server.crt -c ssl_key_file=$tls/server.key" \
     start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 "${as_user[@]}" "$bin/psql" -q -h "$dir" -p "$port" -U gazette -d postgres \
     -c "CREATE ROLE gazette_tls LOGIN SUPERUSER" >/dev/null
