@@ -512,9 +512,9 @@ pub(super) fn connect_postgres(
     })?;
     // The server's side of the same: it ends the session of a vanished
     // client (releasing its locks) within about half a minute, whether it
-    // was waiting for the client or had sent it something unanswered. Probes are
-    // answered by a live host's kernel, so a busy or idle worker is never
-    // taken for a dead one.
+    // was waiting for the client or had sent it something unanswered.
+    // Probes are answered by a live host's kernel, so a busy or idle
+    // worker is never taken for a dead one.
     client
         .batch_execute(&format!(
             "SET tcp_keepalives_idle = {}; SET tcp_keepalives_interval = {}; \
@@ -559,11 +559,15 @@ fn connect_hint(error: &postgres::Error, tls: &PostgresTls) -> &'static str {
                     "; the server's certificate is not for the host in state.url: connect by \
                      the name the certificate carries, or use sslmode=verify-ca"
                 }
-                _ if matches!(tls.check, ServerCheck::Nothing) => "",
-                _ => {
+                rustls::CertificateError::UnknownIssuer
+                | rustls::CertificateError::BadSignature
+                    if !matches!(tls.check, ServerCheck::Nothing) =>
+                {
                     "; the server's certificate is not signed by a trusted authority: name \
                      the file of the CA that signed it in sslrootcert"
                 }
+                // Expired and the rest: rustls's own words say it.
+                _ => "",
             };
         }
     }
