@@ -9,30 +9,12 @@
 
 mod common;
 
-use common::postgres::{Database, server};
+use common::postgres::{Database, server, server_ca};
 use common::smtp::MailServer;
 use common::{NOW, Site, stderr, stdout};
 use std::process::{Command, Output};
 
 const SECRET: &str = "tls-test-secret-0123456789abcdef0123456";
-
-/// The test server's CA file, or `None` (and a note) when no server was
-/// given, or one not started by tests/e2e/postgres-start.sh outside CI.
-fn ca_file() -> Option<String> {
-    server()?;
-    match std::env::var("GAZETTE_TEST_POSTGRES_CA") {
-        Ok(path) if !path.is_empty() => Some(path),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("CI must set GAZETTE_TEST_POSTGRES_CA (see tests/e2e/postgres-start.sh)")
-        }
-        _ => {
-            eprintln!(
-                "skipped: the PostgreSQL server given has no test CA; start one with tests/e2e/postgres-start.sh"
-            );
-            None
-        }
-    }
-}
 
 /// `postgres://gazette_tls@{host}:{port}/{database}?{query}`.
 fn url(database: &Database, host: &str, query: &str) -> String {
@@ -75,7 +57,7 @@ fn ledger(database: &Database) -> Vec<(String, String)> {
 
 #[test]
 fn verify_full_with_the_servers_ca_sends_over_tls_and_the_tls_only_role_is_refused_without_it() {
-    let Some(ca) = ca_file() else { return };
+    let Some(ca) = server_ca() else { return };
     let database = Database::create(&server().unwrap(), "tls_full");
     let site = mail_site();
     let relay = MailServer::start(&[]);
@@ -121,7 +103,7 @@ fn verify_full_with_the_servers_ca_sends_over_tls_and_the_tls_only_role_is_refus
 
 #[test]
 fn require_and_the_default_encrypt_without_checking_the_certificate() {
-    let Some(_) = ca_file() else { return };
+    let Some(_) = server_ca() else { return };
     let database = Database::create(&server().unwrap(), "tls_require");
     let site = mail_site();
     let relay = MailServer::start(&[]);
@@ -149,7 +131,7 @@ fn require_and_the_default_encrypt_without_checking_the_certificate() {
 
 #[test]
 fn a_certificate_that_does_not_check_out_stops_the_send_with_what_to_do() {
-    let Some(ca) = ca_file() else { return };
+    let Some(ca) = server_ca() else { return };
     let database = Database::create(&server().unwrap(), "tls_refused");
     let site = mail_site();
     let relay = MailServer::start(&[]);

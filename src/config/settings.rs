@@ -305,16 +305,19 @@ pub enum StateLocation {
     /// `state.path` (default `.gazette/state.db`), made absolute.
     Sqlite(PathBuf),
     /// `state.url`.
-    Postgres {
-        /// `postgres://…` as written, without a password when
-        /// `password_env` is set.
-        url: String,
-        /// The environment variable holding the password, if any.
-        password_env: Option<String>,
-        /// TLS to the server, from the URL's `sslmode` and `sslrootcert`
-        /// (which are taken out of `url`).
-        tls: PostgresTls,
-    },
+    Postgres(PostgresState),
+}
+
+/// A shared PostgreSQL state: where it is and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresState {
+    /// `postgres://…` as written, without `sslmode` and `sslrootcert`
+    /// (which are in `tls`) and without a password.
+    pub url: String,
+    /// The environment variable holding the password, if any.
+    pub password_env: Option<String>,
+    /// TLS to the server, from the URL's `sslmode` and `sslrootcert`.
+    pub tls: PostgresTls,
 }
 
 /// TLS to a PostgreSQL state, as libpq's `sslmode` and `sslrootcert` ask.

@@ -2,7 +2,9 @@
 //! TLS its `sslmode` and `sslrootcert` ask for. Reads no file and connects
 //! to nothing; the state module does that with what this returns.
 
-use super::settings::{PostgresTls, PostgresTlsMode, ServerCheck, StateLocation, TrustRoots};
+use super::settings::{
+    PostgresState, PostgresTls, PostgresTlsMode, ServerCheck, StateLocation, TrustRoots,
+};
 use std::path::Path;
 use url::Url;
 
@@ -47,11 +49,11 @@ pub(super) fn validate_state(
                     "state.url `{url}` is not a PostgreSQL URL; write it as \"postgres://user@host:5432/database\""
                 )),
             }
-            StateLocation::Postgres {
+            StateLocation::Postgres(PostgresState {
                 url: written,
                 password_env: raw.password_env,
                 tls,
-            }
+            })
         }
     }
 }

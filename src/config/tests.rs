@@ -417,21 +417,21 @@ fn a_postgres_state_url_is_kept_with_its_password_variable() {
     );
     assert_eq!(
         parse_str(&text).unwrap().state,
-        StateLocation::Postgres {
+        StateLocation::Postgres(PostgresState {
             url: "postgres://gazette@db.internal:5432/news".to_owned(),
             password_env: Some("GAZETTE_DB_PASSWORD".to_owned()),
             tls: PostgresTls {
                 mode: PostgresTlsMode::Prefer,
                 check: ServerCheck::Nothing,
             },
-        }
+        })
     );
 }
 
 fn postgres_state(query: &str) -> (String, PostgresTls) {
     let text = format!("{MINIMAL}[state]\nurl = \"postgres://gazette@db.internal/news?{query}\"\n");
     match parse_str(&text).unwrap().state {
-        StateLocation::Postgres { url, tls, .. } => (url, tls),
+        StateLocation::Postgres(postgres) => (postgres.url, postgres.tls),
         other => panic!("{other:?}"),
     }
 }

@@ -10,7 +10,7 @@
 //! telling constraint violations apart); it knows no table, and nothing
 //! outside `state` sees it.
 
-use crate::config::{PostgresTls, PostgresTlsMode, ServerCheck};
+use crate::config::{PostgresState, PostgresTls, PostgresTlsMode, ServerCheck};
 use anyhow::{Context, Result, anyhow};
 use postgres::config::SslMode;
 use postgres::types::{IsNull, ToSql as PgToSql, Type, to_sql_checked};
@@ -456,15 +456,15 @@ pub(super) fn is_constraint(error: &anyhow::Error) -> bool {
     })
 }
 
-/// Connects to the PostgreSQL server at `url` (password from the
-/// environment variable `password_env` names, when set), over TLS as `tls`
-/// says.
-pub(super) fn connect_postgres(
-    url: &str,
-    password_env: Option<&str>,
-    tls: &PostgresTls,
-    label: &str,
-) -> Result<postgres::Client> {
+/// Connects to the PostgreSQL server of `postgres` (password from the
+/// environment variable its `password_env` names, when set), over TLS as
+/// its `tls` says.
+pub(super) fn connect_postgres(postgres: &PostgresState, label: &str) -> Result<postgres::Client> {
+    let PostgresState {
+        url,
+        password_env,
+        tls,
+    } = postgres;
     let mut config: postgres::Config = url
         .parse()
         .with_context(|| format!("`state.url` is not a PostgreSQL URL ({label})"))?;

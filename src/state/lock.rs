@@ -129,14 +129,9 @@ pub fn lock(location: &StateLocation, role: SendRole) -> Result<SendLock> {
             }
             lock_file(path)
         }
-        StateLocation::Postgres {
-            url,
-            password_env,
-            tls,
-        } => {
-            let label = super::postgres_label(url);
-            let mut client =
-                super::db::connect_postgres(url, password_env.as_deref(), tls, &label)?;
+        StateLocation::Postgres(postgres) => {
+            let label = super::postgres_label(&postgres.url);
+            let mut client = super::db::connect_postgres(postgres, &label)?;
             let worker = WorkerId::fresh();
             let context = || format!("cannot take the send lock on {label}");
             let took = match role {

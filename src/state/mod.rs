@@ -92,7 +92,7 @@ pub use status::Status;
 pub use waiting::Waiting;
 pub use worker::WorkerId;
 
-use crate::config::StateLocation;
+use crate::config::{PostgresState, StateLocation};
 use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use db::Db;
@@ -127,25 +127,17 @@ impl State {
     pub fn open(location: &StateLocation) -> Result<State> {
         match location {
             StateLocation::Sqlite(path) => State::open_sqlite(path),
-            StateLocation::Postgres {
-                url,
-                password_env,
-                tls,
-            } => {
-                let state = State::connect_postgres(url, password_env.as_deref(), tls)?;
+            StateLocation::Postgres(postgres) => {
+                let state = State::connect_postgres(postgres)?;
                 state.migrate_postgres()?;
                 Ok(state)
             }
         }
     }
 
-    fn connect_postgres(
-        url: &str,
-        password_env: Option<&str>,
-        tls: &crate::config::PostgresTls,
-    ) -> Result<State> {
-        let label = postgres_label(url);
-        let client = db::connect_postgres(url, password_env, tls, &label)?;
+    fn connect_postgres(postgres: &PostgresState) -> Result<State> {
+        let label = postgres_label(&postgres.url);
+        let client = db::connect_postgres(postgres, &label)?;
         Ok(State {
             db: Db::Postgres(Box::new(RefCell::new(db::Pg::new(client)))),
             label,
@@ -192,12 +184,8 @@ impl State {
     pub fn open_read_only(location: &StateLocation) -> Result<Option<State>> {
         let path = match location {
             StateLocation::Sqlite(path) => path,
-            StateLocation::Postgres {
-                url,
-                password_env,
-                tls,
-            } => {
-                let state = State::connect_postgres(url, password_env.as_deref(), tls)?;
+            StateLocation::Postgres(postgres) => {
+                let state = State::connect_postgres(postgres)?;
                 state
                     .db
                     .batch("SET default_transaction_read_only = on")

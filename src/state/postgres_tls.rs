@@ -7,23 +7,46 @@ use crate::config::{PostgresTls, ServerCheck, TrustRoots};
 use anyhow::{Context, Result, anyhow, bail};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::crypto::{
+    CryptoProvider, WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature,
+};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The connector for `tls` (used only when the mode is not `disable`).
+/// Built once per process for each `tls` asked for: a send opens several
+/// connections, and the system's roots are many files to read.
 pub(super) fn connector(tls: &PostgresTls) -> Result<MakeRustlsConnect> {
+    static BUILT: Mutex<Vec<(PostgresTls, MakeRustlsConnect)>> = Mutex::new(Vec::new());
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, connector)) = built.iter().find(|(made_for, _)| made_for == tls) {
+        return Ok(connector.clone());
+    }
+    let connector = build(tls)?;
+    built.push((tls.clone(), connector.clone()));
+    Ok(connector)
+}
+
+fn build(tls: &PostgresTls) -> Result<MakeRustlsConnect> {
     // Named, not the process default: the dev build also links aws-lc-rs,
     // and rustls refuses to guess between two providers.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier: Arc<dyn ServerCertVerifier> = match &tls.check {
-        ServerCheck::Nothing => Arc::new(Unchecked(provider.clone())),
-        ServerCheck::Chain(roots) => Arc::new(ChainOnly(webpki(roots, &provider)?)),
+        ServerCheck::Nothing => Arc::new(Lenient {
+            chain: None,
+            signatures: provider.signature_verification_algorithms,
+        }),
+        ServerCheck::Chain(roots) => Arc::new(Lenient {
+            chain: Some(webpki(roots, &provider)?),
+            signatures: provider.signature_verification_algorithms,
+        }),
         ServerCheck::ChainAndName(roots) => webpki(roots, &provider)?,
     };
     let config = ClientConfig::builder_with_provider(provider)
@@ -88,12 +111,20 @@ fn root_store(roots: &TrustRoots) -> Result<RootCertStore> {
     Ok(store)
 }
 
-/// `verify-ca`: the chain is checked, the name is not (libpq's meaning;
-/// for a server reached by an address its certificate does not name).
+/// The checks libpq leaves out: `verify-ca` (and `require` with a root
+/// certificate) checks the chain but not the name, for a server reached by
+/// an address its certificate does not carry; `prefer` and `require`
+/// without one take the certificate as it comes. Either way the
+/// handshake's signatures are checked, so the session is with the holder
+/// of the certificate's key.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Lenient {
+    /// The chain's check; `None`: no check of the certificate.
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    signatures: WebPkiSupportedAlgorithms,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -102,10 +133,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -119,7 +150,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        verify_tls12_signature(message, cert, dss, &self.signatures)
     }
 
     fn verify_tls13_signature(
@@ -128,62 +159,10 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        verify_tls13_signature(message, cert, dss, &self.signatures)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `prefer` and `require` without a root certificate: encrypted, the
-/// certificate taken as it comes (libpq's meaning). The handshake's
-/// signatures are still checked, so the session is with the holder of the
-/// certificate's key, whoever that is.
-#[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.signatures.supported_schemes()
     }
 }

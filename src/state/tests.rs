@@ -45,11 +45,11 @@ impl TestState {
             Ok(server) if postgres && !server.is_empty() => {
                 let database = ThrowawayDatabase::create(&server);
                 TestState {
-                    location: StateLocation::Postgres {
+                    location: StateLocation::Postgres(PostgresState {
                         url: database.url.clone(),
                         password_env: None,
                         tls: Default::default(),
-                    },
+                    }),
                     _dir: dir,
                     _postgres: Some(database),
                 }
@@ -197,11 +197,11 @@ fn read_only_open_creates_nothing_and_cannot_write() {
 
 #[test]
 fn a_password_variable_that_is_not_set_is_named() {
-    let location = StateLocation::Postgres {
+    let location = StateLocation::Postgres(PostgresState {
         url: "postgres://gazette@127.0.0.1:1/news".to_owned(),
         password_env: Some("GAZETTE_TEST_UNSET_PASSWORD".to_owned()),
         tls: Default::default(),
-    };
+    });
     assert_eq!(
         error_text(State::open(&location)),
         "`state.password_env` names GAZETTE_TEST_UNSET_PASSWORD, which is not set; \
@@ -212,7 +212,7 @@ fn a_password_variable_that_is_not_set_is_named() {
 #[test]
 fn a_postgres_database_with_tables_of_another_application_is_refused() {
     let test = TestState::new();
-    let StateLocation::Postgres { url, .. } = &test.location else {
+    let StateLocation::Postgres(PostgresState { url, .. }) = &test.location else {
         return; // PostgreSQL only (.ci/run's second pass).
     };
     let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();

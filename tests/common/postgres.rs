@@ -5,15 +5,33 @@
 /// The server's URL, or `None` (and a note) when no server was given
 /// outside CI; under CI a missing server fails the test.
 pub fn server() -> Option<String> {
-    match std::env::var("GAZETTE_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => Some(url),
+    given(
+        "GAZETTE_TEST_POSTGRES",
+        "no PostgreSQL server; run `eval \"$(tests/e2e/postgres-start.sh)\"` first",
+    )
+}
+
+/// The PEM file of the CA that signed the test server's certificate
+/// (`GAZETTE_TEST_POSTGRES_CA`), or `None` as [`server`] says.
+#[allow(dead_code)] // Only the TLS tests need it.
+pub fn server_ca() -> Option<String> {
+    server()?;
+    given(
+        "GAZETTE_TEST_POSTGRES_CA",
+        "the PostgreSQL server given has no test CA; start one with tests/e2e/postgres-start.sh",
+    )
+}
+
+/// The value of `variable`, or `None` (and why the test is skipped)
+/// outside CI; under CI it must be set.
+fn given(variable: &str, missing: &str) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(value) if !value.is_empty() => Some(value),
         _ if std::env::var_os("CI").is_some() => {
-            panic!("CI must set GAZETTE_TEST_POSTGRES (see tests/e2e/postgres-start.sh)")
+            panic!("CI must set {variable} (see tests/e2e/postgres-start.sh)")
         }
         _ => {
-            eprintln!(
-                "skipped: no PostgreSQL server; run `eval \"$(tests/e2e/postgres-start.sh)\"` first"
-            );
+            eprintln!("skipped: {missing}");
             None
         }
     }

@@ -32,7 +32,7 @@ fn a_second_send_lock_fails_while_the_first_is_held_and_succeeds_after_drop() {
 #[test]
 fn on_postgres_a_sole_send_and_workers_exclude_each_other_and_workers_share() {
     let test = TestState::new();
-    if !matches!(test.location, crate::config::StateLocation::Postgres { .. }) {
+    if !matches!(test.location, crate::config::StateLocation::Postgres(_)) {
         return; // PostgreSQL only (.ci/run's second pass).
     }
     drop(test.open());
