@@ -16,9 +16,9 @@ mod validate;
 
 pub use settings::{
     Author, Config, ContentMode, Delivery, DigestConfig, DkimConfig, FeedFormat, FeedLocation,
-    FeedSource, Feeds, FetchConfig, ImportConfig, PostgresState, PostgresTls, PostgresTlsMode,
-    ServeConfig, ServerCheck, Site, SmtpConfig, SmtpSecurity, Source, StateLocation, TagFeeds,
-    TransportKind, TrustRoots, UntranslatedMode, default_user_agent,
+    FeedSource, Feeds, FetchConfig, ImportConfig, PostgresState, PostgresTls, ServeConfig,
+    ServerCheck, Site, SmtpConfig, SmtpSecurity, Source, StateLocation, TagFeeds, TransportKind,
+    TrustRoots, UntranslatedMode, default_user_agent,
 };
 pub use sources::check_pattern;
 pub use validate::parse_time_zone;

@@ -321,40 +321,24 @@ pub struct PostgresState {
 }
 
 /// TLS to a PostgreSQL state, as libpq's `sslmode` and `sslrootcert` ask.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostgresTls {
-    /// Whether TLS is used.
-    pub mode: PostgresTlsMode,
-    /// What is checked of the server's certificate when it is.
-    pub check: ServerCheck,
-}
-
-impl Default for PostgresTls {
-    /// libpq's default, `sslmode=prefer`.
-    fn default() -> Self {
-        PostgresTls {
-            mode: PostgresTlsMode::Prefer,
-            check: ServerCheck::Nothing,
-        }
-    }
-}
-
-/// Whether a PostgreSQL connection uses TLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PostgresTlsMode {
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PostgresTls {
     /// `sslmode=disable`: never.
     Disable,
-    /// `sslmode=prefer` (the default): when the server offers it.
+    /// `sslmode=prefer` (libpq's default, and ours): when the server offers
+    /// it, the certificate unchecked.
+    #[default]
     Prefer,
-    /// `require`, `verify-ca`, `verify-full`: always; no TLS, no connection.
-    Require,
+    /// `require`, `verify-ca`, `verify-full`: always (no TLS, no
+    /// connection), the certificate checked as this says.
+    Require(ServerCheck),
 }
 
 /// What is checked of a PostgreSQL server's certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerCheck {
-    /// `prefer`, `require`: nothing (encrypted, but anyone on the path may
-    /// pose as the server), as in libpq.
+    /// `require`: nothing (encrypted, but anyone on the path may pose as
+    /// the server), as in libpq.
     Nothing,
     /// `verify-ca`, or `require` with `sslrootcert`: signed by `roots`.
     Chain(TrustRoots),

@@ -2,9 +2,7 @@
 //! TLS its `sslmode` and `sslrootcert` ask for. Reads no file and connects
 //! to nothing; the state module does that with what this returns.
 
-use super::settings::{
-    PostgresState, PostgresTls, PostgresTlsMode, ServerCheck, StateLocation, TrustRoots,
-};
+use super::settings::{PostgresState, PostgresTls, ServerCheck, StateLocation, TrustRoots};
 use std::path::Path;
 use url::Url;
 
@@ -32,9 +30,7 @@ pub(super) fn validate_state(
             path.map_or_else(default, |path| StateLocation::Sqlite(root.join(path)))
         }
         (None, Some(url)) => {
-            let mut tls = PostgresTls::default();
-            let mut written = url.clone();
-            match Url::parse(&url) {
+            let (url, tls) = match Url::parse(&url) {
                 Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") => {
                     if parsed.password().is_some() {
                         problems.push(format!(
@@ -42,15 +38,20 @@ pub(super) fn validate_state(
                             redact_password(&parsed)
                         ));
                     }
-                    tls = postgres_tls(&parsed, root, problems);
-                    written = without_tls_parameters(&url);
+                    (
+                        without_tls_parameters(&url),
+                        postgres_tls(&parsed, root, problems),
+                    )
                 }
-                _ => problems.push(format!(
-                    "state.url `{url}` is not a PostgreSQL URL; write it as \"postgres://user@host:5432/database\""
-                )),
-            }
+                _ => {
+                    problems.push(format!(
+                        "state.url `{url}` is not a PostgreSQL URL; write it as \"postgres://user@host:5432/database\""
+                    ));
+                    (url, PostgresTls::default())
+                }
+            };
             StateLocation::Postgres(PostgresState {
-                url: written,
+                url,
                 password_env: raw.password_env,
                 tls,
             })
@@ -75,38 +76,31 @@ fn postgres_tls(url: &Url, root: &Path, problems: &mut Vec<String>) -> PostgresT
         path => TrustRoots::File(root.join(path)),
     });
     let mode = parameter("sslmode");
-    let (mode, check) = match (mode.as_deref().unwrap_or("prefer"), roots) {
-        ("disable", None) => (PostgresTlsMode::Disable, ServerCheck::Nothing),
-        ("prefer", None) => (PostgresTlsMode::Prefer, ServerCheck::Nothing),
-        ("require", None) => (PostgresTlsMode::Require, ServerCheck::Nothing),
+    match (mode.as_deref().unwrap_or("prefer"), roots) {
+        ("disable", None) => PostgresTls::Disable,
+        ("prefer", None) => PostgresTls::Prefer,
+        ("require", None) => PostgresTls::Require(ServerCheck::Nothing),
         // libpq: `require` with a root certificate checks the chain.
-        ("require" | "verify-ca", Some(roots)) => {
-            (PostgresTlsMode::Require, ServerCheck::Chain(roots))
-        }
-        ("verify-ca", None) => (
-            PostgresTlsMode::Require,
-            ServerCheck::Chain(TrustRoots::System),
-        ),
-        ("verify-full", roots) => (
-            PostgresTlsMode::Require,
-            ServerCheck::ChainAndName(roots.unwrap_or(TrustRoots::System)),
-        ),
+        ("require" | "verify-ca", Some(roots)) => PostgresTls::Require(ServerCheck::Chain(roots)),
+        ("verify-ca", None) => PostgresTls::Require(ServerCheck::Chain(TrustRoots::System)),
+        ("verify-full", roots) => PostgresTls::Require(ServerCheck::ChainAndName(
+            roots.unwrap_or(TrustRoots::System),
+        )),
         (mode @ ("disable" | "prefer"), Some(_)) => {
             problems.push(format!(
                 "state.url names an sslrootcert, but sslmode={mode} checks no certificate; \
                  use sslmode=verify-full (or verify-ca), or drop sslrootcert"
             ));
-            return PostgresTls::default();
+            PostgresTls::default()
         }
         (other, _) => {
             problems.push(format!(
                 "state.url has sslmode={other}; use one of disable, prefer, require, verify-ca, \
                  verify-full (verify-full checks that the certificate is the server's)"
             ));
-            return PostgresTls::default();
+            PostgresTls::default()
         }
-    };
-    PostgresTls { mode, check }
+    }
 }
 
 /// `url` without [`TLS_PARAMETERS`], every other parameter as written

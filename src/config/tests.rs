@@ -420,10 +420,7 @@ fn a_postgres_state_url_is_kept_with_its_password_variable() {
         StateLocation::Postgres(PostgresState {
             url: "postgres://gazette@db.internal:5432/news".to_owned(),
             password_env: Some("GAZETTE_DB_PASSWORD".to_owned()),
-            tls: PostgresTls {
-                mode: PostgresTlsMode::Prefer,
-                check: ServerCheck::Nothing,
-            },
+            tls: PostgresTls::Prefer,
         })
     );
 }
@@ -438,48 +435,29 @@ fn postgres_state(query: &str) -> (String, PostgresTls) {
 
 #[test]
 fn sslmode_and_sslrootcert_are_read_as_libpq_reads_them_and_taken_out_of_the_url() {
-    let tls = |mode, check| PostgresTls { mode, check };
     let ca = PathBuf::from("/etc/gazette/db-ca.pem");
     for (query, expected) in [
-        (
-            "sslmode=disable",
-            tls(PostgresTlsMode::Disable, ServerCheck::Nothing),
-        ),
-        (
-            "sslmode=prefer",
-            tls(PostgresTlsMode::Prefer, ServerCheck::Nothing),
-        ),
+        ("sslmode=disable", PostgresTls::Disable),
+        ("sslmode=prefer", PostgresTls::Prefer),
         (
             "sslmode=require",
-            tls(PostgresTlsMode::Require, ServerCheck::Nothing),
+            PostgresTls::Require(ServerCheck::Nothing),
         ),
         (
             "sslmode=require&sslrootcert=/etc/gazette/db-ca.pem",
-            tls(
-                PostgresTlsMode::Require,
-                ServerCheck::Chain(TrustRoots::File(ca.clone())),
-            ),
+            PostgresTls::Require(ServerCheck::Chain(TrustRoots::File(ca.clone()))),
         ),
         (
             "sslmode=verify-ca",
-            tls(
-                PostgresTlsMode::Require,
-                ServerCheck::Chain(TrustRoots::System),
-            ),
+            PostgresTls::Require(ServerCheck::Chain(TrustRoots::System)),
         ),
         (
             "sslrootcert=system&sslmode=verify-full",
-            tls(
-                PostgresTlsMode::Require,
-                ServerCheck::ChainAndName(TrustRoots::System),
-            ),
+            PostgresTls::Require(ServerCheck::ChainAndName(TrustRoots::System)),
         ),
         (
             "sslmode=verify-full&sslrootcert=/etc/gazette/db-ca.pem",
-            tls(
-                PostgresTlsMode::Require,
-                ServerCheck::ChainAndName(TrustRoots::File(ca.clone())),
-            ),
+            PostgresTls::Require(ServerCheck::ChainAndName(TrustRoots::File(ca.clone()))),
         ),
     ] {
         let (url, read) = postgres_state(query);
@@ -495,7 +473,7 @@ fn sslmode_and_sslrootcert_are_read_as_libpq_reads_them_and_taken_out_of_the_url
     );
     // A relative sslrootcert is the site's, like every other path.
     let (_, read) = postgres_state("sslmode=verify-full&sslrootcert=certs/ca.pem");
-    let ServerCheck::ChainAndName(TrustRoots::File(path)) = read.check else {
+    let PostgresTls::Require(ServerCheck::ChainAndName(TrustRoots::File(path))) = read else {
         panic!("{read:?}")
     };
     assert!(

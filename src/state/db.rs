@@ -10,7 +10,7 @@
 //! telling constraint violations apart); it knows no table, and nothing
 //! outside `state` sees it.
 
-use crate::config::{PostgresState, PostgresTls, PostgresTlsMode, ServerCheck};
+use crate::config::{PostgresState, PostgresTls, ServerCheck};
 use anyhow::{Context, Result, anyhow};
 use postgres::config::SslMode;
 use postgres::types::{IsNull, ToSql as PgToSql, Type, to_sql_checked};
@@ -490,18 +490,18 @@ pub(super) fn connect_postgres(postgres: &PostgresState, label: &str) -> Result<
     if config.get_tcp_user_timeout().is_none() {
         config.tcp_user_timeout(KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_PROBES);
     }
-    let connected = match tls.mode {
-        PostgresTlsMode::Disable => {
+    let connected = match tls {
+        PostgresTls::Disable => {
             config.ssl_mode(SslMode::Disable);
             config.connect(postgres::NoTls)
         }
-        PostgresTlsMode::Prefer | PostgresTlsMode::Require => {
-            config.ssl_mode(if tls.mode == PostgresTlsMode::Require {
-                SslMode::Require
-            } else {
-                SslMode::Prefer
-            });
-            config.connect(super::postgres_tls::connector(tls)?)
+        PostgresTls::Prefer => {
+            config.ssl_mode(SslMode::Prefer);
+            config.connect(super::postgres_tls::connector(&ServerCheck::Nothing)?)
+        }
+        PostgresTls::Require(check) => {
+            config.ssl_mode(SslMode::Require);
+            config.connect(super::postgres_tls::connector(check)?)
         }
     };
     let mut client = connected.map_err(|e| {
@@ -561,7 +561,10 @@ fn connect_hint(error: &postgres::Error, tls: &PostgresTls) -> &'static str {
                 }
                 rustls::CertificateError::UnknownIssuer
                 | rustls::CertificateError::BadSignature
-                    if !matches!(tls.check, ServerCheck::Nothing) =>
+                    if matches!(
+                        tls,
+                        PostgresTls::Require(ServerCheck::Chain(_) | ServerCheck::ChainAndName(_))
+                    ) =>
                 {
                     "; the server's certificate is not signed by a trusted authority: name \
                      the file of the CA that signed it in sslrootcert"

@@ -1,9 +1,9 @@
 //! The TLS side of a PostgreSQL connection: a rustls client configuration
-//! that checks the server's certificate as [`PostgresTls`] says (nothing,
+//! that checks the server's certificate as [`ServerCheck`] says (nothing,
 //! the chain, or the chain and the name), for the driver's rustls adapter.
 //! Reads the `sslrootcert` file; opens no connection and knows no table.
 
-use crate::config::{PostgresTls, ServerCheck, TrustRoots};
+use crate::config::{ServerCheck, TrustRoots};
 use anyhow::{Context, Result, anyhow, bail};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -18,27 +18,27 @@ use rustls::{
 use std::sync::{Arc, Mutex};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-/// The connector for `tls` (used only when the mode is not `disable`).
-/// Built once per process for each `tls` asked for: a send opens several
+/// The connector that checks the server's certificate as `check` says.
+/// Built once per process for each check asked for: a send opens several
 /// connections, and the system's roots are many files to read.
-pub(super) fn connector(tls: &PostgresTls) -> Result<MakeRustlsConnect> {
-    static BUILT: Mutex<Vec<(PostgresTls, MakeRustlsConnect)>> = Mutex::new(Vec::new());
+pub(super) fn connector(check: &ServerCheck) -> Result<MakeRustlsConnect> {
+    static BUILT: Mutex<Vec<(ServerCheck, MakeRustlsConnect)>> = Mutex::new(Vec::new());
     let mut built = BUILT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((_, connector)) = built.iter().find(|(made_for, _)| made_for == tls) {
+    if let Some((_, connector)) = built.iter().find(|(made_for, _)| made_for == check) {
         return Ok(connector.clone());
     }
-    let connector = build(tls)?;
-    built.push((tls.clone(), connector.clone()));
+    let connector = build(check)?;
+    built.push((check.clone(), connector.clone()));
     Ok(connector)
 }
 
-fn build(tls: &PostgresTls) -> Result<MakeRustlsConnect> {
+fn build(check: &ServerCheck) -> Result<MakeRustlsConnect> {
     // Named, not the process default: the dev build also links aws-lc-rs,
     // and rustls refuses to guess between two providers.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier: Arc<dyn ServerCertVerifier> = match &tls.check {
+    let verifier: Arc<dyn ServerCertVerifier> = match check {
         ServerCheck::Nothing => Arc::new(Lenient {
             chain: None,
             signatures: provider.signature_verification_algorithms,
