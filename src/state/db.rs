@@ -488,7 +488,7 @@ pub(super) fn connect_postgres(postgres: &PostgresState, label: &str) -> Result<
         config.keepalives_retries(KEEPALIVE_PROBES);
     }
     if config.get_tcp_user_timeout().is_none() {
-        config.tcp_user_timeout(KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_PROBES);
+        config.tcp_user_timeout(PEER_GONE_AFTER);
     }
     let connected = match tls {
         PostgresTls::Disable => {
@@ -505,7 +505,7 @@ pub(super) fn connect_postgres(postgres: &PostgresState, label: &str) -> Result<
         }
     };
     let mut client = connected.map_err(|e| {
-        let hint = connect_hint(&e, tls);
+        let hint = super::postgres_tls::failure_hint(&e, tls);
         anyhow::Error::new(e).context(format!(
             "cannot connect to the state database {label}{hint}"
         ))
@@ -521,7 +521,7 @@ pub(super) fn connect_postgres(postgres: &PostgresState, label: &str) -> Result<
              SET tcp_keepalives_count = {KEEPALIVE_PROBES}; SET tcp_user_timeout = {}",
             KEEPALIVE_IDLE.as_secs(),
             KEEPALIVE_INTERVAL.as_secs(),
-            (KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_PROBES).as_millis(),
+            PEER_GONE_AFTER.as_millis(),
         ))
         .with_context(|| format!("cannot set the session's keepalives on {label}"))?;
     Ok(client)
@@ -533,54 +533,11 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 /// Unanswered probes after which the peer is taken for gone.
 const KEEPALIVE_PROBES: u32 = 3;
-
-/// `error` and its sources, outermost first.
-fn causes<'a>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(error), |e| e.source())
-}
-
-/// What to do about a failed connection, when the failure says.
-fn connect_hint(error: &postgres::Error, tls: &PostgresTls) -> &'static str {
-    for cause in causes(error) {
-        // The adapter hands rustls's error over inside an io::Error, whose
-        // `source` skips it.
-        let tls_error = cause.downcast_ref::<rustls::Error>().or_else(|| {
-            cause
-                .downcast_ref::<std::io::Error>()
-                .and_then(|e| e.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(certificate)) = tls_error {
-            return match certificate {
-                rustls::CertificateError::NotValidForName
-                | rustls::CertificateError::NotValidForNameContext { .. } => {
-                    "; the server's certificate is not for the host in state.url: connect by \
-                     the name the certificate carries, or use sslmode=verify-ca"
-                }
-                rustls::CertificateError::UnknownIssuer
-                | rustls::CertificateError::BadSignature
-                    if matches!(
-                        tls,
-                        PostgresTls::Require(ServerCheck::Chain(_) | ServerCheck::ChainAndName(_))
-                    ) =>
-                {
-                    "; the server's certificate is not signed by a trusted authority: name \
-                     the file of the CA that signed it in sslrootcert"
-                }
-                // Expired and the rest: rustls's own words say it.
-                _ => "",
-            };
-        }
-    }
-    let refused_tls = causes(error).any(|cause| cause.to_string() == "server does not support TLS");
-    if refused_tls {
-        return "; sslmode asks for TLS and the server does not offer it: turn `ssl = on` \
-                in the server's postgresql.conf, or use sslmode=disable on a private network";
-    }
-    ""
-}
+/// How long a vanished peer's session outlives it, at most; also how long
+/// data sent to it may go unacknowledged.
+const PEER_GONE_AFTER: Duration = Duration::from_secs(
+    KEEPALIVE_IDLE.as_secs() + KEEPALIVE_INTERVAL.as_secs() * KEEPALIVE_PROBES as u64,
+);
 
 #[cfg(test)]
 mod tests {

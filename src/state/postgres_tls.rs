@@ -1,9 +1,10 @@
 //! The TLS side of a PostgreSQL connection: a rustls client configuration
 //! that checks the server's certificate as [`ServerCheck`] says (nothing,
 //! the chain, or the chain and the name), for the driver's rustls adapter.
-//! Reads the `sslrootcert` file; opens no connection and knows no table.
+//! Reads the `sslrootcert` file, and says what to do when a connection
+//! fails over TLS; opens no connection and knows no table.
 
-use crate::config::{ServerCheck, TrustRoots};
+use crate::config::{PostgresTls, ServerCheck, TrustRoots};
 use anyhow::{Context, Result, anyhow, bail};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -56,6 +57,55 @@ fn build(check: &ServerCheck) -> Result<MakeRustlsConnect> {
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
+}
+
+/// `error` and its sources, outermost first.
+fn causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}
+
+/// What to do about a failed connection, when the failure says: a
+/// `; …` to append to the error, or nothing.
+pub(super) fn failure_hint(error: &postgres::Error, tls: &PostgresTls) -> &'static str {
+    for cause in causes(error) {
+        // The adapter hands rustls's error over inside an io::Error, whose
+        // `source` skips it.
+        let tls_error = cause.downcast_ref::<rustls::Error>().or_else(|| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|e| e.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(certificate)) = tls_error {
+            return match certificate {
+                rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. } => {
+                    "; the server's certificate is not for the host in state.url: connect by \
+                     the name the certificate carries, or use sslmode=verify-ca"
+                }
+                rustls::CertificateError::UnknownIssuer
+                | rustls::CertificateError::BadSignature
+                    if matches!(
+                        tls,
+                        PostgresTls::Require(ServerCheck::Chain(_) | ServerCheck::ChainAndName(_))
+                    ) =>
+                {
+                    "; the server's certificate is not signed by a trusted authority: name \
+                     the file of the CA that signed it in sslrootcert"
+                }
+                // Expired and the rest: rustls's own words say it.
+                _ => "",
+            };
+        }
+    }
+    let refused_tls = causes(error).any(|cause| cause.to_string() == "server does not support TLS");
+    if refused_tls {
+        return "; sslmode asks for TLS and the server does not offer it: turn `ssl = on` \
+                in the server's postgresql.conf, or use sslmode=disable on a private network";
+    }
+    ""
 }
 
 fn webpki(roots: &TrustRoots, provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>> {
