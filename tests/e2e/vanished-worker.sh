@@ -66,19 +66,25 @@ printf '%s\ntimeout_seconds = 600\n\n[state]\nurl = "postgres://gazette@%s:%s/po
 printf '%s\ntimeout_seconds = 30\n\n[state]\nurl = "postgres://gazette@127.0.0.1:%s/postgres"\n' \
   "${base/port = 0/port = 2598}" "$port" >"$site/config-here.toml"
 
+# It says so once it listens, and the worker starts only then: a worker
+# whose first connection is refused defers that row past this run's clock.
+mkfifo "$work/relay-ready"
 ip netns exec "$ns" python3 -c '
-import socket
+import socket, sys
 server = socket.socket()
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind(("127.0.0.1", 2599))
 server.listen(16)
+print("listening", flush=True)
 held = []
 while True:
     held.append(server.accept()[0])
-' &
+' >"$work/relay-ready" &
 pids+=($!)
+read -r _ <"$work/relay-ready"
 /usr/sbin/smtp-sink -u nobody 127.0.0.1:2598 64 &
 pids+=($!)
+until { : </dev/tcp/127.0.0.1/2598; } 2>/dev/null; do sleep 0.1; done
 
 (cd "$site" && exec ip netns exec "$ns" "$gazette" --config config-gone.toml --now "$now" -q send --worker) \
   >"$work/gone.out" 2>&1 &
