@@ -336,10 +336,11 @@ fn a_killed_send_is_never_resent_automatically_and_a_second_send_is_refused_whil
     assert_eq!(rerun.status.code(), Some(5), "{}", stderr(&rerun));
     let out = stdout(&rerun);
     // The hung message is unknown. The connection may also have claimed the
-    // next row ahead while the hung message was on the wire (README: at most
-    // two rows per connection are unknown after a crash); whether that claim
-    // was committed before the kill is a race the test cannot steer, so both
-    // outcomes are accepted and each is checked for exactly-once delivery.
+    // last row ahead while the hung message was on the wire (README: at most
+    // `claim_ahead + 1` rows per connection are unknown after a crash, and
+    // only one row is left after it here); whether that claim was committed
+    // before the kill is a race the test cannot steer, so both outcomes are
+    // accepted and each is checked for exactly-once delivery.
     let unknown: Vec<&str> = out
         .lines()
         .filter_map(|line| line.strip_prefix("unknown: digest 2026-11-29 to "))
@@ -1190,4 +1191,58 @@ fn sigint_after_a_claim_releases_the_row_instead_of_leaving_it_unknown() {
     let rerun = send(&site, LATER, &[]);
     assert!(rerun.status.success(), "{}", stderr(&rerun));
     assert_eq!(healthy.received().len(), 4);
+}
+
+#[test]
+fn sigterm_while_stuck_before_the_point_of_no_return_releases_every_row_claimed_ahead() {
+    // The first message is accepted; the second's MAIL FROM is never
+    // answered. While the first was on the wire the connection claimed the
+    // jobs waiting behind it (`claim_ahead`, 8 by default), so the stuck
+    // worker holds several rows none of whose messages left.
+    let relay = start_stalling(Stall::MailAfter(1));
+    let site = mail_site(relay.port);
+    let config = site
+        .read("config.toml")
+        .replace("timeout_seconds = 30", "timeout_seconds = 600");
+    site.write("config.toml", config);
+    let all = readers(&site, 12);
+    let child = spawn_send(&site, NOW);
+    relay.wait_for(60, |s| matches!(s, Seen::Dot(_)));
+    relay.wait_for(60, |s| *s == Seen::Mail);
+    signal(&child, "TERM");
+    let output = finish_within(child, 60);
+    assert_eq!(
+        output.status.code(),
+        Some(5),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("sent 1, deferred 0, failed 0, unknown 0")
+            && stdout(&output).contains("left for the next run 11"),
+        "{}",
+        stdout(&output)
+    );
+    // Every row but the first is due again, its attempt not counted:
+    // the stuck message's and those claimed ahead of it alike.
+    for (email, status, attempts, _) in ledger_rows(&site) {
+        if email == all[0] {
+            assert_eq!((status.as_str(), attempts), ("sent", 1), "{email}");
+        } else {
+            assert_eq!((status.as_str(), attempts), ("pending", 0), "{email}");
+        }
+    }
+    let healthy = switch_to_healthy_relay(&site, relay.port);
+    let rerun = send(&site, LATER, &[]);
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert!(
+        stdout(&rerun).contains("sent 11, deferred 0, failed 0, unknown 0"),
+        "{}",
+        stdout(&rerun)
+    );
+    let received = healthy.received();
+    for address in &all[1..] {
+        assert_eq!(count_to(&received, address), 1, "{address}");
+    }
 }

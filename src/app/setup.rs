@@ -110,6 +110,8 @@ pub struct Transports {
     /// One per worker thread.
     pub connections: Vec<Box<dyn Transport>>,
     pub limiter: RateLimiter,
+    /// How many jobs each connection claims ahead (see `delivery.smtp.claim_ahead`).
+    pub claim_ahead: usize,
 }
 
 /// Builds the transports `[delivery]` selects.
@@ -118,6 +120,9 @@ pub fn transports(delivery: &Delivery) -> Result<Transports> {
         Delivery::File { outbox } => Ok(Transports {
             connections: vec![Box::new(FileOutbox::new(outbox.clone())?)],
             limiter: RateLimiter::new(0),
+            // A file is written faster than its claim is synced: the next
+            // claim overlaps the write, as on a relay.
+            claim_ahead: 1,
         }),
         Delivery::Smtp(smtp) => {
             let password = if smtp.username.is_empty() {
@@ -150,6 +155,7 @@ pub fn transports(delivery: &Delivery) -> Result<Transports> {
             Ok(Transports {
                 connections,
                 limiter: RateLimiter::new(smtp.max_per_second),
+                claim_ahead: smtp.claim_ahead,
             })
         }
     }

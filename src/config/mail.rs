@@ -190,6 +190,10 @@ fn is_dns_name(name: &str) -> bool {
         })
 }
 
+/// The most rows a connection may claim ahead: beyond it another fsync saved
+/// is worth less than the `unknown` rows a crash would leave.
+const MAX_CLAIM_AHEAD: usize = 64;
+
 /// `[delivery]` as the one transport it selects; `None` (with a problem
 /// listed) when the settings do not make one.
 pub(super) fn validate_delivery(
@@ -209,6 +213,12 @@ pub(super) fn validate_delivery(
         if smtp.connections == 0 {
             problems.push("delivery.smtp.connections must be at least 1".to_owned());
         }
+        if smtp.claim_ahead > MAX_CLAIM_AHEAD {
+            problems.push(format!(
+                "delivery.smtp.claim_ahead = {} is more than {MAX_CLAIM_AHEAD}: it is how many rows per connection a crash may leave `unknown` (less one), and the messages each connection holds composed; use {MAX_CLAIM_AHEAD} or less (8 is the default)",
+                smtp.claim_ahead
+            ));
+        }
         SmtpConfig {
             host: smtp.host,
             port: smtp.port,
@@ -217,6 +227,7 @@ pub(super) fn validate_delivery(
             password_env: smtp.password_env,
             connections: smtp.connections.max(1),
             max_per_second: smtp.max_per_second,
+            claim_ahead: smtp.claim_ahead.min(MAX_CLAIM_AHEAD),
             timeout: std::time::Duration::from_secs(smtp.timeout_seconds.max(1)),
         }
     });

@@ -142,6 +142,10 @@ pub struct SmtpConfig {
     pub password_env: String,
     pub connections: usize,
     pub max_per_second: u32,
+    /// How many messages each connection claims, in one commit, while its
+    /// last one is on the wire (0: each at its own turn). A crash leaves at
+    /// most `claim_ahead + 1` rows per connection `sending`.
+    pub claim_ahead: usize,
     pub timeout: std::time::Duration,
 }
 

@@ -118,6 +118,37 @@ fn plain_smtp_is_refused_to_a_remote_host() {
 }
 
 #[test]
+fn claim_ahead_defaults_to_eight_and_is_bounded_as_are_connections() {
+    let text = format!(
+        "{MINIMAL}{DIGEST}[delivery]\ntransport = \"smtp\"\n[delivery.smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\n"
+    );
+    let config = parse_str(&text).unwrap();
+    let Delivery::Smtp(smtp) = &config.delivery else {
+        panic!("transport = \"smtp\" selects SMTP: {:?}", config.delivery)
+    };
+    assert_eq!(smtp.claim_ahead, 8);
+    let config = parse_str(&format!("{text}claim_ahead = 0\n")).unwrap();
+    let Delivery::Smtp(smtp) = &config.delivery else {
+        panic!("transport = \"smtp\" selects SMTP: {:?}", config.delivery)
+    };
+    assert_eq!(smtp.claim_ahead, 0, "0 claims each message at its own turn");
+
+    let err = format!(
+        "{:#}",
+        parse_str(&format!("{text}claim_ahead = 65\nconnections = 0\n")).unwrap_err()
+    );
+    assert!(
+        err.contains("delivery.smtp.claim_ahead = 65 is more than 64")
+            && err.contains("use 64 or less"),
+        "{err}"
+    );
+    assert!(
+        err.contains("delivery.smtp.connections must be at least 1"),
+        "{err}"
+    );
+}
+
+#[test]
 fn bad_digest_addresses_are_listed() {
     let text = format!("{MINIMAL}{DIGEST}")
         .replace("Brief <brief@news.example.org>", "Brief")

@@ -1,7 +1,8 @@
 //! Group commit for the delivery ledger: one writer thread turns the claims
 //! and outcomes of every send worker that arrive together into one
 //! transaction, so N connections share each fsync instead of queueing for
-//! one each.
+//! one each; the claims one worker asks at once ([`Ledger::claim_all`])
+//! always share one.
 //!
 //! The guarantees are the ledger's own (see the parent module): a claim is
 //! answered only once the transaction holding it is committed with
@@ -90,7 +91,8 @@ pub enum Claimed {
 /// A send worker's handle on the ledger writer; clone one per worker.
 #[derive(Clone)]
 pub struct Ledger {
-    requests: mpsc::Sender<Request>,
+    /// Each message is one or more requests that go into the same commit.
+    requests: mpsc::Sender<Vec<Request>>,
 }
 
 /// A claim on its way to the disk; [`Claim::wait`] returns once it is
@@ -127,6 +129,22 @@ impl Ledger {
         }))
     }
 
+    /// Asks for every `(digest_id, email)` of `rows` to be claimed in one
+    /// commit (one fsync for all of them); one [`Claim`] per row, in order.
+    pub fn claim_all<'a>(&self, rows: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Claim> {
+        let (requests, claims): (Vec<Request>, Vec<Claim>) = rows
+            .into_iter()
+            .map(|(digest_id, email)| {
+                request(Some(LedgerChange::Claim {
+                    digest_id: digest_id.to_owned(),
+                    email: email.to_owned(),
+                }))
+            })
+            .unzip();
+        self.send(requests);
+        claims
+    }
+
     /// Records `outcome` for a message that was never transmitted (claim
     /// and outcome in one change); the answer says whether a suppression
     /// had settled the row instead.
@@ -141,10 +159,10 @@ impl Ledger {
     /// Queues the release of a claimed row whose message never passed the
     /// point of no return (see [`LedgerChange::Release`]).
     pub fn release(&self, digest_id: String, email: String) {
-        let _ = self.requests.send(Request {
+        let _ = self.requests.send(vec![Request {
             change: Some(LedgerChange::Release { digest_id, email }),
             reply: None,
-        });
+        }]);
     }
 
     /// Blocks until everything queued before it is committed; `Err` when
@@ -158,37 +176,51 @@ impl Ledger {
     }
 
     fn ask(&self, change: Option<LedgerChange>) -> Claim {
-        let (reply, receiver) = mpsc::sync_channel(1);
-        let request = Request {
-            change,
-            reply: Some(reply),
-        };
-        if let Err(mpsc::SendError(request)) = self.requests.send(request)
-            && let Some(reply) = request.reply
-        {
-            let _ = reply.send(Err(anyhow!("the ledger writer stopped")));
+        let (request, claim) = request(change);
+        self.send(vec![request]);
+        claim
+    }
+
+    /// Sends `requests` as one message; if the writer is gone, each waiting
+    /// caller hears so.
+    fn send(&self, requests: Vec<Request>) {
+        if let Err(mpsc::SendError(requests)) = self.requests.send(requests) {
+            for reply in requests.into_iter().filter_map(|r| r.reply) {
+                let _ = reply.send(Err(anyhow!("the ledger writer stopped")));
+            }
         }
-        Claim { reply: receiver }
     }
 
     /// Queues the outcome of a claimed delivery. A failure to record it is
     /// reported by [`LedgerWriter::run`] and refuses every later claim.
     pub fn record(&self, digest_id: String, email: String, outcome: DeliveryOutcome) {
-        let _ = self.requests.send(Request {
+        let _ = self.requests.send(vec![Request {
             change: Some(LedgerChange::Outcome {
                 digest_id,
                 email,
                 outcome,
             }),
             reply: None,
-        });
+        }]);
     }
+}
+
+/// A request that waits for its answer, and the handle that receives it.
+fn request(change: Option<LedgerChange>) -> (Request, Claim) {
+    let (reply, receiver) = mpsc::sync_channel(1);
+    (
+        Request {
+            change,
+            reply: Some(reply),
+        },
+        Claim { reply: receiver },
+    )
 }
 
 /// The thread side: owns the connection all ledger writes of a run go through.
 pub struct LedgerWriter {
     state: State,
-    requests: mpsc::Receiver<Request>,
+    requests: mpsc::Receiver<Vec<Request>>,
     now: DateTime<FixedOffset>,
 }
 
@@ -213,18 +245,17 @@ impl LedgerWriter {
     /// nothing more leaves; the first such error is returned.
     pub fn run(self) -> Result<()> {
         let mut failure: Option<anyhow::Error> = None;
-        while let Ok(first) = self.requests.recv() {
-            let mut batch = vec![first];
-            batch.extend(self.requests.try_iter());
+        while let Ok(mut batch) = self.requests.recv() {
+            batch.extend(self.requests.try_iter().flatten());
             // Outcomes alone are not worth an fsync of their own while a
             // worker is about to claim its next row: wait briefly for a
             // claim to share it with (the cost is a few milliseconds more
             // in which a crash would leave the row `unknown`).
             while !batch.iter().any(|r| r.reply.is_some()) {
                 match self.requests.recv_timeout(OUTCOME_WAIT) {
-                    Ok(request) => {
-                        batch.push(request);
-                        batch.extend(self.requests.try_iter());
+                    Ok(requests) => {
+                        batch.extend(requests);
+                        batch.extend(self.requests.try_iter().flatten());
                     }
                     Err(_) => break,
                 }

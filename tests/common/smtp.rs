@@ -209,6 +209,9 @@ pub enum Stall {
     Greeting,
     /// Greet and answer EHLO, then never answer MAIL FROM.
     Mail,
+    /// Accept this many messages on each connection, then never answer
+    /// the next MAIL FROM.
+    MailAfter(usize),
     /// Read each message to its final dot, report it, and answer 250 only
     /// when the test calls [`Stalling::release`].
     EachDot,
@@ -319,6 +322,7 @@ fn serve_stalling(
     }
     out.write_all(b"220 stalling.relay ESMTP\r\n")?;
     let mut to = Vec::new();
+    let mut answered = 0;
     loop {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
@@ -329,7 +333,7 @@ fn serve_stalling(
             out.write_all(b"250-stalling.relay\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
         } else if upper.starts_with("MAIL") {
             let _ = seen.send(Seen::Mail);
-            if stall == Stall::Mail {
+            if stall == Stall::Mail || stall == Stall::MailAfter(answered) {
                 drain(&mut reader);
                 return Ok(());
             }
@@ -373,6 +377,7 @@ fn serve_stalling(
                 let _ = seen.send(Seen::Dot(to.join(",")));
             }
             out.write_all(b"250 queued\r\n")?;
+            answered += 1;
         } else if upper.starts_with("QUIT") {
             out.write_all(b"221 bye\r\n")?;
             return Ok(());

@@ -271,7 +271,10 @@ impl Crew<'_> {
         match event {
             Event::Report(Ok((email, settled))) => {
                 match settled {
-                    Settled::Outcome(outcome) => tally.count(&email, &outcome),
+                    Settled::Outcome(outcome) => {
+                        tally.count(&email, &outcome);
+                        self.stop_if_refused(tally);
+                    }
                     Settled::Suppressed => {
                         tracing::info!("{email}: suppressed during the run; not sent");
                         tally.suppressed += 1;
@@ -292,6 +295,21 @@ impl Crew<'_> {
         }
     }
 
+    /// Once the relay has deferred so many messages in a row that it is
+    /// refusing them all, starts no new message: untouched rows stay due
+    /// and go out with the next run, and so do the jobs already queued.
+    fn stop_if_refused(&mut self, tally: &mut Tally) {
+        if tally.relay_refused || !tally.relay_is_refusing() {
+            return;
+        }
+        tally.relay_refused = true;
+        self.stop.halt();
+        tracing::warn!(
+            "the relay deferred {} messages in a row; stopping, the rest is left for the next run",
+            tally.deferred_in_a_row(),
+        );
+    }
+
     /// A row the producer settled itself.
     fn settled_here(&mut self) {
         self.progress.inc(1);
@@ -308,8 +326,11 @@ impl Crew<'_> {
             }
             let mut slot = workers::lock(slot);
             match &*slot {
-                Slot::Claimed { digest_id, email } => {
-                    self.ledger.release(digest_id.clone(), email.clone());
+                Slot::Claimed(rows) => {
+                    for row in rows {
+                        self.ledger
+                            .release(row.digest_id.clone(), row.email.clone());
+                    }
                     *slot = Slot::Abandoned;
                 }
                 Slot::Idle => *slot = Slot::Abandoned,
@@ -375,7 +396,15 @@ impl Run<'_, '_> {
         let _watcher = stop::watch(Arc::clone(&stop), move || {
             let _ = wake.send(Event::Stop);
         })?;
-        let (job_tx, job_rx) = mpsc::sync_channel::<Job>(transports.connections.len());
+        // Under a rate limit there is time to spare: nothing is claimed ahead.
+        let claim_ahead = if transports.limiter.is_unlimited() {
+            transports.claim_ahead
+        } else {
+            0
+        };
+        // Room for every worker to claim its next jobs ahead, and one more each.
+        let (job_tx, job_rx) =
+            mpsc::sync_channel::<Job>(transports.connections.len() * (claim_ahead + 1));
         // Shared by the workers only: when the last one stops, the queue
         // closes and the producer below stops instead of waiting for a taker.
         let job_rx = Arc::new(Mutex::new(job_rx));
@@ -383,12 +412,11 @@ impl Run<'_, '_> {
         let mut slots = Vec::with_capacity(transports.connections.len());
         // Not scoped threads: a worker stuck in a read from a silent relay
         // must not keep a stopped run from ending (see `Crew::abandon_stuck`).
-        let claim_ahead = limiter.is_unlimited();
         for (index, transport) in transports.connections.into_iter().enumerate() {
             let slot = Arc::new(Mutex::new(Slot::Idle));
             // A connection of its own, so that looking up a suppression
             // never waits behind the writer's commits.
-            let reader = if claim_ahead {
+            let suppressions = if claim_ahead > 0 {
                 Some(State::open(&self.config.state)?)
             } else {
                 None
@@ -401,7 +429,8 @@ impl Run<'_, '_> {
                 events: event_tx.clone(),
                 stop: Arc::clone(&stop),
                 slot: Arc::clone(&slot),
-                claim_ahead: reader,
+                claim_ahead,
+                suppressions,
             };
             std::thread::spawn(move || workers::work(transport, shared));
             slots.push(slot);
@@ -595,13 +624,7 @@ impl Run<'_, '_> {
         if let Some(error) = crew.first_error.take() {
             return Err(error);
         }
-        if tally.relay_is_refusing() {
-            // Untouched rows stay due and go out with the next run.
-            tally.relay_refused = true;
-            tracing::warn!(
-                "the relay deferred {} messages in a row; stopping, the rest is left for the next run",
-                tally.deferred_in_a_row(),
-            );
+        if tally.relay_refused {
             return Ok(Next::Stop);
         }
         Ok(Next::Go)

@@ -11,7 +11,7 @@
 use anyhow::{Context, Result};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::thread::JoinHandle;
 
 /// Whether a stop was asked, and by which signal; shared by every thread of a run.
@@ -19,12 +19,27 @@ use std::thread::JoinHandle;
 pub struct Stop {
     /// The signal's number; 0 while nobody asked.
     signal: AtomicI32,
+    /// The run itself stopped starting messages (the relay refuses them
+    /// all): the jobs still queued stay due for the next run.
+    halted: AtomicBool,
 }
 
 impl Stop {
     /// True once SIGTERM or SIGINT arrived.
     pub fn asked(&self) -> bool {
         self.signal.load(Ordering::SeqCst) != 0
+    }
+
+    /// Stops new messages without a signal: what is under way finishes,
+    /// jobs not yet started (queued or claimed ahead) go back.
+    pub fn halt(&self) {
+        self.halted.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a worker may start another message: neither a signal nor
+    /// [`Stop::halt`] said no.
+    pub fn takes_new(&self) -> bool {
+        !self.asked() && !self.halted.load(Ordering::SeqCst)
     }
 
     /// The signal's name, once one arrived.

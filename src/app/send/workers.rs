@@ -6,24 +6,28 @@
 //!
 //! All ledger writes go through one writer thread (`state`'s group
 //! commit), so N connections share each fsync. A row is `sending` only
-//! while its message is on an open session, or while it is the one job a
-//! worker has **claimed ahead**: when a message passes its point of no
-//! return, its worker takes its next job (if one is waiting) and starts
-//! that claim, so the fsync happens while the current message is on the
-//! wire instead of between two messages. A crash can therefore leave at
-//! most two rows per connection `sending` (the README's bound): the one in
-//! flight (or answered, its outcome not yet durable) and the one claimed
-//! ahead, never transmitted. When its turn comes, a job claimed ahead is
-//! sent only if its address was not suppressed meanwhile (looked up on the
-//! worker's own connection, never behind the writer's commits), so a
-//! suppression stops the same messages as without claiming ahead. With a
-//! rate limit there is time to spare and nothing is claimed ahead. A row never becomes `sending` while it waits
-//! in the queue or for a relay to greet.
+//! while its message is on an open session, or while it is one of the jobs
+//! a worker has **claimed ahead**: when the last message a worker holds
+//! passes its point of no return, the worker takes up to `claim_ahead` of
+//! the jobs waiting in the queue and claims them in one commit, so that
+//! fsync happens while the current message is on the wire, and one fsync
+//! serves `claim_ahead` messages instead of one. A crash can therefore
+//! leave at most `claim_ahead + 1` rows per connection `sending` (the
+//! README's bound): the one in flight (or answered, its outcome not yet
+//! durable: every earlier outcome is queued before the next claim) and
+//! those claimed ahead, never transmitted. When its turn comes, a job
+//! claimed ahead is sent only if its address was not suppressed meanwhile
+//! (looked up on the worker's own connection, never behind the writer's
+//! commits), so a suppression stops the same messages as without claiming
+//! ahead. With a rate limit there is time to spare and nothing is claimed
+//! ahead. A row never becomes `sending` while it waits in the queue or for
+//! a relay to greet.
 //!
 //! Each worker shows where it stands in its [`Slot`], so that a stopped run
 //! can tell a message in flight (waited for; its worker then releases the
-//! row it claimed ahead) from one stuck before its point of no return (its
-//! row released; the worker is left behind, and ends with the process).
+//! rows it claimed ahead) from one stuck before its point of no return
+//! (its row and those claimed ahead released; the worker is left behind,
+//! and ends with the process).
 //! The pool sends and records; what to send and what an outcome means are
 //! decided elsewhere.
 
@@ -32,6 +36,7 @@ use crate::deliver::{Gate, RateLimiter, Transport};
 use crate::model::DeliveryOutcome;
 use crate::state::{Claim, Claimed, Ledger, State};
 use anyhow::{Result, anyhow};
+use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -73,15 +78,32 @@ pub enum Event {
     Stop,
 }
 
+/// A ledger row a worker holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub digest_id: String,
+    pub email: String,
+}
+
+impl Row {
+    fn of(job: &Job) -> Row {
+        Row {
+            digest_id: job.digest_id.clone(),
+            email: job.ledger_email.clone(),
+        }
+    }
+}
+
 /// Where a worker stands; changed under its lock by the worker and, when
 /// the run stops, by the main loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Slot {
     /// No row of ours is claimed (waiting for a job, connecting, greeting).
     Idle,
-    /// This row is claimed (or its claim requested) and its message has not
-    /// passed the point of no return.
-    Claimed { digest_id: String, email: String },
+    /// These rows are claimed (or their claims requested) and none of their
+    /// messages has passed the point of no return: the first is the one
+    /// being sent, the others were claimed ahead of it.
+    Claimed(Vec<Row>),
     /// The message passed the point of no return: only its answer is awaited.
     InFlight,
     /// The stopped run released this worker's row and no longer waits for
@@ -104,11 +126,13 @@ pub struct Shared {
     pub events: Sender<Event>,
     pub stop: Arc<Stop>,
     pub slot: Arc<Mutex<Slot>>,
-    /// With a connection to the state: claim the worker's next job while
-    /// its current message is on the wire (`None` under a rate limit, where
-    /// waiting costs nothing). The connection looks up, when that job's
-    /// turn comes, whether a suppression landed since its claim.
-    pub claim_ahead: Option<State>,
+    /// How many waiting jobs the worker claims, in one commit, while its
+    /// last message is on the wire (0 under a rate limit, where waiting
+    /// costs nothing); `suppressions` is then `Some`.
+    pub claim_ahead: usize,
+    /// The worker's own connection to the state, to look up, when a job
+    /// claimed ahead has its turn, whether a suppression landed since.
+    pub suppressions: Option<State>,
 }
 
 /// Tells the main loop that a worker stopped, however it stopped.
@@ -129,16 +153,18 @@ struct Ahead {
 /// Runs one worker until the queue closes, the run stops, or its claim fails.
 pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
     let _done = Done(&shared);
-    let mut ahead: Option<Ahead> = None;
+    // Claimed ahead, in the order they go out.
+    let mut ahead: VecDeque<Ahead> = VecDeque::new();
     loop {
-        let (job, claim) = match ahead.take() {
+        let (job, claim) = match ahead.pop_front() {
             Some(Ahead { job, claim }) => {
-                if shared.stop.asked() {
-                    release_ahead(&shared, &job);
+                if !shared.stop.takes_new() {
+                    ahead.push_front(Ahead { job, claim });
+                    release_ahead(&shared, ahead);
                     break;
                 }
                 if suppressed_since_claim(&shared, &job) {
-                    match settle_suppressed(&shared, &job, claim) {
+                    match settle_suppressed(&shared, &job, claim, &ahead) {
                         Ok(()) => continue,
                         Err(()) => break,
                     }
@@ -146,7 +172,7 @@ pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
                 (job, Some(claim))
             }
             None => {
-                if shared.stop.asked() {
+                if !shared.stop.takes_new() {
                     break;
                 }
                 let job = match shared.jobs.lock() {
@@ -156,20 +182,22 @@ pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
                 let Some(job) = job else { break };
                 // A job taken after the stop stays untouched: the run
                 // counts it as left for the next one.
-                if shared.stop.asked() {
+                if !shared.stop.takes_new() {
                     break;
                 }
                 (job, None)
             }
         };
         shared.limiter.wait();
-        let (delivered, next) = deliver_one(transport.as_mut(), &shared, &job, claim);
+        let refill = ahead.is_empty();
+        let (delivered, next) = deliver_one(transport.as_mut(), &shared, &job, claim, refill);
         let mut slot = lock(&shared.slot);
         if *slot == Slot::Abandoned {
-            // The main loop released the row and counted it as left. (A
-            // slot is never abandoned in flight, when a job is claimed
-            // ahead; were it so, that row goes back too.)
-            if let Some(Ahead { job, .. }) = next {
+            // The main loop released the rows the slot showed (this job's
+            // and those claimed ahead before it) and counted them as left.
+            // (A slot is never abandoned in flight, when new jobs are
+            // claimed ahead; were it so, their rows go back too.)
+            for Ahead { job, .. } in next {
                 shared.ledger.release(job.digest_id, job.ledger_email);
             }
             break;
@@ -198,23 +226,24 @@ pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
         // Reported before the slot moves on, so a stopping main loop that
         // sees it idle has the report already.
         let sent = shared.events.send(Event::Report(report));
-        // The job claimed ahead is now this worker's claimed row: a stop
-        // before its point of no return releases it like any other.
-        *slot = match &next {
-            Some(Ahead { job, .. }) => Slot::Claimed {
-                digest_id: job.digest_id.clone(),
-                email: job.ledger_email.clone(),
-            },
-            None => Slot::Idle,
-        };
+        // The jobs claimed ahead are now this worker's claimed rows: a stop
+        // before the next one's point of no return releases them all.
+        ahead.extend(next);
+        *slot = holding(&ahead);
         drop(slot);
         if sent.is_err() || stop {
-            if let Some(Ahead { job, .. }) = &next {
-                release_ahead(&shared, job);
-            }
+            release_ahead(&shared, ahead);
             break;
         }
-        ahead = next;
+    }
+}
+
+/// The slot of a worker between two messages, holding the rows of `ahead`.
+fn holding(ahead: &VecDeque<Ahead>) -> Slot {
+    if ahead.is_empty() {
+        Slot::Idle
+    } else {
+        Slot::Claimed(ahead.iter().map(|a| Row::of(&a.job)).collect())
     }
 }
 
@@ -225,7 +254,7 @@ pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
 /// envelope is sent stops the message. A failed lookup lets the claim
 /// stand, as a claim that met no suppression does.
 fn suppressed_since_claim(shared: &Shared, job: &Job) -> bool {
-    let Some(reader) = &shared.claim_ahead else {
+    let Some(reader) = &shared.suppressions else {
         return false;
     };
     match reader.is_suppressed(&job.ledger_email) {
@@ -240,8 +269,14 @@ fn suppressed_since_claim(shared: &Shared, job: &Job) -> bool {
 /// Settles a job claimed ahead whose address was suppressed meanwhile:
 /// its row goes from `sending` to `failed` (reason `suppressed`), as the
 /// suppression settles every row it finds waiting, and nothing is sent.
-/// `Err` when the worker must stop (the claim failed; reported).
-fn settle_suppressed(shared: &Shared, job: &Job, claim: Claim) -> Result<(), ()> {
+/// `Err` when the worker must stop (the claim failed; reported); the rows
+/// still `ahead` are then released.
+fn settle_suppressed(
+    shared: &Shared,
+    job: &Job,
+    claim: Claim,
+    ahead: &VecDeque<Ahead>,
+) -> Result<(), ()> {
     let claimed = claim.wait();
     // Under the slot's lock, like every outcome: a stopping main loop that
     // released the row meanwhile leaves nothing to record.
@@ -264,22 +299,35 @@ fn settle_suppressed(shared: &Shared, job: &Job, claim: Claim) -> Result<(), ()>
         (job.ledger_email.clone(), Settled::Suppressed)
     });
     let sent = shared.events.send(Event::Report(report));
-    *slot = Slot::Idle;
     if sent.is_err() || failed {
+        for Ahead { job, .. } in ahead {
+            release_one(shared, job);
+        }
+        *slot = Slot::Idle;
         return Err(());
     }
+    *slot = holding(ahead);
     Ok(())
 }
 
-/// Releases the row of a job claimed ahead that will not be sent (the run
-/// is stopping), unless the main loop already did when it abandoned the
-/// slot.
-fn release_ahead(shared: &Shared, job: &Job) {
+/// Releases the rows of jobs claimed ahead that will not be sent (the run
+/// is stopping, or the worker), unless the main loop already did when it
+/// abandoned the slot.
+fn release_ahead(shared: &Shared, ahead: VecDeque<Ahead>) {
     let mut slot = lock(&shared.slot);
     if *slot == Slot::Abandoned {
         return;
     }
-    // Queued after the claim (same channel, later), so it undoes it.
+    for Ahead { job, .. } in &ahead {
+        release_one(shared, job);
+    }
+    *slot = Slot::Idle;
+}
+
+/// Queues the release of `job`'s row, claimed ahead and never sent, and
+/// reports it. The release is queued after the claim (same channel,
+/// later), so it undoes it.
+fn release_one(shared: &Shared, job: &Job) {
     shared
         .ledger
         .release(job.digest_id.clone(), job.ledger_email.clone());
@@ -287,7 +335,6 @@ fn release_ahead(shared: &Shared, job: &Job) {
         job.ledger_email.clone(),
         Settled::Released,
     ))));
-    *slot = Slot::Idle;
 }
 
 /// How [`deliver_one`] left the row.
@@ -311,8 +358,11 @@ struct ClaimGate<'a> {
     answer: Option<Result<Claimed>>,
     /// The transport said it was ready.
     ready: bool,
-    /// The next job, claimed once this message passed its point of no return.
-    ahead: Option<Ahead>,
+    /// Whether the worker holds no job claimed ahead, so that this message's
+    /// point of no return claims the next ones.
+    refill: bool,
+    /// The next jobs, claimed once this message passed its point of no return.
+    ahead: Vec<Ahead>,
 }
 
 impl ClaimGate<'_> {
@@ -324,22 +374,31 @@ impl ClaimGate<'_> {
         self.answer.as_ref()
     }
 
-    /// Takes the next job if one is already waiting (never waits for one,
-    /// and leaves it to an idle worker, which holds the queue while it
-    /// waits) and starts its claim. Called under the slot's lock.
+    /// Takes up to `claim_ahead` of the jobs already waiting (never waits
+    /// for one, and leaves them to an idle worker, which holds the queue
+    /// while it waits) and starts their claims, in one commit. Called under
+    /// the slot's lock.
     fn claim_ahead(&mut self) {
-        if self.shared.claim_ahead.is_none() {
+        if !self.refill || self.shared.claim_ahead == 0 {
             return;
         }
         let Ok(jobs) = self.shared.jobs.try_lock() else {
             return;
         };
-        let Ok(job) = jobs.try_recv() else {
-            return;
-        };
+        let taken: Vec<Job> = std::iter::from_fn(|| jobs.try_recv().ok())
+            .take(self.shared.claim_ahead)
+            .collect();
         drop(jobs);
-        let claim = self.shared.ledger.claim(&job.digest_id, &job.ledger_email);
-        self.ahead = Some(Ahead { job, claim });
+        let claims = self.shared.ledger.claim_all(
+            taken
+                .iter()
+                .map(|job| (job.digest_id.as_str(), job.ledger_email.as_str())),
+        );
+        self.ahead = taken
+            .into_iter()
+            .zip(claims)
+            .map(|(job, claim)| Ahead { job, claim })
+            .collect();
     }
 }
 
@@ -362,10 +421,7 @@ impl Gate for ClaimGate<'_> {
                 .ledger
                 .claim(&self.job.digest_id, &self.job.ledger_email),
         );
-        *slot = Slot::Claimed {
-            digest_id: self.job.digest_id.clone(),
-            email: self.job.ledger_email.clone(),
-        };
+        *slot = Slot::Claimed(vec![Row::of(self.job)]);
     }
 
     fn go_ahead(&mut self) -> bool {
@@ -383,21 +439,23 @@ impl Gate for ClaimGate<'_> {
 }
 
 /// Sends `job`, claiming its row once the transport is ready unless
-/// `claimed` says it was claimed ahead. Also returns the next job if it
-/// was claimed ahead meanwhile.
+/// `claimed` says it was claimed ahead. With `refill`, also returns the
+/// next jobs, claimed ahead once this message passed its point of no return.
 fn deliver_one(
     transport: &mut dyn Transport,
     shared: &Shared,
     job: &Job,
     claimed: Option<Claim>,
-) -> (Result<Delivered>, Option<Ahead>) {
+    refill: bool,
+) -> (Result<Delivered>, Vec<Ahead>) {
     let mut gate = ClaimGate {
         shared,
         job,
         claim: claimed,
         answer: None,
         ready: false,
-        ahead: None,
+        refill,
+        ahead: Vec::new(),
     };
     let outcome = transport.send_when(&job.envelope_from, &job.recipient, &job.message, &mut gate);
     let ready = gate.ready;

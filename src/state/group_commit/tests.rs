@@ -123,3 +123,26 @@ fn an_outcome_that_cannot_be_recorded_stops_later_claims() {
     });
     assert_eq!(status(&test, "b@example.com"), Status::Pending);
 }
+
+#[test]
+fn claims_asked_together_are_answered_one_by_one() {
+    let test = ledger_with(&["a@example.com", "b@example.com", "c@example.com"]);
+    let (ledger, writer) = ledger_writer(test.open(), now());
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| writer.run());
+        ledger.claim("d1", "b@example.com").wait().unwrap();
+        let claims = ledger.claim_all([
+            ("d1", "a@example.com"),
+            ("d1", "b@example.com"),
+            ("d1", "c@example.com"),
+        ]);
+        let answers: Vec<bool> = claims.into_iter().map(|c| c.wait().is_ok()).collect();
+        // b was claimed already: only its claim is refused.
+        assert_eq!(answers, [true, false, true]);
+        for email in ["a@example.com", "b@example.com", "c@example.com"] {
+            assert_eq!(status(&test, email), Status::Sending, "{email}");
+        }
+        drop(ledger);
+        running.join().unwrap().unwrap();
+    });
+}
