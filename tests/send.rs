@@ -585,7 +585,9 @@ fn a_relay_that_refuses_every_connection_stops_the_run_and_loses_nothing() {
     let statuses = ledger(&site);
     let pending = statuses.iter().filter(|(_, s)| s == "pending").count();
     let deferred = statuses.iter().filter(|(_, s)| s == "deferred").count();
-    assert!(pending >= 3, "{statuses:?}");
+    // The tenth deferral halts the run; each of the other three default
+    // connections may have taken one more job by then.
+    assert!((10..=13).contains(&deferred), "{statuses:?}");
     assert_eq!(pending + deferred, 15, "{statuses:?}");
 
     let healthy = switch_to_healthy_relay(&site, free_port);

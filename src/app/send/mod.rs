@@ -20,6 +20,7 @@
 //! rules. Policy lives here; the ledger (`state`), rendering (`digest`)
 //! and transports (`deliver`) only do what they are told.
 
+mod breaker;
 mod browser;
 mod compose;
 mod dry_run;
@@ -273,7 +274,7 @@ impl Crew<'_> {
                 match settled {
                     Settled::Outcome(outcome) => {
                         tally.count(&email, &outcome);
-                        self.stop_if_refused(tally);
+                        self.say_if_refused(tally);
                     }
                     Settled::Suppressed => {
                         tracing::info!("{email}: suppressed during the run; not sent");
@@ -295,18 +296,18 @@ impl Crew<'_> {
         }
     }
 
-    /// Once the relay has deferred so many messages in a row that it is
-    /// refusing them all, starts no new message: untouched rows stay due
-    /// and go out with the next run, and so do the jobs already queued.
-    fn stop_if_refused(&mut self, tally: &mut Tally) {
-        if tally.relay_refused || !tally.relay_is_refusing() {
+    /// Once a worker found the relay refusing everyone (and halted the
+    /// workers: see [`breaker`]), stops queueing and says why, once:
+    /// untouched rows stay due and go out with the next run, and so do the
+    /// jobs already queued.
+    fn say_if_refused(&mut self, tally: &mut Tally) {
+        if tally.relay_refused || !self.stop.halted() {
             return;
         }
         tally.relay_refused = true;
-        self.stop.halt();
         tracing::warn!(
             "the relay deferred {} messages in a row; stopping, the rest is left for the next run",
-            tally.deferred_in_a_row(),
+            breaker::STOP_AFTER_DEFERRALS_IN_A_ROW,
         );
     }
 
@@ -410,6 +411,7 @@ impl Run<'_, '_> {
         let job_rx = Arc::new(Mutex::new(job_rx));
         let limiter = Arc::new(transports.limiter);
         let mut slots = Vec::with_capacity(transports.connections.len());
+        let breaker = Arc::new(breaker::Breaker::default());
         // Not scoped threads: a worker stuck in a read from a silent relay
         // must not keep a stopped run from ending (see `Crew::abandon_stuck`).
         for (index, transport) in transports.connections.into_iter().enumerate() {
@@ -431,6 +433,7 @@ impl Run<'_, '_> {
                 slot: Arc::clone(&slot),
                 claim_ahead,
                 suppressions,
+                breaker: Arc::clone(&breaker),
             };
             std::thread::spawn(move || workers::work(transport, shared));
             slots.push(slot);
@@ -643,9 +646,10 @@ enum Next {
 /// that dies strands little until another recovers it.
 const BATCH: u32 = 200;
 
-/// Ok when the workers are gone because a stop was asked; an error otherwise.
+/// Ok when the workers are gone because a stop was asked or the relay
+/// refused everyone (they halt themselves); an error otherwise.
 fn stopped_or(stop: &Stop) -> Result<()> {
-    if stop.asked() {
+    if !stop.takes_new() {
         Ok(())
     } else {
         Err(anyhow!("every delivery worker stopped"))

@@ -36,10 +36,15 @@ impl Stop {
         self.halted.store(true, Ordering::SeqCst);
     }
 
+    /// True once [`Stop::halt`] was called.
+    pub fn halted(&self) -> bool {
+        self.halted.load(Ordering::SeqCst)
+    }
+
     /// Whether a worker may start another message: neither a signal nor
     /// [`Stop::halt`] said no.
     pub fn takes_new(&self) -> bool {
-        !self.asked() && !self.halted.load(Ordering::SeqCst)
+        !self.asked() && !self.halted()
     }
 
     /// The signal's name, once one arrived.

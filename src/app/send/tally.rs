@@ -12,8 +12,6 @@ use anyhow::Result;
 #[error("{0}")]
 pub struct DeliveryIncomplete(pub String);
 
-/// Stop a run after this many deferrals in a row (relay down or refusing all).
-const STOP_AFTER_DEFERRALS_IN_A_ROW: u64 = 10;
 /// Problems logged one by one before the log only counts them.
 const WARNINGS_LISTED: u64 = 20;
 
@@ -30,9 +28,8 @@ pub struct Tally {
     pub left: u64,
     /// Subscribers the new digest has nothing for (no story on their topics).
     pub nothing_for: u64,
-    /// Deferrals since the last message that went out.
-    pub(super) deferred_in_a_row: u64,
-    /// The run stopped queueing because the relay deferred everyone.
+    /// The run stopped queueing because the relay deferred everyone
+    /// (see [`super::breaker`]).
     pub(super) relay_refused: bool,
 }
 
@@ -65,14 +62,12 @@ impl Tally {
         match outcome {
             DeliveryOutcome::Sent => {
                 self.sent += 1;
-                self.deferred_in_a_row = 0;
             }
             DeliveryOutcome::Deferred(reason) => {
                 if listed {
                     tracing::warn!("{email}: deferred: {reason}");
                 }
                 self.deferred += 1;
-                self.deferred_in_a_row += 1;
             }
             DeliveryOutcome::Failed { reason, .. } => {
                 if listed {
@@ -87,17 +82,6 @@ impl Tally {
                 self.unknown += 1;
             }
         }
-    }
-
-    /// True when the relay deferred so many messages in a row that it is
-    /// down or refusing everyone: hammering it with the rest helps nobody.
-    pub fn relay_is_refusing(&self) -> bool {
-        self.deferred_in_a_row >= STOP_AFTER_DEFERRALS_IN_A_ROW
-    }
-
-    /// Deferrals since the last message that went out.
-    pub fn deferred_in_a_row(&self) -> u64 {
-        self.deferred_in_a_row
     }
 
     /// True when anything in this run was not delivered.

@@ -31,6 +31,7 @@
 //! The pool sends and records; what to send and what an outcome means are
 //! decided elsewhere.
 
+use super::breaker::Breaker;
 use super::stop::Stop;
 use crate::deliver::{Gate, RateLimiter, Transport};
 use crate::model::DeliveryOutcome;
@@ -133,6 +134,9 @@ pub struct Shared {
     /// The worker's own connection to the state, to look up, when a job
     /// claimed ahead has its turn, whether a suppression landed since.
     pub suppressions: Option<State>,
+    /// Counts deferrals in a row across the workers; the worker whose
+    /// answer trips it halts the run before anyone takes another job.
+    pub breaker: Arc<Breaker>,
 }
 
 /// Tells the main loop that a worker stopped, however it stopped.
@@ -222,6 +226,11 @@ pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
             };
             (job.ledger_email.clone(), settled)
         });
+        if let Ok((_, Settled::Outcome(outcome))) = &report
+            && shared.breaker.trips_on(outcome)
+        {
+            shared.stop.halt();
+        }
         let stop = report.is_err();
         // Reported before the slot moves on, so a stopping main loop that
         // sees it idle has the report already.
