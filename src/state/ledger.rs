@@ -17,6 +17,20 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, FixedOffset};
 use std::sync::LazyLock;
 
+/// Whether applying `change` writes more than one row (a suppressing
+/// failure also writes the suppression; an untransmitted outcome claims,
+/// then records), so that a failure halfway needs a savepoint to undo the
+/// first write.
+fn writes_twice(change: &LedgerChange) -> bool {
+    match change {
+        LedgerChange::Outcome { outcome, .. } => {
+            matches!(outcome, DeliveryOutcome::Failed { suppress: true, .. })
+        }
+        LedgerChange::Untransmitted { .. } => true,
+        LedgerChange::Claim { .. } | LedgerChange::Release { .. } => false,
+    }
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -279,12 +293,14 @@ impl State {
                 change,
                 LedgerChange::Outcome { .. } | LedgerChange::Untransmitted { .. }
             );
-            // On SQLite a claim or a release is one UPDATE (undone on its
-            // own if it fails, the transaction going on) and reads: nothing
-            // for a savepoint to undo, whose two statements would cost more
-            // than the change. PostgreSQL aborts the whole transaction on
-            // any failed statement, so there every change has one.
-            let guarded = records || self.db.backend() == Backend::Postgres;
+            // On SQLite a change that writes once (a claim, a release, an
+            // outcome other than a suppressing failure) is reads and one
+            // UPDATE, undone on its own if it fails, the transaction going
+            // on: nothing for a savepoint to undo, whose two statements
+            // would cost as much as the change. PostgreSQL aborts the whole
+            // transaction on any failed statement, so there every change
+            // has one.
+            let guarded = writes_twice(change) || self.db.backend() == Backend::Postgres;
             if guarded {
                 self.savepoint("SAVEPOINT change")
                     .with_context(|| format!("cannot begin a savepoint on {}", self.label))?;

@@ -321,3 +321,51 @@ fn a_released_claim_is_due_again_as_it_was_and_its_attempt_is_not_counted() {
         [("a@x.org".to_owned(), 0), ("b@x.org".to_owned(), 1)]
     );
 }
+
+#[test]
+fn an_outcome_that_fails_in_a_commit_leaves_the_others_in_it_recorded() {
+    let (_dir, mut state) = open_temp();
+    digest(
+        &mut state,
+        "d1",
+        "2026-05-01T07:00:00Z",
+        &[("a@x.org", "en"), ("b@x.org", "en"), ("c@x.org", "en")],
+    );
+    let now = at("2026-05-01T08:00:00Z");
+    state.mark_sending("d1", "b@x.org", now).unwrap();
+    state.mark_sending("d1", "c@x.org", now).unwrap();
+    let outcome = |email: &str, outcome: DeliveryOutcome| LedgerChange::Outcome {
+        digest_id: "d1".into(),
+        email: email.into(),
+        outcome,
+    };
+    let bounced = DeliveryOutcome::Failed {
+        reason: "550 5.1.1 no such user".into(),
+        suppress: true,
+    };
+    let changes = [
+        // Never claimed: refused, without a savepoint on SQLite.
+        outcome("a@x.org", DeliveryOutcome::Sent),
+        outcome("b@x.org", DeliveryOutcome::Sent),
+        // Writes twice (the suppression, then the row), under a savepoint.
+        outcome("c@x.org", bounced),
+    ];
+    let results = state
+        .apply(&changes.iter().collect::<Vec<_>>(), now)
+        .unwrap();
+    let message = results[0].as_ref().unwrap_err().to_string();
+    assert!(message.contains("is pending, not sending"), "{message}");
+    assert_eq!(results[1].as_ref().unwrap(), &Status::Sent);
+    assert_eq!(results[2].as_ref().unwrap(), &Status::Failed);
+
+    let message = error_text(state.record_outcome("d1", "b@x.org", &DeliveryOutcome::Sent, now));
+    assert!(message.contains("is sent, not sending"), "{message}");
+    assert!(state.is_suppressed("c@x.org").unwrap());
+    let due: Vec<String> = state
+        .due_deliveries(now)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.email)
+        .collect();
+    assert_eq!(due, ["a@x.org"]);
+}
