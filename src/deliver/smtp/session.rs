@@ -33,6 +33,10 @@ pub(super) struct Session {
     pub(super) pipelining: bool,
     /// What the relay lets `MAIL FROM` carry (8BITMIME, SMTPUTF8).
     pub(super) extensions: Extensions,
+    /// The socket's read and write timeout as last set. Most phases wait
+    /// the configured timeout (shorter than every RFC wait), so most waits
+    /// need no `setsockopt`: two of them per message were four system calls.
+    timeout: Duration,
 }
 
 impl Session {
@@ -49,9 +53,15 @@ impl Session {
         configured: Duration,
         phase: Phase,
     ) -> Result<(), Failure> {
+        let timeout = rfc.min(configured);
+        if timeout == self.timeout {
+            return Ok(());
+        }
         self.conn
-            .set_timeout(Some(rfc.min(configured)))
-            .map_err(|e| Failure::local(phase, format!("cannot set the socket timeout: {e}")))
+            .set_timeout(Some(timeout))
+            .map_err(|e| Failure::local(phase, format!("cannot set the socket timeout: {e}")))?;
+        self.timeout = timeout;
+        Ok(())
     }
 }
 
@@ -96,9 +106,10 @@ impl SmtpTransport {
         // One wait for the TCP connection, the greeting and lettre's EHLO:
         // a relay that accepts and never greets costs 5 minutes (or the
         // configured timeout when shorter), not the 10 of the final dot.
+        let timeout = GREETING.min(s.timeout);
         let mut conn = SmtpConnection::connect(
             (bare(&s.host), s.port),
-            Some(GREETING.min(s.timeout)),
+            Some(timeout),
             &self.hello,
             implicit_tls,
             None,
@@ -139,6 +150,7 @@ impl SmtpTransport {
             conn,
             pipelining,
             extensions,
+            timeout,
         })
     }
 
