@@ -196,17 +196,9 @@ impl FileMerge<'_> {
         let context = || merge_context(self.state);
         let now = &self.now;
         let origin = if remove_absent { "csv" } else { "import" };
-        let added = db
-            .execute(
-                "INSERT INTO subscribers
-                     (email, address, name, locale, topics, origin, in_file, created_at, updated_at)
-                 SELECT f.email, f.address, f.name, f.locale, f.topics, ?2, 1, ?1, ?1
-                 FROM file_readers f
-                 WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = f.email)
-                 ORDER BY f.seq",
-                args![now, origin],
-            )
-            .with_context(context)?;
+        // Readers already listed first, then the new ones: so the join
+        // looks up only rows that were there before (on a first import
+        // none, where inserting first had it look up every row just added).
         // A field the reader chose keeps its stored value; a row the file
         // leaves as it was is not written.
         let updated = db
@@ -225,6 +217,17 @@ impl FileMerge<'_> {
                         OR (subscribers.locale_chosen = 0 AND subscribers.locale <> f.locale)
                         OR (subscribers.topics_chosen = 0 AND subscribers.topics <> f.topics))",
                 args![now],
+            )
+            .with_context(context)?;
+        let added = db
+            .execute(
+                "INSERT INTO subscribers
+                     (email, address, name, locale, topics, origin, in_file, created_at, updated_at)
+                 SELECT f.email, f.address, f.name, f.locale, f.topics, ?2, 1, ?1, ?1
+                 FROM file_readers f
+                 WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = f.email)
+                 ORDER BY f.seq",
+                args![now, origin],
             )
             .with_context(context)?;
         let removed = if remove_absent {
