@@ -19,6 +19,9 @@ if ! command -v postfix >/dev/null; then
   echo "postfix postfix/mailname string news.example.org" | debconf-set-selections
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix >/dev/null
 fi
+# Installed as "No configuration" (bench/run does so for smtp-sink), Postfix
+# has no main.cf: start from Debian's, which the settings below complete.
+[ -f /etc/postfix/main.cf ] || cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf
 id bounces >/dev/null 2>&1 || useradd --create-home --shell /usr/sbin/nologin bounces
 
 postconf -e \
