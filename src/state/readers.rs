@@ -196,9 +196,9 @@ impl FileMerge<'_> {
         let context = || merge_context(self.state);
         let now = &self.now;
         let origin = if remove_absent { "csv" } else { "import" };
-        // Readers already listed first, then the new ones: so the join
-        // looks up only rows that were there before (on a first import
-        // none, where inserting first had it look up every row just added).
+        // Readers already listed first, then the new ones, so that the
+        // join looks up only rows that were there before (on a first
+        // import there are none), never the rows this merge adds.
         // A field the reader chose keeps its stored value; a row the file
         // leaves as it was is not written.
         let updated = db

@@ -33,9 +33,9 @@ pub(super) struct Session {
     pub(super) pipelining: bool,
     /// What the relay lets `MAIL FROM` carry (8BITMIME, SMTPUTF8).
     pub(super) extensions: Extensions,
-    /// The socket's read and write timeout as last set. Most phases wait
-    /// the configured timeout (shorter than every RFC wait), so most waits
-    /// need no `setsockopt`: two of them per message were four system calls.
+    /// The socket's read and write timeout as last set. The configured
+    /// timeout is usually shorter than every RFC wait, so most phases wait
+    /// the same and need no `setsockopt` (two per change).
     timeout: Duration,
 }
 
