@@ -48,7 +48,7 @@ impl fmt::Display for DataBody<'_> {
 /// end the DATA phase early. Borrows when there is no such line, the usual
 /// case: `body`'s encoders never start a line with `.`.
 pub(super) fn dot_stuff(text: &str) -> Cow<'_, str> {
-    if !text.starts_with('.') && !text.contains("\n.") {
+    if !text.starts_with('.') && memchr::memmem::find(text.as_bytes(), b"\n.").is_none() {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);

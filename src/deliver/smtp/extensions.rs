@@ -105,10 +105,7 @@ pub(super) fn mail_parameters(
 /// line (the whole message if it has none). An 8-bit body needs only
 /// 8BITMIME; 8-bit headers need SMTPUTF8.
 fn header_section(message: &[u8]) -> &[u8] {
-    message
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(message, |end| &message[..end])
+    memchr::memmem::find(message, b"\r\n\r\n").map_or(message, |end| &message[..end])
 }
 
 #[cfg(test)]
