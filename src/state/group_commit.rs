@@ -9,10 +9,13 @@
 //! `synchronous = FULL`, so a worker that waits for its [`Claim`] before
 //! the point of no return never sends a message whose row is not durably
 //! `sending`. Outcomes are not waited for: each is queued before its
-//! worker's next claim, and requests are applied in arrival order, so it is
-//! committed no later than that claim, just as when a worker committed
-//! both in one transaction of its own (or within a few milliseconds when
-//! no claim follows). Releases (a stopped run's claims whose messages never
+//! worker's next claim, and a commit takes every outcome queued before the
+//! requests it holds, so it is committed no later than that claim, just as
+//! when a worker committed both in one transaction of its own (or within a
+//! few milliseconds when no claim follows). Outcomes wait in a queue of
+//! their own that wakes the writer only when it was empty: one wake-up per
+//! commit, not per message (each is a thread switch, the largest single
+//! cost of a fast send). Releases (a stopped run's claims whose messages never
 //! left) are queued like outcomes; a flush is answered once everything
 //! queued before it is committed. This module decides nothing about
 //! retries or order of sending; it only batches what it is asked to record.
@@ -21,7 +24,7 @@ use super::State;
 use crate::model::DeliveryOutcome;
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, FixedOffset};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
 #[cfg(test)]
@@ -91,8 +94,17 @@ pub enum Claimed {
 /// A send worker's handle on the ledger writer; clone one per worker.
 #[derive(Clone)]
 pub struct Ledger {
-    /// Each message is one or more requests that go into the same commit.
+    /// Each message is one or more requests that go into the same commit;
+    /// an empty one only wakes the writer for the outcomes.
     requests: mpsc::Sender<Vec<Request>>,
+    /// Outcomes not yet taken by the writer, oldest first.
+    outcomes: Arc<Mutex<Vec<Request>>>,
+}
+
+/// Locks the outcome queue; a poisoned lock only means a thread panicked
+/// while pushing or taking, and the queue is still whole.
+fn lock(outcomes: &Mutex<Vec<Request>>) -> MutexGuard<'_, Vec<Request>> {
+    outcomes.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A claim on its way to the disk; [`Claim::wait`] returns once it is
@@ -194,14 +206,22 @@ impl Ledger {
     /// Queues the outcome of a claimed delivery. A failure to record it is
     /// reported by [`LedgerWriter::run`] and refuses every later claim.
     pub fn record(&self, digest_id: String, email: String, outcome: DeliveryOutcome) {
-        let _ = self.requests.send(vec![Request {
+        let mut outcomes = lock(&self.outcomes);
+        let first = outcomes.is_empty();
+        outcomes.push(Request {
             change: Some(LedgerChange::Outcome {
                 digest_id,
                 email,
                 outcome,
             }),
             reply: None,
-        }]);
+        });
+        drop(outcomes);
+        // Later outcomes find the queue taken care of: the writer takes
+        // the whole queue once it wakes.
+        if first {
+            let _ = self.requests.send(Vec::new());
+        }
     }
 }
 
@@ -221,6 +241,7 @@ fn request(change: Option<LedgerChange>) -> (Request, Claim) {
 pub struct LedgerWriter {
     state: State,
     requests: mpsc::Receiver<Vec<Request>>,
+    outcomes: Arc<Mutex<Vec<Request>>>,
     now: DateTime<FixedOffset>,
 }
 
@@ -228,11 +249,16 @@ pub struct LedgerWriter {
 /// own thread; it returns when every [`Ledger`] clone is dropped.
 pub fn ledger_writer(state: State, now: DateTime<FixedOffset>) -> (Ledger, LedgerWriter) {
     let (requests, receiver) = mpsc::channel();
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
     (
-        Ledger { requests },
+        Ledger {
+            requests,
+            outcomes: Arc::clone(&outcomes),
+        },
         LedgerWriter {
             state,
             requests: receiver,
+            outcomes,
             now,
         },
     )
@@ -245,20 +271,30 @@ impl LedgerWriter {
     /// nothing more leaves; the first such error is returned.
     pub fn run(self) -> Result<()> {
         let mut failure: Option<anyhow::Error> = None;
-        while let Ok(mut batch) = self.requests.recv() {
-            batch.extend(self.requests.try_iter().flatten());
+        while let Ok(mut requests) = self.requests.recv() {
+            requests.extend(self.requests.try_iter().flatten());
             // Outcomes alone are not worth an fsync of their own while a
             // worker is about to claim its next row: wait briefly for a
             // claim to share it with (the cost is a few milliseconds more
-            // in which a crash would leave the row `unknown`).
-            while !batch.iter().any(|r| r.reply.is_some()) {
+            // in which a crash would leave the row `unknown`). Outcomes
+            // queued meanwhile do not wake us.
+            while !requests.iter().any(|r| r.reply.is_some()) {
                 match self.requests.recv_timeout(OUTCOME_WAIT) {
-                    Ok(requests) => {
-                        batch.extend(requests);
-                        batch.extend(self.requests.try_iter().flatten());
+                    Ok(more) => {
+                        requests.extend(more);
+                        requests.extend(self.requests.try_iter().flatten());
                     }
                     Err(_) => break,
                 }
+            }
+            // Taken after the requests: every outcome queued before a claim
+            // among them is here, and goes first (its own claim was
+            // committed before its message left).
+            let mut batch = std::mem::take(&mut *lock(&self.outcomes));
+            batch.extend(requests);
+            if batch.is_empty() {
+                // The wake-up of outcomes an earlier commit took.
+                continue;
             }
             if let Some(error) = &failure {
                 refuse(batch, error);

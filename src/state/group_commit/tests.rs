@@ -146,3 +146,47 @@ fn claims_asked_together_are_answered_one_by_one() {
         running.join().unwrap().unwrap();
     });
 }
+
+#[test]
+fn outcomes_queued_from_many_threads_without_a_claim_after_them_are_all_committed() {
+    // Only the outcome that finds the queue empty wakes the writer; the
+    // others must still reach a commit, whether they land before the
+    // writer takes the queue or after, and whether a flush or the last
+    // handle going away ends the run.
+    let emails: Vec<String> = (0..200).map(|i| format!("r{i}@example.com")).collect();
+    let refs: Vec<&str> = emails.iter().map(String::as_str).collect();
+    let test = ledger_with(&refs);
+    let (ledger, writer) = ledger_writer(test.open(), now());
+    let (first, second) = emails.split_at(100);
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| writer.run());
+        for claim in ledger.claim_all(refs.iter().map(|email| ("d1", *email))) {
+            assert_eq!(claim.wait().unwrap(), Claimed::Sending);
+        }
+        record_all(&ledger, first);
+        ledger.flush().unwrap();
+        for email in first {
+            assert_eq!(status(&test, email), Status::Sent, "{email}");
+        }
+        record_all(&ledger, second);
+        drop(ledger);
+        running.join().unwrap().unwrap();
+    });
+    for email in second {
+        assert_eq!(status(&test, email), Status::Sent, "{email}");
+    }
+}
+
+/// Records `Sent` for every row of `rows` from four threads at once, and
+/// returns when they are done.
+fn record_all(ledger: &Ledger, rows: &[String]) {
+    std::thread::scope(|scope| {
+        for chunk in rows.chunks(rows.len().div_ceil(4)) {
+            scope.spawn(move || {
+                for email in chunk {
+                    ledger.record("d1".into(), email.clone(), DeliveryOutcome::Sent);
+                }
+            });
+        }
+    });
+}
