@@ -28,6 +28,7 @@ mod guard;
 mod plan;
 mod recipients;
 mod recovery;
+mod reports;
 mod stop;
 mod tally;
 mod workers;
@@ -47,6 +48,7 @@ use crate::{source, subscribers};
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 use compose::{Composer, Renderer};
+use reports::Reports;
 use std::collections::HashSet;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -257,6 +259,7 @@ struct Run<'r, 'c> {
 /// worker's slot.
 struct Crew<'p> {
     events: mpsc::Receiver<Event>,
+    reports: Arc<Reports>,
     slots: Vec<Arc<Mutex<Slot>>>,
     /// Workers that said they stopped.
     finished: Vec<bool>,
@@ -292,7 +295,14 @@ impl Crew<'_> {
                     *finished = true;
                 }
             }
-            Event::Stop => {}
+            Event::Stop | Event::Room => {}
+        }
+    }
+
+    /// Counts the reports the workers left since the last time.
+    fn take_reports(&mut self, tally: &mut Tally) {
+        for report in self.reports.take() {
+            self.handle(tally, Event::Report(report));
         }
     }
 
@@ -352,6 +362,9 @@ impl Crew<'_> {
     /// for the messages in flight), counting their reports.
     fn wind_down(&mut self, tally: &mut Tally) {
         loop {
+            // Before the slots are read: a worker reports before its slot
+            // moves on.
+            self.take_reports(tally);
             if self.stop.asked() {
                 self.abandon_stuck();
             }
@@ -359,14 +372,18 @@ impl Crew<'_> {
                 break;
             }
             match self.events.recv() {
-                Ok(event) => self.handle(tally, event),
+                Ok(event) => {
+                    self.take_reports(tally);
+                    self.handle(tally, event);
+                }
                 Err(_) => break,
             }
         }
-        // Reports sent before a slot was left behind.
+        // Reports made before a slot was left behind.
         while let Ok(event) = self.events.try_recv() {
             self.handle(tally, event);
         }
+        self.take_reports(tally);
     }
 }
 
@@ -404,8 +421,9 @@ impl Run<'_, '_> {
             0
         };
         // Room for every worker to claim its next jobs ahead, and one more each.
-        let (job_tx, job_rx) =
-            mpsc::sync_channel::<Job>(transports.connections.len() * (claim_ahead + 1));
+        let capacity = transports.connections.len() * (claim_ahead + 1);
+        let (job_tx, job_rx) = mpsc::sync_channel::<Job>(capacity);
+        let reports = Arc::new(Reports::new(capacity, event_tx.clone()));
         // Shared by the workers only: when the last one stops, the queue
         // closes and the producer below stops instead of waiting for a taker.
         let job_rx = Arc::new(Mutex::new(job_rx));
@@ -429,6 +447,7 @@ impl Run<'_, '_> {
                 ledger: ledger.clone(),
                 limiter: Arc::clone(&limiter),
                 events: event_tx.clone(),
+                reports: Arc::clone(&reports),
                 stop: Arc::clone(&stop),
                 slot: Arc::clone(&slot),
                 claim_ahead,
@@ -441,6 +460,7 @@ impl Run<'_, '_> {
         drop((job_rx, event_tx));
         let mut crew = Crew {
             events,
+            reports,
             finished: vec![false; slots.len()],
             slots,
             ledger,
@@ -599,24 +619,30 @@ impl Run<'_, '_> {
             envelope_from,
             message,
         };
-        // While the queue is full, count what comes back; a worker
-        // takes the next job after it reports, and a stop wakes us too.
+        // While the queue is full, sleep until it is at half (see
+        // `reports`); a stop, an error or a worker that stops wakes us too.
         loop {
+            crew.reports.offering();
             match jobs.try_send(job) {
                 Ok(()) => break,
                 Err(mpsc::TrySendError::Full(back)) => {
+                    crew.reports.not_offered();
                     job = back;
-                    // Workers that stop on a signal hang up: that is
-                    // the stop, not a failure.
-                    let Ok(event) = crew.events.recv() else {
-                        return stopped_or(&crew.stop).map(|()| Next::Stop);
-                    };
-                    crew.handle(tally, event);
+                    if crew.reports.wait_for_room() {
+                        // Workers that stop on a signal hang up: that is
+                        // the stop, not a failure.
+                        let Ok(event) = crew.events.recv() else {
+                            return stopped_or(&crew.stop).map(|()| Next::Stop);
+                        };
+                        crew.take_reports(tally);
+                        crew.handle(tally, event);
+                    }
                     if crew.stop.asked() {
                         return Ok(Next::Stop);
                     }
                 }
                 Err(mpsc::TrySendError::Disconnected(_)) => {
+                    crew.reports.not_offered();
                     return stopped_or(&crew.stop).map(|()| Next::Stop);
                 }
             }
@@ -624,6 +650,7 @@ impl Run<'_, '_> {
         while let Ok(event) = crew.events.try_recv() {
             crew.handle(tally, event);
         }
+        crew.take_reports(tally);
         if let Some(error) = crew.first_error.take() {
             return Err(error);
         }

@@ -32,6 +32,7 @@
 //! decided elsewhere.
 
 use super::breaker::Breaker;
+use super::reports::Reports;
 use super::stop::Stop;
 use crate::deliver::{Gate, RateLimiter, Transport};
 use crate::model::DeliveryOutcome;
@@ -77,6 +78,8 @@ pub enum Event {
     Done(usize),
     /// A stop was asked (see [`Stop`]).
     Stop,
+    /// Reports wait in [`Reports`], and the job queue may have room.
+    Room,
 }
 
 /// A ledger row a worker holds.
@@ -124,7 +127,10 @@ pub struct Shared {
     pub jobs: Arc<Mutex<Receiver<Job>>>,
     pub ledger: Ledger,
     pub limiter: Arc<RateLimiter>,
+    /// Where this worker's `Done` goes.
     pub events: Sender<Event>,
+    /// Where its reports go, and the count of jobs it takes.
+    pub reports: Arc<Reports>,
     pub stop: Arc<Stop>,
     pub slot: Arc<Mutex<Slot>>,
     /// How many waiting jobs the worker claims, in one commit, while its
@@ -184,6 +190,7 @@ pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
                     Err(_) => None,
                 };
                 let Some(job) = job else { break };
+                shared.reports.taken(1);
                 // A job taken after the stop stays untouched: the run
                 // counts it as left for the next one.
                 if !shared.stop.takes_new() {
@@ -234,13 +241,13 @@ pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
         let stop = report.is_err();
         // Reported before the slot moves on, so a stopping main loop that
         // sees it idle has the report already.
-        let sent = shared.events.send(Event::Report(report));
+        shared.reports.push(report);
         // The jobs claimed ahead are now this worker's claimed rows: a stop
         // before the next one's point of no return releases them all.
         ahead.extend(next);
         *slot = holding(&ahead);
         drop(slot);
-        if sent.is_err() || stop {
+        if stop {
             release_ahead(&shared, ahead);
             break;
         }
@@ -307,8 +314,8 @@ fn settle_suppressed(
         }
         (job.ledger_email.clone(), Settled::Suppressed)
     });
-    let sent = shared.events.send(Event::Report(report));
-    if sent.is_err() || failed {
+    shared.reports.push(report);
+    if failed {
         for Ahead { job, .. } in ahead {
             release_one(shared, job);
         }
@@ -340,10 +347,9 @@ fn release_one(shared: &Shared, job: &Job) {
     shared
         .ledger
         .release(job.digest_id.clone(), job.ledger_email.clone());
-    let _ = shared.events.send(Event::Report(Ok((
-        job.ledger_email.clone(),
-        Settled::Released,
-    ))));
+    shared
+        .reports
+        .push(Ok((job.ledger_email.clone(), Settled::Released)));
 }
 
 /// How [`deliver_one`] left the row.
@@ -398,6 +404,7 @@ impl ClaimGate<'_> {
             .take(self.shared.claim_ahead)
             .collect();
         drop(jobs);
+        self.shared.reports.taken(taken.len());
         let claims = self.shared.ledger.claim_all(
             taken
                 .iter()
