@@ -72,7 +72,8 @@ pub type Report = Result<(String, Settled)>;
 
 /// What reaches the run's main loop.
 pub enum Event {
-    /// A worker finished a job.
+    /// A worker finished a job (left in [`Reports`], which the main loop
+    /// takes whenever it wakes).
     Report(Report),
     /// The worker with this index has stopped.
     Done(usize),
