@@ -16,8 +16,9 @@
 //! their own that wakes the writer only when it was empty: one wake-up per
 //! commit, not per message (each is a thread switch, the largest single
 //! cost of a fast send). Releases (a stopped run's claims whose messages never
-//! left) are queued like outcomes; a flush is answered once everything
-//! queued before it is committed. This module decides nothing about
+//! left) are not waited for either, but go with the requests, after the
+//! claims they undo; a flush is answered once everything queued before it
+//! is committed. This module decides nothing about
 //! retries or order of sending; it only batches what it is asked to record.
 
 use super::State;

@@ -80,11 +80,8 @@ impl Reports {
         if jobs == 0 {
             return;
         }
-        self.queued.fetch_sub(jobs, SeqCst);
-        if self.waiting.load(SeqCst)
-            && self.queued.load(SeqCst) <= self.low_water
-            && self.waiting.swap(false, SeqCst)
-        {
+        let left = self.queued.fetch_sub(jobs, SeqCst) - jobs;
+        if left <= self.low_water && self.waiting.swap(false, SeqCst) {
             let _ = self.wake.send(Event::Room);
         }
     }
