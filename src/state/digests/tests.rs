@@ -122,19 +122,27 @@ fn digest_story_ids_of_an_unknown_digest_is_an_error() {
 
 #[test]
 fn suppressed_recipients_are_not_added_to_a_new_digest() {
-    let (_dir, mut state) = open_temp();
+    let (_dir, state) = open_temp();
     let now = at("2026-05-01T06:00:00Z");
     assert!(
         state
             .suppress("Zoe@Example.org", "unsubscribed", now)
             .unwrap()
     );
-    digest(
-        &mut state,
-        "d1",
-        "2026-05-01T07:00:00Z",
-        &[("zoe@example.org", "en"), ("li.wei@example.org", "zh")],
-    );
+    let mut batches = Some(vec![
+        ("zoe@example.org".to_string(), "en".to_string()),
+        ("li.wei@example.org".to_string(), "zh".to_string()),
+    ]);
+    let recorded = state
+        .create_digest_from(
+            "d1",
+            at("2026-05-01T07:00:00Z"),
+            &["s1".to_string()],
+            &mut |_| Ok(batches.take()),
+        )
+        .unwrap();
+    // The count is of what was recorded, not of what was offered.
+    assert_eq!(recorded, 1);
     assert_eq!(
         due_keys(&state, "2026-05-01T07:00:00Z"),
         vec![("d1".to_string(), "li.wei@example.org".to_string())]

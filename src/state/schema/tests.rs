@@ -176,3 +176,90 @@ fn refuses_another_programs_sqlite_database_without_changing_it() {
         .unwrap();
     assert_eq!(mode, "delete");
 }
+
+#[test]
+fn version_9_rebuilds_the_ledger_keeping_every_row_and_still_refuses_unknown_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let all_rows = |conn: &Connection| -> Vec<Vec<rusqlite::types::Value>> {
+        let mut statement = conn
+            .prepare(
+                "SELECT digest_id, email, locale, status, attempts, next_attempt_at,
+                        last_error, updated_at, claimed_by
+                 FROM deliveries ORDER BY digest_id, email",
+            )
+            .unwrap();
+        statement
+            .query_map([], |row| {
+                (0..9).map(|i| row.get(i)).collect::<rusqlite::Result<_>>()
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let before = {
+        let conn = Connection::open(&path).unwrap();
+        for migration in &MIGRATIONS[..8] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO digests (id, created_at) VALUES ('d1', '2026-05-01T00:00:00Z');
+             INSERT INTO deliveries (digest_id, email, locale, status, attempts,
+                                     next_attempt_at, last_error, updated_at, claimed_by)
+             VALUES ('d1', 'a@example.com', 'en', 'pending', 0, NULL, NULL, '2026-05-01T00:00:00Z', NULL),
+                    ('d1', 'b@example.com', 'zh', 'sending', 1, NULL, NULL, '2026-05-01T00:01:00Z', 'host-1:42'),
+                    ('d1', 'c@example.com', 'en', 'deferred', 2, '2026-05-01T01:00:00Z',
+                     '451 4.7.1 try later', '2026-05-01T00:02:00Z', NULL),
+                    ('d1', 'd@example.com', 'en', 'unknown', 1, NULL, 'connection lost', '2026-05-01T00:03:00Z', NULL);",
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        all_rows(&conn)
+    };
+    assert_eq!(before.len(), 4);
+
+    let state = State::open(&sqlite(&path)).unwrap();
+    let conn = state.sqlite_conn().unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 9);
+    assert_eq!(all_rows(conn), before);
+    let table: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'deliveries'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!table.contains("status IN"), "{table}");
+    let problems: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(problems, 0);
+    let refused = conn
+        .execute(
+            "UPDATE deliveries SET status = 'delivered' WHERE email = 'a@example.com'",
+            [],
+        )
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("CHECK constraint failed"),
+        "{refused}"
+    );
+    let orphan = conn
+        .execute(
+            "INSERT INTO deliveries (digest_id, email, locale, status, updated_at)
+             VALUES ('no-such-digest', 'e@example.com', 'en', 'pending', 'now')",
+            [],
+        )
+        .unwrap_err();
+    assert!(
+        orphan.to_string().contains("FOREIGN KEY constraint failed"),
+        "{orphan}"
+    );
+}

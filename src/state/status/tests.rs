@@ -30,10 +30,11 @@ fn the_schema_check_lists_exactly_the_enum_statuses() {
             |r| r.get(0),
         )
         .unwrap();
-    let (_, after) = table.split_once("status IN (").unwrap();
-    let (list, _) = after.split_once(')').unwrap();
-    let in_schema: BTreeSet<&str> = list
-        .split(',')
+    // `status = 'pending' OR status = 'sending' OR …` (schema version 9).
+    let (_, after) = table.split_once("CHECK (status = ").unwrap();
+    let (chain, _) = after.split_once(')').unwrap();
+    let in_schema: BTreeSet<&str> = chain
+        .split("OR status = ")
         .map(|w| w.trim().trim_matches('\''))
         .collect();
     let in_enum: BTreeSet<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
