@@ -3,7 +3,9 @@
 //!
 //! 1. [`recovery`]: settle what an interrupted run (or a dead worker) left
 //!    `sending`;
-//! 2. [`recipients`]: merge the editor's file into the list, row by row;
+//! 2. [`recipients`]: merge the editor's file into the list, row by row
+//!    (steps 1 and 2 run while the stories load on the other cores; the
+//!    file's topics are checked against them after);
 //! 3. record the new digest (at most one per run: the stories no earlier
 //!    digest held, [`plan::fresh_digest`]) with a `pending` row for every
 //!    reader of the stored list who [`plan::wants`] it, before anything
@@ -40,8 +42,8 @@ pub use tally::{DeliveryIncomplete, Tally};
 
 use super::{Output, SendRequest, SourceFailures, setup};
 use crate::config::{Config, DigestConfig};
-use crate::digest::{self, Templates};
-use crate::i18n::{self, Catalog};
+use crate::digest;
+use crate::i18n;
 use crate::model::{Corpus, Subscriber};
 use crate::state::{self, Ledger, State};
 use crate::{source, subscribers};
@@ -55,33 +57,18 @@ use std::sync::{Arc, Mutex};
 use stop::Stop;
 use workers::{Event, Job, Settled, Slot};
 
-/// Everything a send reads, loaded before the ledger is touched (the
-/// subscriber file is read row by row into the list later, so a list of
-/// any size is never held whole; a dry run reads it with [`dry_run_list`]).
-struct Inputs {
-    corpus: Corpus,
-    catalog: Catalog,
-    templates: Templates,
-}
-
-impl Inputs {
-    fn load(config: &Config, digest: &DigestConfig, now: DateTime<FixedOffset>) -> Result<Inputs> {
-        // Feed sources: what the last `build` stored; `send` never fetches.
-        let feed_articles = super::feeds::gather(
-            config,
-            super::feeds::Mode::CacheOnly,
-            SourceFailures::Tolerate,
-            now,
-        )?;
-        let rules = setup::ImportRules::default();
-        let corpus =
-            source::load(config, feed_articles, rules.for_sources(config)?)?.into_published(now);
-        Ok(Inputs {
-            corpus,
-            catalog: i18n::load(config)?,
-            templates: digest::load_templates(&digest.templates_dir)?,
-        })
-    }
+/// The stories a send reads: the article sources, and the feed sources as
+/// the last `build` stored them (`send` never fetches). In a real send it
+/// loads while the ledger is prepared (see [`send`]).
+fn load_corpus(config: &Config, now: DateTime<FixedOffset>) -> Result<Corpus> {
+    let feed_articles = super::feeds::gather(
+        config,
+        super::feeds::Mode::CacheOnly,
+        SourceFailures::Tolerate,
+        now,
+    )?;
+    let rules = setup::ImportRules::default();
+    Ok(source::load(config, feed_articles, rules.for_sources(config)?)?.into_published(now))
 }
 
 fn locale_keys(config: &Config) -> Vec<&str> {
@@ -125,15 +112,15 @@ pub fn send(
             signer.selector(),
         );
     }
-    let mut inputs = Inputs::load(config, digest_config, now)?;
-    let renderer = Renderer {
+    let catalog = i18n::load(config)?;
+    let templates = digest::load_templates(&digest_config.templates_dir)?;
+    let renderer = || Renderer {
         config,
         digest: digest_config,
-        catalog: &inputs.catalog,
-        templates: &inputs.templates,
+        catalog: &catalog,
+        templates: &templates,
         now,
     };
-    let mut composer = Composer::new(renderer, &mut inputs.corpus, secret, dkim.as_ref());
     let envelope_from = digest_config.from_address.as_str();
     let window = Window {
         first: digest_config.first_window,
@@ -141,6 +128,8 @@ pub fn send(
     };
 
     if let Some(dir) = &request.dry_run {
+        let mut corpus = load_corpus(config, now)?;
+        let mut composer = Composer::new(renderer(), &mut corpus, secret, dkim.as_ref());
         let dir = config.root.join(dir);
         let state = State::open_read_only(&config.state)?;
         // Read only: the file is merged as the real send would, not stored.
@@ -172,11 +161,31 @@ pub fn send(
     // One sender at a time from here until the new digest is recorded,
     // so that workers starting together create it once.
     let planning = lock.planning()?;
-    guard::check(config, &state, request.new_state, now)?;
-    tally.unknown += recovery::recover(&state, request, now)?;
-    // The editor's file into the list; the list as stored (with readers'
-    // own choices and sign-ups) is who this digest goes to.
-    tally.skipped = recipients::merge_file(config, digest_config, &state, composer.corpus, now)?;
+    // The stories load (on every core) while this thread settles what an
+    // interrupted run left and merges the editor's file into the list,
+    // which need none of them: on a large site that is most of the time
+    // before the first message. A content error still stops the send
+    // before anything is recorded for a digest; the list is merged by
+    // then, as a later run would merge it.
+    let (corpus, merged) = std::thread::scope(|scope| {
+        let loading = scope.spawn(|| load_corpus(config, now));
+        let merged = (|| {
+            guard::check(config, &state, request.new_state, now)?;
+            tally.unknown += recovery::recover(&state, request, now)?;
+            // The editor's file into the list; the list as stored (with
+            // readers' own choices and sign-ups) is who this digest goes to.
+            recipients::merge_file(config, digest_config, &state, now)
+        })();
+        let corpus = loading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (corpus, merged)
+    });
+    let mut corpus = corpus?;
+    let merged = merged?;
+    tally.skipped = merged.skipped;
+    recipients::warn_unknown_topics(config, digest_config, merged, &corpus)?;
+    let mut composer = Composer::new(renderer(), &mut corpus, secret, dkim.as_ref());
     let suppressed = state.suppressed_addresses()?;
     let recorded =
         recipients::record_new_digest(config, &state, composer.corpus, window, &suppressed)?;

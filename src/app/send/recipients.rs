@@ -20,25 +20,30 @@ use std::collections::HashSet;
 /// Readers read from the list per query while choosing recipients.
 const LIST_BATCH: u32 = 10_000;
 
+/// What [`merge_file`] found in the editor's file.
+#[derive(Debug, Default)]
+pub struct MergedFile {
+    /// Rows skipped (each warned about with its line).
+    pub skipped: u64,
+    /// Every topic a usable row names, lowercased, for
+    /// [`warn_unknown_topics`] once the corpus is loaded.
+    pub topics: HashSet<String>,
+    /// The file as merged, kept until then: the merge read it whole
+    /// anyway, and reading it again could find another file.
+    bytes: Vec<u8>,
+}
+
 /// Merges the editor's file into the list, warning about every row it
-/// skips and every topic no story carries (with its line). Returns how
-/// many rows were skipped.
+/// skips. It needs no story, so it runs while the corpus loads; the topics
+/// the rows name come back for [`warn_unknown_topics`].
 pub fn merge_file(
     config: &Config,
     digest: &DigestConfig,
     state: &State,
-    corpus: &Corpus,
     now: DateTime<FixedOffset>,
-) -> Result<u64> {
-    let file = digest.subscribers.display();
+) -> Result<MergedFile> {
     let bytes = subscribers::read_file(&digest.subscribers)?;
-    let tags: HashSet<String> = corpus
-        .stories
-        .iter()
-        .flat_map(|story| story.translations.values())
-        .flat_map(|article| &article.tags)
-        .map(|tag| tag.to_lowercase())
-        .collect();
+    let mut topics = HashSet::new();
     let merged = crate::app::list::merge_rows(
         config,
         state,
@@ -46,19 +51,53 @@ pub fn merge_file(
         &bytes,
         true,
         now,
-        &mut |line, subscriber| {
-            for topic in &subscriber.topics {
-                if !tags.contains(&topic.to_lowercase()) {
-                    tracing::warn!(
-                        "{file}:{line}: topic `{topic}` of {} is on no story; check its spelling against the articles' tags",
-                        subscriber.email
-                    );
-                }
-            }
+        &mut |_, subscriber| {
+            topics.extend(subscriber.topics.iter().map(|topic| topic.to_lowercase()));
         },
     )?;
     tracing::debug!("subscriber file merged: {:?}", merged.sync);
-    Ok(merged.skipped)
+    Ok(MergedFile {
+        skipped: merged.skipped,
+        topics,
+        bytes,
+    })
+}
+
+/// Warns about every row of the merged file that names a topic no story
+/// carries, with its line. The rows are walked again only when there is
+/// such a topic (a typo, rarely): the merge ran before the stories were
+/// known, and keeping every row's line for this would make its memory grow
+/// with the list.
+pub fn warn_unknown_topics(
+    config: &Config,
+    digest: &DigestConfig,
+    merged: MergedFile,
+    corpus: &Corpus,
+) -> Result<()> {
+    let tags: HashSet<String> = corpus
+        .stories
+        .iter()
+        .flat_map(|story| story.translations.values())
+        .flat_map(|article| &article.tags)
+        .map(|tag| tag.to_lowercase())
+        .collect();
+    if merged.topics.is_subset(&tags) {
+        return Ok(());
+    }
+    let file = digest.subscribers.display();
+    subscribers::for_each_row(&merged.bytes, &super::locale_keys(config), &mut |line, subscriber| {
+        for topic in &subscriber.topics {
+            if !tags.contains(&topic.to_lowercase()) {
+                tracing::warn!(
+                    "{file}:{line}: topic `{topic}` of {} is on no story; check its spelling against the articles' tags",
+                    subscriber.email
+                );
+            }
+        }
+        Ok(None)
+    })
+    .map_err(|e| e.context(format!("invalid subscriber list {file}")))?;
+    Ok(())
 }
 
 /// What recording a new digest counted.
