@@ -21,13 +21,13 @@ use std::collections::HashSet;
 const LIST_BATCH: u32 = 10_000;
 
 /// What [`merge_file`] found in the editor's file.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MergedFile {
     /// Rows skipped (each warned about with its line).
     pub skipped: u64,
     /// Every topic a usable row names, lowercased, for
     /// [`warn_unknown_topics`] once the corpus is loaded.
-    pub topics: HashSet<String>,
+    topics: HashSet<String>,
     /// The file as merged, kept until then: the merge read it whole
     /// anyway, and reading it again could find another file.
     bytes: Vec<u8>,
