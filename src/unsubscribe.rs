@@ -84,11 +84,7 @@ fn hmac_hex(secret: &[u8], parts: &[&[u8]]) -> String {
     for part in parts {
         mac.update(part);
     }
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// True when `token` is the unsubscribe token of `email` with `secret`

@@ -99,11 +99,7 @@ pub fn fingerprint(
         let _ = writeln!(line, "{}\t{size}\t{mtime}", path.display());
         hasher.update(line.as_bytes());
     }
-    let digest = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = hex::encode(hasher.finalize());
     Ok(Some(Fingerprint { digest, racy }))
 }
 

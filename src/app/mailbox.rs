@@ -292,10 +292,7 @@ fn handle(
     }
     let key = message.message_id.clone().unwrap_or_else(|| {
         let hash = sha2::Sha256::digest(bytes);
-        format!(
-            "sha256:{}",
-            hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        )
+        format!("sha256:{}", hex::encode(hash))
     });
     let mut changes = Vec::new();
     let mut counts = Tally::default();

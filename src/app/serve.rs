@@ -89,7 +89,7 @@ impl List for ListDesk {
             notice.to_email,
             now.timestamp_nanos_opt().unwrap_or_default()
         ));
-        let id: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let id = hex::encode(&digest[..12]);
         let email = crate::model::NoticeEmail {
             from: self.from.clone(),
             to_name: notice.to_name.clone(),

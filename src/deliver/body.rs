@@ -115,13 +115,7 @@ fn boundary(template: &BodyTemplate) -> String {
             }
         }
     }
-    let hex: String = hash
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("=_{hex}")
+    format!("=_{}", hex::encode(&hash.finalize()[..16]))
 }
 
 /// Which of the two alternatives a part is.

@@ -677,13 +677,7 @@ pub fn slugify(title: &str) -> String {
     }
     if slug.is_empty() {
         let hash = Sha256::digest(title.as_bytes());
-        slug = format!(
-            "page-{}",
-            hash[..4]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        slug = format!("page-{}", hex::encode(&hash[..4]));
     }
     slug
 }

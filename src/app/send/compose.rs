@@ -15,7 +15,6 @@ use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 /// What rendering a digest needs besides the corpus: one value instead of
 /// a list of arguments.
@@ -253,13 +252,7 @@ impl Composer<'_> {
 /// a resend on purpose is recognisable as the same message.
 pub fn message_id(digest_id: &str, email: &str, domain: &str) -> String {
     let hash = Sha256::digest(EmailKey::new(email).as_str().as_bytes());
-    let short = hash
-        .iter()
-        .take(10)
-        .fold(String::with_capacity(20), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        });
+    let short = hex::encode(&hash[..10]);
     format!("<digest.{digest_id}.{short}@{domain}>")
 }
 
