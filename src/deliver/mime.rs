@@ -112,9 +112,9 @@ fn with_body(builder: MessageBuilder, body: Vec<u8>, email: &Email) -> Result<Me
     Ok(message)
 }
 
-/// The bytes lettre's `formatted()` writes for `headers_only` were `body`
-/// its body (the headers, a blank line, the body), in one allocation of
-/// the final size: `formatted()` grows its buffer from empty and copies
+/// The bytes lettre's `formatted()` would write were `body` the body of
+/// `headers_only` (its headers, a blank line, the body), in one allocation
+/// of the final size: `formatted()` grows its buffer from empty and copies
 /// the body again at each doubling, several copies of every message.
 fn headers_then_body(headers_only: &Message, body: Vec<u8>) -> Vec<u8> {
     let headers = headers_only.headers().to_string();
