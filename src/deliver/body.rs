@@ -79,11 +79,24 @@ impl EncodedBody {
     /// The body of one message: the fixed bytes with `personal`'s values
     /// encoded into the slots, in one allocation.
     pub(super) fn fill(&self, personal: &Personal) -> Vec<u8> {
-        let parts = if personal.anonymous() {
-            &self.anonymous
-        } else {
-            &self.named
-        };
+        let mut out = Vec::with_capacity(self.filled_len_bound(personal));
+        self.fill_into(personal, &mut out);
+        out
+    }
+
+    /// Appends the body of one message to `out` (after its headers, say),
+    /// which [`EncodedBody::filled_len_bound`] more bytes never outgrow.
+    pub(super) fn fill_into(&self, personal: &Personal, out: &mut Vec<u8>) {
+        for part in self.parts_for(personal) {
+            part.fill(personal, out);
+        }
+        out.extend_from_slice(&self.end);
+    }
+
+    /// At most how many bytes the body of one message with `personal`
+    /// takes, to allocate it once.
+    pub(super) fn filled_len_bound(&self, personal: &Personal) -> usize {
+        let parts = self.parts_for(personal);
         let personal_len: usize = parts
             .iter()
             .flat_map(|part| {
@@ -95,12 +108,16 @@ impl EncodedBody {
         let slots: usize = parts.iter().map(|part| part.slots.len()).sum();
         // Either encoding writes at most 4 bytes per input byte (with line
         // breaks), plus a line end and a few carried bytes per slot.
-        let mut out = Vec::with_capacity(self.fixed_len + 4 * personal_len + 16 * slots);
-        for part in parts {
-            part.fill(personal, &mut out);
+        self.fixed_len + 4 * personal_len + 16 * slots
+    }
+
+    /// The parts with the reader's name, or those for a reader without one.
+    fn parts_for(&self, personal: &Personal) -> &[EncodedPart; 2] {
+        if personal.anonymous() {
+            &self.anonymous
+        } else {
+            &self.named
         }
-        out.extend_from_slice(&self.end);
-        out
     }
 }
 

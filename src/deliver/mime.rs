@@ -36,17 +36,17 @@ pub fn build_message(
     dkim: Option<&DkimSigner>,
 ) -> Result<Vec<u8>> {
     let builder = digest_headers(email, body)?;
-    let filled = body.fill(&email.personal);
     match dkim {
         // The signature covers the body, so lettre must hold it.
         Some(signer) => {
-            let mut message = with_body(builder, filled, email)?;
+            let mut message = with_body(builder, body.fill(&email.personal), email)?;
             signer.sign(&mut message);
             Ok(message.formatted())
         }
         None => Ok(headers_then_body(
             &with_body(builder, Vec::new(), email)?,
-            filled,
+            body,
+            email,
         )),
     }
 }
@@ -112,16 +112,17 @@ fn with_body(builder: MessageBuilder, body: Vec<u8>, email: &Email) -> Result<Me
     Ok(message)
 }
 
-/// The bytes lettre's `formatted()` would write were `body` the body of
-/// `headers_only` (its headers, a blank line, the body), in one allocation
-/// of the final size: `formatted()` grows its buffer from empty and copies
-/// the body again at each doubling, several copies of every message.
-fn headers_then_body(headers_only: &Message, body: Vec<u8>) -> Vec<u8> {
+/// The bytes lettre's `formatted()` would write were `body`, filled for
+/// `email`, the body of `headers_only` (its headers, a blank line, the
+/// body), in one allocation, the body encoded straight into it:
+/// `formatted()` grows its buffer from empty and copies the body again at
+/// each doubling, several copies of every message.
+fn headers_then_body(headers_only: &Message, body: &EncodedBody, email: &Email) -> Vec<u8> {
     let headers = headers_only.headers().to_string();
-    let mut bytes = Vec::with_capacity(headers.len() + 2 + body.len());
+    let mut bytes = Vec::with_capacity(headers.len() + 2 + body.filled_len_bound(&email.personal));
     bytes.extend_from_slice(headers.as_bytes());
     bytes.extend_from_slice(b"\r\n");
-    bytes.extend_from_slice(&body);
+    body.fill_into(&email.personal, &mut bytes);
     bytes
 }
 
