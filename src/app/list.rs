@@ -4,7 +4,7 @@
 use super::{Output, SubscribersRequest};
 use crate::config::Config;
 use crate::model::{ListEntry, ListOrigin};
-use crate::state::State;
+use crate::state::{FileKind, State};
 use anyhow::{Result, anyhow, bail};
 use chrono::{DateTime, FixedOffset};
 use std::collections::HashMap;
@@ -49,9 +49,15 @@ pub fn subscribers(
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
-            let merged = merge_rows(config, &state, file, &bytes, false, now, &mut |_, _| {
-                progress.inc(1)
-            })?;
+            let merged = merge_rows(
+                config,
+                &state,
+                file,
+                &bytes,
+                FileKind::Import,
+                now,
+                &mut |_, _| progress.inc(1),
+            )?;
             progress.finish_and_clear();
             if output.is_normal() {
                 println!(
@@ -164,20 +170,20 @@ pub(super) struct Merged {
 /// Merges the subscriber CSV `bytes` (read from `file`) into the list row
 /// by row, so a file of any size is never held as readers: `each` sees
 /// every usable row first (line, reader); every skipped row is warned
-/// about with its line. With `remove_absent` (the editor's own file) file
-/// readers it no longer lists are marked so; an import removes no one.
+/// about with its line. For the editor's own file ([`FileKind::Editors`])
+/// file readers it no longer lists are marked so; an import removes no one.
 pub(super) fn merge_rows(
     config: &Config,
     state: &State,
     file: &std::path::Path,
     bytes: &[u8],
-    remove_absent: bool,
+    kind: FileKind,
     now: DateTime<FixedOffset>,
     each: &mut dyn FnMut(u64, &crate::model::Subscriber),
 ) -> Result<Merged> {
     let keys: Vec<&str> = config.locales.iter().map(|l| l.key.as_str()).collect();
     let shown = file.display();
-    let mut merge = state.begin_file_merge(now)?;
+    let mut merge = state.begin_file_merge(kind, now)?;
     let mut duplicates = 0u64;
     let mut warn = |found: Vec<(u64, String)>| {
         for (line, address) in found {
@@ -198,7 +204,7 @@ pub(super) fn merge_rows(
     for row in &skipped {
         tracing::warn!("{shown}:{}: {}; row skipped", row.line, row.reason);
     }
-    let (sync, last) = merge.finish(remove_absent)?;
+    let (sync, last) = merge.finish()?;
     warn(last);
     Ok(Merged {
         sync,

@@ -87,7 +87,7 @@ pub use group_commit::{Claim, Claimed, Ledger, LedgerChange, LedgerWriter, ledge
 pub use inbound::{MailApplied, MailChange};
 pub use ledger::{Counts, Delivery, Suppressed};
 pub use lock::{Busy, Planning, SendLock, SendRole, lock};
-pub use readers::{Choice, FileMerge, FileSync, SignUp};
+pub use readers::{Choice, FileKind, FileMerge, FileSync, SignUp};
 pub use status::Status;
 pub use waiting::Waiting;
 pub use worker::WorkerId;

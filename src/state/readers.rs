@@ -73,6 +73,41 @@ DELETE FROM file_readers;"#;
 /// File rows per insert into `file_readers`.
 const FILE_BATCH: usize = 1000;
 
+/// Which file a merge reads, which decides what its absence means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// The editor's own file (`digest.subscribers`): a `csv` reader it no
+    /// longer lists gets no more mail.
+    Editors,
+    /// Another file, from `gazette subscribers import`: its readers are
+    /// `import` readers, and it removes no one.
+    Import,
+}
+
+impl FileKind {
+    /// The `origin` of the readers it adds.
+    fn origin(self) -> &'static str {
+        match self {
+            FileKind::Editors => "csv",
+            FileKind::Import => "import",
+        }
+    }
+}
+
+/// Where a merge stores the rows of the file as they come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MergeTarget {
+    /// Into `file_readers`, compared with the list at `finish`.
+    Staged,
+    /// Straight into the list, which was empty when the merge began (a
+    /// first import, a first `send`): with nothing to compare with, every
+    /// row is new, and the staging table would only double the writes (the
+    /// 10⁶-row first import took 40% of its time copying it into the list).
+    /// An address already stored is then a duplicate row of the file, as in
+    /// the staging table.
+    Direct,
+}
+
 fn merge_context(state: &State) -> String {
     format!("cannot merge the subscriber file into {}", state.label)
 }
@@ -86,6 +121,11 @@ pub struct FileMerge<'s> {
     state: &'s State,
     tx: super::db::Tx<'s>,
     now: String,
+    kind: FileKind,
+    /// Where the rows go as they are added.
+    target: MergeTarget,
+    /// Readers stored so far by a [`MergeTarget::Direct`] merge.
+    added: u64,
     /// (ledger address, address, name, locale, topics JSON), not yet
     /// inserted, and the line of each.
     batch: Vec<[String; 5]>,
@@ -136,21 +176,35 @@ impl FileMerge<'_> {
         }
         let db = &self.state.db;
         let context = || merge_context(self.state);
-        let stored: HashSet<String> = match db.backend() {
+        // Whether each row was stored (or is a duplicate), in order.
+        let stored: Vec<bool> = match db.backend() {
             // In-process: a cached statement per row costs microseconds.
+            // (Not several rows per statement: SQLite then keeps a journal
+            // of every page each statement changes, so that a failing row
+            // could undo the others, and with readers in no order of their
+            // addresses that is a page written per row.)
             Backend::Sqlite => {
-                let mut stored = HashSet::new();
+                let mut stored = Vec::with_capacity(rows.len());
+                let origin = self.kind.origin();
                 for row in &rows {
-                    let added = db
-                        .execute(
+                    let added = match self.target {
+                        MergeTarget::Staged => db.execute(
                             "INSERT INTO file_readers (email, address, name, locale, topics)
                              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email) DO NOTHING",
                             args![&row[0], &row[1], &row[2], &row[3], &row[4]],
-                        )
-                        .with_context(context)?;
-                    if added == 1 {
-                        stored.insert(row[0].clone());
+                        ),
+                        MergeTarget::Direct => db.execute(
+                            "INSERT INTO subscribers (email, address, name, locale, topics,
+                                 origin, in_file, created_at, updated_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)
+                             ON CONFLICT (email) DO NOTHING",
+                            args![
+                                &row[0], &row[1], &row[2], &row[3], &row[4], origin, &self.now
+                            ],
+                        ),
                     }
+                    .with_context(context)?;
+                    stored.push(added == 1);
                 }
                 stored
             }
@@ -159,43 +213,74 @@ impl FileMerge<'_> {
                 let column =
                     |n: usize| -> Vec<&str> { rows.iter().map(|row| row[n].as_str()).collect() };
                 let columns: Vec<Vec<&str>> = (0..5).map(column).collect();
-                db.query(
-                    "INSERT INTO file_readers (email, address, name, locale, topics)
-                     SELECT r.email, r.address, r.name, r.locale, r.topics
-                     FROM unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[])
-                         WITH ORDINALITY AS r (email, address, name, locale, topics, n)
-                     ORDER BY n
-                     ON CONFLICT (email) DO NOTHING
-                     RETURNING email",
-                    &columns.iter().map(|c| Value::Texts(c)).collect::<Vec<_>>(),
-                    |row| row.text(0),
-                )
-                .with_context(context)?
-                .into_iter()
-                .collect()
+                let mut params: Vec<Value<'_>> = columns.iter().map(|c| Value::Texts(c)).collect();
+                let sql = match self.target {
+                    MergeTarget::Staged => {
+                        "INSERT INTO file_readers (email, address, name, locale, topics)
+                         SELECT r.email, r.address, r.name, r.locale, r.topics
+                         FROM unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[])
+                             WITH ORDINALITY AS r (email, address, name, locale, topics, n)
+                         ORDER BY n
+                         ON CONFLICT (email) DO NOTHING
+                         RETURNING email"
+                    }
+                    MergeTarget::Direct => {
+                        params.push(Value::Text(self.kind.origin()));
+                        params.push(Value::Text(&self.now));
+                        "INSERT INTO subscribers (email, address, name, locale, topics,
+                             origin, in_file, created_at, updated_at)
+                         SELECT r.email, r.address, r.name, r.locale, r.topics, ?6, 1, ?7, ?7
+                         FROM unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[])
+                             WITH ORDINALITY AS r (email, address, name, locale, topics, n)
+                         ORDER BY n
+                         ON CONFLICT (email) DO NOTHING
+                         RETURNING email"
+                    }
+                };
+                let returned: HashSet<String> = db
+                    .query(sql, &params, |row| row.text(0))
+                    .with_context(context)?
+                    .into_iter()
+                    .collect();
+                rows.iter().map(|row| returned.contains(&row[0])).collect()
             }
         };
+        if self.target == MergeTarget::Direct {
+            self.added += stored.iter().filter(|stored| **stored).count() as u64;
+        }
         self.duplicates.extend(
             rows.into_iter()
                 .zip(lines)
-                .filter(|(row, _)| !stored.contains(&row[0]))
-                .map(|([_, address, ..], line)| (line, address)),
+                .zip(stored)
+                .filter(|(_, stored)| !stored)
+                .map(|(([_, address, ..], line), _)| (line, address)),
         );
         Ok(())
     }
 
     /// Merges what was added: new readers added, changed fields updated
-    /// unless the reader chose them, and with `remove_absent` (the
-    /// editor's own file, not an import) file readers it no longer lists
-    /// marked so. Commits. Returns what changed, and the duplicates not
-    /// yet taken.
-    pub fn finish(mut self, remove_absent: bool) -> Result<(FileSync, Vec<(u64, String)>)> {
+    /// unless the reader chose them, and for the editor's own file
+    /// ([`FileKind::Editors`]) file readers it no longer lists marked so.
+    /// Commits. Returns what changed, and the duplicates not yet taken.
+    pub fn finish(mut self) -> Result<(FileSync, Vec<(u64, String)>)> {
         self.flush()?;
         let duplicates = self.take_duplicates();
+        if self.target == MergeTarget::Direct {
+            // Every reader is stored already, and the list held no one
+            // before, so no one was updated or left out.
+            let added = self.added;
+            let FileMerge { tx, state, .. } = self;
+            tx.commit().with_context(|| merge_context(state))?;
+            let sync = FileSync {
+                added,
+                ..FileSync::default()
+            };
+            return Ok((sync, duplicates));
+        }
         let db = &self.state.db;
         let context = || merge_context(self.state);
         let now = &self.now;
-        let origin = if remove_absent { "csv" } else { "import" };
+        let origin = self.kind.origin();
         // Readers already listed first, then the new ones, so that the
         // join looks up only rows that were there before (on a first
         // import there are none), never the rows this merge adds.
@@ -230,7 +315,7 @@ impl FileMerge<'_> {
                 args![now, origin],
             )
             .with_context(context)?;
-        let removed = if remove_absent {
+        let removed = if self.kind == FileKind::Editors {
             db.execute(
                 "UPDATE subscribers SET in_file = 0, updated_at = ?1
                  WHERE origin = 'csv' AND in_file = 1
@@ -306,29 +391,51 @@ impl State {
     /// marked so (a sign-up is never touched by the file's absence). One
     /// transaction; only rows that change are written.
     pub fn sync_file(&self, file: &[Subscriber], now: DateTime<FixedOffset>) -> Result<FileSync> {
-        let mut merge = self.begin_file_merge(now)?;
+        let mut merge = self.begin_file_merge(FileKind::Editors, now)?;
         for subscriber in file {
             merge.add(0, subscriber)?;
         }
-        merge.finish(true).map(|(sync, _)| sync)
+        merge.finish().map(|(sync, _)| sync)
     }
 
-    /// Begins merging an editor's file row by row (see [`FileMerge`]), in
+    /// Begins merging a file of readers row by row (see [`FileMerge`]), in
     /// one transaction that [`FileMerge::finish`] commits.
-    pub fn begin_file_merge(&self, now: DateTime<FixedOffset>) -> Result<FileMerge<'_>> {
+    pub fn begin_file_merge(
+        &self,
+        kind: FileKind,
+        now: DateTime<FixedOffset>,
+    ) -> Result<FileMerge<'_>> {
         let tx = self.write_transaction()?;
-        // The file goes into a temporary table, and the merge is three
-        // statements over it: the database compares, so memory does not
-        // grow with the list.
-        self.db
-            .batch(match self.db.backend() {
-                Backend::Sqlite => FILE_TABLE_SQLITE,
-                Backend::Postgres => FILE_TABLE_POSTGRES,
+        let context = || merge_context(self);
+        // Read inside the transaction, which no other writer of the list
+        // shares, so no reader can be added before the merge's own rows.
+        let empty = self
+            .db
+            .query_opt("SELECT email FROM subscribers LIMIT 1", &[], |row| {
+                row.text(0)
             })
-            .with_context(|| merge_context(self))?;
+            .with_context(context)?
+            .is_none();
+        let target = if empty {
+            MergeTarget::Direct
+        } else {
+            // Otherwise the file goes into a temporary table, and the merge
+            // is three statements over it: the database compares, so
+            // memory does not grow with the list.
+            self.db
+                .batch(match self.db.backend() {
+                    Backend::Sqlite => FILE_TABLE_SQLITE,
+                    Backend::Postgres => FILE_TABLE_POSTGRES,
+                })
+                .with_context(context)?;
+            MergeTarget::Staged
+        };
         Ok(FileMerge {
             state: self,
             tx,
+            kind,
+            target,
+            added: 0,
             now: timestamp(now),
             batch: Vec::with_capacity(FILE_BATCH),
             batch_lines: Vec::with_capacity(FILE_BATCH),

@@ -11,7 +11,7 @@
 use super::plan::{self, Action, SkipReason, Window};
 use crate::config::{Config, DigestConfig};
 use crate::model::{Corpus, Subscriber};
-use crate::state::State;
+use crate::state::{FileKind, State};
 use crate::subscribers;
 use anyhow::Result;
 use chrono::{DateTime, FixedOffset};
@@ -49,7 +49,7 @@ pub fn merge_file(
         state,
         &digest.subscribers,
         &bytes,
-        true,
+        FileKind::Editors,
         now,
         &mut |_, subscriber| {
             topics.extend(subscriber.topics.iter().map(|topic| topic.to_lowercase()));

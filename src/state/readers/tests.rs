@@ -1,6 +1,6 @@
 //! Tests of the list in the state database (`readers`).
 
-use super::Choice;
+use super::{Choice, FileKind};
 use crate::model::{ListOrigin, Subscriber};
 use crate::state::tests::*;
 
@@ -95,7 +95,7 @@ fn a_choice_for_an_unknown_address_is_an_error_naming_it() {
 fn a_file_merged_row_by_row_names_every_later_row_of_a_reader_and_lists_in_batches() {
     let (_dir, state) = open_temp();
     let now = at("2026-05-01T07:00:00Z");
-    let mut merge = state.begin_file_merge(now).unwrap();
+    let mut merge = state.begin_file_merge(FileKind::Editors, now).unwrap();
     let mut duplicates = Vec::new();
     // 2,500 rows: the repeats fall in the same batch of 1,000 as their
     // first row (line 12) and in a later one (line 1,900).
@@ -109,7 +109,7 @@ fn a_file_merged_row_by_row_names_every_later_row_of_a_reader_and_lists_in_batch
             .unwrap();
         duplicates.extend(merge.take_duplicates());
     }
-    let (sync, last) = merge.finish(true).unwrap();
+    let (sync, last) = merge.finish().unwrap();
     duplicates.extend(last);
     assert_eq!(sync.added, 2498);
     assert_eq!(
@@ -146,4 +146,82 @@ fn a_file_merged_row_by_row_names_every_later_row_of_a_reader_and_lists_in_batch
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found["reader0001@example.org"].subscriber.name, "R1");
+}
+
+/// Merges 2,500 rows, two of them repeating an earlier reader (in the
+/// same batch of 1,000 and in a later one), as the file `kind`; returns
+/// what the merge said and the duplicates it named.
+fn merge_with_repeats(
+    state: &crate::state::State,
+    kind: FileKind,
+) -> (crate::state::FileSync, Vec<(u64, String)>) {
+    let now = at("2026-05-01T07:00:00Z");
+    let mut merge = state.begin_file_merge(kind, now).unwrap();
+    let mut duplicates = Vec::new();
+    for n in 0..2500u64 {
+        let email = match n {
+            10 | 1898 => "Reader0005@example.org".to_owned(),
+            _ => format!("reader{n:04}@example.org"),
+        };
+        merge
+            .add(n + 2, &reader(&email, &format!("R{n}"), "en", &["autos"]))
+            .unwrap();
+        duplicates.extend(merge.take_duplicates());
+    }
+    let (sync, last) = merge.finish().unwrap();
+    duplicates.extend(last);
+    (sync, duplicates)
+}
+
+#[test]
+fn a_first_merge_stores_what_a_merge_into_a_list_would() {
+    // A first merge writes straight into the empty list; one into a list
+    // that holds someone goes through the staging table. Both must leave
+    // the same readers, in the same order, and name the same rows.
+    for kind in [FileKind::Editors, FileKind::Import] {
+        let (_first_dir, first) = open_temp();
+        let (_later_dir, later) = open_temp();
+        let earlier = [reader("before@example.org", "B", "zh", &[])];
+        let mut merge = later
+            .begin_file_merge(FileKind::Import, at("2026-04-01T07:00:00Z"))
+            .unwrap();
+        merge.add(2, &earlier[0]).unwrap();
+        merge.finish().unwrap();
+
+        let (first_sync, first_duplicates) = merge_with_repeats(&first, kind);
+        let (later_sync, later_duplicates) = merge_with_repeats(&later, kind);
+        assert_eq!(first_sync, later_sync, "{kind:?}");
+        assert_eq!(
+            (first_sync.added, first_sync.updated, first_sync.removed),
+            (2498, 0, 0),
+            "{kind:?}: the import-only reader is not removed by an editor's file"
+        );
+        assert_eq!(first_duplicates, later_duplicates, "{kind:?}");
+        assert_eq!(
+            first_duplicates,
+            [
+                (12, "Reader0005@example.org".to_owned()),
+                (1900, "Reader0005@example.org".to_owned())
+            ]
+        );
+        let first_list = first.list_entries().unwrap();
+        let later_list = later.list_entries().unwrap();
+        assert_eq!(later_list[0].subscriber.email, "before@example.org");
+        assert_eq!(
+            first_list,
+            later_list[1..],
+            "{kind:?}: same rows, same join order"
+        );
+        let expected_origin = match kind {
+            FileKind::Editors => ListOrigin::File,
+            FileKind::Import => ListOrigin::Import,
+        };
+        assert!(
+            first_list
+                .iter()
+                .all(|entry| entry.origin == expected_origin && entry.in_file)
+        );
+        assert_eq!(first_list[5].subscriber.name, "R5", "the first row is kept");
+        assert_eq!(first_list[5].subscriber.topics, ["autos"]);
+    }
 }

@@ -225,7 +225,7 @@ fn version_9_rebuilds_the_ledger_keeping_every_row_and_still_refuses_unknown_sta
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 9);
+    assert_eq!(version, SCHEMA_VERSION);
     assert_eq!(all_rows(conn), before);
     let table: String = conn
         .query_row(
@@ -261,5 +261,107 @@ fn version_9_rebuilds_the_ledger_keeping_every_row_and_still_refuses_unknown_sta
     assert!(
         orphan.to_string().contains("FOREIGN KEY constraint failed"),
         "{orphan}"
+    );
+}
+
+#[test]
+fn version_10_rebuilds_the_list_keeping_every_row_and_its_order_and_still_refuses_unknown_origins()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let all_rows = |conn: &Connection| -> Vec<Vec<rusqlite::types::Value>> {
+        let mut statement = conn
+            .prepare(
+                "SELECT rowid, email, address, name, locale, topics, origin, in_file,
+                        name_chosen, locale_chosen, topics_chosen, confirmed_at,
+                        created_at, updated_at
+                 FROM subscribers ORDER BY rowid",
+            )
+            .unwrap();
+        statement
+            .query_map([], |row| {
+                (0..14).map(|i| row.get(i)).collect::<rusqlite::Result<_>>()
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let before = {
+        let conn = Connection::open(&path).unwrap();
+        for migration in &MIGRATIONS[..9] {
+            conn.execute_batch(migration).unwrap();
+        }
+        // Joined in an order that is not the addresses' order, one of each
+        // origin, with choices and a confirmation, and a gap in the rowids.
+        conn.execute_batch(
+            "INSERT INTO subscribers (rowid, email, address, name, locale, topics, origin, in_file,
+                                      name_chosen, locale_chosen, topics_chosen, confirmed_at,
+                                      created_at, updated_at)
+             VALUES (1, 'zoe@example.org', 'Zoe@example.org', 'Zoë', 'en', '[\"autos\"]', 'csv', 1,
+                     0, 0, 0, NULL, '2026-05-01T00:00:00Z', '2026-05-01T00:00:00Z'),
+                    (2, 'li.wei@example.org', 'Li.Wei@example.org', '李伟', 'zh', '[]', 'import', 1,
+                     1, 0, 1, NULL, '2026-05-01T00:01:00Z', '2026-05-02T00:00:00Z'),
+                    (5, 'ann@example.org', 'ann@example.org', 'Ann', 'en', '[]', 'signup', 0,
+                     0, 1, 0, '2026-05-03T00:00:00Z', '2026-05-03T00:00:00Z', '2026-05-03T00:00:00Z');",
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 9).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        all_rows(&conn)
+    };
+    assert_eq!(before.len(), 3);
+
+    let state = State::open(&sqlite(&path)).unwrap();
+    let conn = state.sqlite_conn().unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(
+        all_rows(conn),
+        before,
+        "every row, with its rowid (the join order)"
+    );
+    let emails: Vec<String> = state
+        .list_entries()
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.subscriber.email)
+        .collect();
+    assert_eq!(
+        emails,
+        ["Zoe@example.org", "Li.Wei@example.org", "ann@example.org"],
+        "the list reads back in the order readers joined"
+    );
+    let table: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'subscribers'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!table.contains("origin IN"), "{table}");
+    let refused = conn
+        .execute(
+            "UPDATE subscribers SET origin = 'api' WHERE email = 'zoe@example.org'",
+            [],
+        )
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("CHECK constraint failed"),
+        "{refused}"
+    );
+    let duplicate = conn
+        .execute(
+            "INSERT INTO subscribers (email, address, name, locale, topics, origin, in_file,
+                                      created_at, updated_at)
+             VALUES ('ann@example.org', 'ann@example.org', 'A', 'en', '[]', 'csv', 1, 'now', 'now')",
+            [],
+        )
+        .unwrap_err();
+    assert!(
+        duplicate.to_string().contains("UNIQUE constraint failed"),
+        "{duplicate}"
     );
 }
