@@ -94,23 +94,7 @@ fn a_choice_for_an_unknown_address_is_an_error_naming_it() {
 #[test]
 fn a_file_merged_row_by_row_names_every_later_row_of_a_reader_and_lists_in_batches() {
     let (_dir, state) = open_temp();
-    let now = at("2026-05-01T07:00:00Z");
-    let mut merge = state.begin_file_merge(FileKind::Editors, now).unwrap();
-    let mut duplicates = Vec::new();
-    // 2,500 rows: the repeats fall in the same batch of 1,000 as their
-    // first row (line 12) and in a later one (line 1,900).
-    for n in 0..2500u64 {
-        let email = match n {
-            10 | 1898 => "Reader0005@example.org".to_owned(),
-            _ => format!("reader{n:04}@example.org"),
-        };
-        merge
-            .add(n + 2, &reader(&email, &format!("R{n}"), "en", &[]))
-            .unwrap();
-        duplicates.extend(merge.take_duplicates());
-    }
-    let (sync, last) = merge.finish().unwrap();
-    duplicates.extend(last);
+    let (sync, duplicates) = merge_with_repeats(&state, FileKind::Editors);
     assert_eq!(sync.added, 2498);
     assert_eq!(
         duplicates,
@@ -149,8 +133,9 @@ fn a_file_merged_row_by_row_names_every_later_row_of_a_reader_and_lists_in_batch
 }
 
 /// Merges 2,500 rows, two of them repeating an earlier reader (in the
-/// same batch of 1,000 and in a later one), as the file `kind`; returns
-/// what the merge said and the duplicates it named.
+/// same batch of 1,000 as their first row, line 12, and in a later one,
+/// line 1,900), as the file `kind`; returns what the merge said and the
+/// duplicates it named.
 fn merge_with_repeats(
     state: &crate::state::State,
     kind: FileKind,

@@ -5,6 +5,20 @@ use crate::state::tests::*;
 use rusqlite::Connection;
 use std::fs;
 
+/// Every row of `sql`, its `columns` columns each as SQLite holds them.
+fn rows_of(conn: &Connection, sql: &str, columns: usize) -> Vec<Vec<rusqlite::types::Value>> {
+    let mut statement = conn.prepare(sql).unwrap();
+    statement
+        .query_map([], |row| {
+            (0..columns)
+                .map(|i| row.get(i))
+                .collect::<rusqlite::Result<_>>()
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 #[test]
 fn creates_schema_in_new_folders_and_reopening_keeps_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -181,21 +195,14 @@ fn refuses_another_programs_sqlite_database_without_changing_it() {
 fn version_9_rebuilds_the_ledger_keeping_every_row_and_still_refuses_unknown_statuses() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
-    let all_rows = |conn: &Connection| -> Vec<Vec<rusqlite::types::Value>> {
-        let mut statement = conn
-            .prepare(
-                "SELECT digest_id, email, locale, status, attempts, next_attempt_at,
-                        last_error, updated_at, claimed_by
-                 FROM deliveries ORDER BY digest_id, email",
-            )
-            .unwrap();
-        statement
-            .query_map([], |row| {
-                (0..9).map(|i| row.get(i)).collect::<rusqlite::Result<_>>()
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+    let all_rows = |conn: &Connection| {
+        rows_of(
+            conn,
+            "SELECT digest_id, email, locale, status, attempts, next_attempt_at,
+                    last_error, updated_at, claimed_by
+             FROM deliveries ORDER BY digest_id, email",
+            9,
+        )
     };
     let before = {
         let conn = Connection::open(&path).unwrap();
@@ -269,22 +276,15 @@ fn version_10_rebuilds_the_list_keeping_every_row_and_its_order_and_still_refuse
 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
-    let all_rows = |conn: &Connection| -> Vec<Vec<rusqlite::types::Value>> {
-        let mut statement = conn
-            .prepare(
-                "SELECT rowid, email, address, name, locale, topics, origin, in_file,
-                        name_chosen, locale_chosen, topics_chosen, confirmed_at,
-                        created_at, updated_at
-                 FROM subscribers ORDER BY rowid",
-            )
-            .unwrap();
-        statement
-            .query_map([], |row| {
-                (0..14).map(|i| row.get(i)).collect::<rusqlite::Result<_>>()
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+    let all_rows = |conn: &Connection| {
+        rows_of(
+            conn,
+            "SELECT rowid, email, address, name, locale, topics, origin, in_file,
+                    name_chosen, locale_chosen, topics_chosen, confirmed_at,
+                    created_at, updated_at
+             FROM subscribers ORDER BY rowid",
+            14,
+        )
     };
     let before = {
         let conn = Connection::open(&path).unwrap();
