@@ -411,9 +411,7 @@ impl State {
         // shares, so no reader can be added before the merge's own rows.
         let empty = self
             .db
-            .query_opt("SELECT email FROM subscribers LIMIT 1", &[], |row| {
-                row.text(0)
-            })
+            .query_opt("SELECT 1 FROM subscribers LIMIT 1", &[], |row| row.int(0))
             .with_context(context)?
             .is_none();
         let target = if empty {

@@ -19,6 +19,34 @@ fn rows_of(conn: &Connection, sql: &str, columns: usize) -> Vec<Vec<rusqlite::ty
         .collect()
 }
 
+/// A database at `path` as a gazette of schema `version` left it, holding
+/// the rows that `rows` (SQL) inserts.
+fn database_at_version(path: &std::path::Path, version: usize, rows: &str) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    for migration in &MIGRATIONS[..version] {
+        conn.execute_batch(migration).unwrap();
+    }
+    conn.execute_batch(rows).unwrap();
+    conn.pragma_update(None, "user_version", version as i64)
+        .unwrap();
+    conn.pragma_update(None, "application_id", APPLICATION_ID)
+        .unwrap();
+    conn
+}
+
+/// The state at `path` opened by this gazette, which migrates it; checks it
+/// is at this build's schema version.
+fn open_migrated(path: &std::path::Path) -> State {
+    let state = State::open(&sqlite(path)).unwrap();
+    let version: i64 = state
+        .sqlite_conn()
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    state
+}
+
 #[test]
 fn creates_schema_in_new_folders_and_reopening_keeps_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,30 +98,18 @@ fn creates_schema_in_new_folders_and_reopening_keeps_data() {
 fn a_version_1_database_is_migrated_to_the_fetch_cache_keeping_its_data() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
-    {
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(SCHEMA_V1).unwrap();
-        conn.execute_batch(
-            "INSERT INTO digests (id, created_at) VALUES ('d1', '2026-05-01T00:00:00Z');",
-        )
-        .unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
-        conn.pragma_update(None, "application_id", APPLICATION_ID)
-            .unwrap();
-    }
+    database_at_version(
+        &path,
+        1,
+        "INSERT INTO digests (id, created_at) VALUES ('d1', '2026-05-01T00:00:00Z');",
+    );
     let read_only = State::open_read_only(&sqlite(&path)).unwrap().unwrap();
     assert_eq!(
         read_only.cached_fetch("https://a.example/feed").unwrap(),
         None
     );
     drop(read_only);
-    let state = State::open(&sqlite(&path)).unwrap();
-    let version: i64 = state
-        .sqlite_conn()
-        .unwrap()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    let state = open_migrated(&path);
     assert!(state.digest_exists("d1").unwrap());
     assert_eq!(state.cached_fetch("https://a.example/feed").unwrap(), None);
 }
@@ -205,11 +221,9 @@ fn version_9_rebuilds_the_ledger_keeping_every_row_and_still_refuses_unknown_sta
         )
     };
     let before = {
-        let conn = Connection::open(&path).unwrap();
-        for migration in &MIGRATIONS[..8] {
-            conn.execute_batch(migration).unwrap();
-        }
-        conn.execute_batch(
+        let conn = database_at_version(
+            &path,
+            8,
             "INSERT INTO digests (id, created_at) VALUES ('d1', '2026-05-01T00:00:00Z');
              INSERT INTO deliveries (digest_id, email, locale, status, attempts,
                                      next_attempt_at, last_error, updated_at, claimed_by)
@@ -218,21 +232,13 @@ fn version_9_rebuilds_the_ledger_keeping_every_row_and_still_refuses_unknown_sta
                     ('d1', 'c@example.com', 'en', 'deferred', 2, '2026-05-01T01:00:00Z',
                      '451 4.7.1 try later', '2026-05-01T00:02:00Z', NULL),
                     ('d1', 'd@example.com', 'en', 'unknown', 1, NULL, 'connection lost', '2026-05-01T00:03:00Z', NULL);",
-        )
-        .unwrap();
-        conn.pragma_update(None, "user_version", 8).unwrap();
-        conn.pragma_update(None, "application_id", APPLICATION_ID)
-            .unwrap();
+        );
         all_rows(&conn)
     };
     assert_eq!(before.len(), 4);
 
-    let state = State::open(&sqlite(&path)).unwrap();
+    let state = open_migrated(&path);
     let conn = state.sqlite_conn().unwrap();
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
     assert_eq!(all_rows(conn), before);
     let table: String = conn
         .query_row(
@@ -287,13 +293,11 @@ fn version_10_rebuilds_the_list_keeping_every_row_and_its_order_and_still_refuse
         )
     };
     let before = {
-        let conn = Connection::open(&path).unwrap();
-        for migration in &MIGRATIONS[..9] {
-            conn.execute_batch(migration).unwrap();
-        }
         // Joined in an order that is not the addresses' order, one of each
         // origin, with choices and a confirmation, and a gap in the rowids.
-        conn.execute_batch(
+        let conn = database_at_version(
+            &path,
+            9,
             "INSERT INTO subscribers (rowid, email, address, name, locale, topics, origin, in_file,
                                       name_chosen, locale_chosen, topics_chosen, confirmed_at,
                                       created_at, updated_at)
@@ -303,21 +307,13 @@ fn version_10_rebuilds_the_list_keeping_every_row_and_its_order_and_still_refuse
                      1, 0, 1, NULL, '2026-05-01T00:01:00Z', '2026-05-02T00:00:00Z'),
                     (5, 'ann@example.org', 'ann@example.org', 'Ann', 'en', '[]', 'signup', 0,
                      0, 1, 0, '2026-05-03T00:00:00Z', '2026-05-03T00:00:00Z', '2026-05-03T00:00:00Z');",
-        )
-        .unwrap();
-        conn.pragma_update(None, "user_version", 9).unwrap();
-        conn.pragma_update(None, "application_id", APPLICATION_ID)
-            .unwrap();
+        );
         all_rows(&conn)
     };
     assert_eq!(before.len(), 3);
 
-    let state = State::open(&sqlite(&path)).unwrap();
+    let state = open_migrated(&path);
     let conn = state.sqlite_conn().unwrap();
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
     assert_eq!(
         all_rows(conn),
         before,
