@@ -26,10 +26,13 @@ use crate::model::DeliveryOutcome;
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[cfg(test)]
 mod tests;
+mod watch;
+
+pub use watch::{SuppressionWatch, Verdict};
 
 /// How long outcomes wait for a claim to share their commit. Long enough
 /// that a connection's next claims (every `claim_ahead + 1` messages, a few
@@ -250,6 +253,7 @@ pub struct LedgerWriter {
     requests: mpsc::Receiver<Vec<Request>>,
     outcomes: Arc<Mutex<Vec<Request>>>,
     now: DateTime<FixedOffset>,
+    watch: SuppressionWatch,
 }
 
 /// A writer over `state` and the first handle on it. Run the writer on its
@@ -267,17 +271,26 @@ pub fn ledger_writer(state: State, now: DateTime<FixedOffset>) -> (Ledger, Ledge
             requests: receiver,
             outcomes,
             now,
+            watch: SuppressionWatch::default(),
         },
     )
 }
 
 impl LedgerWriter {
+    /// What this writer learns of suppressions among the rows it claimed,
+    /// for the workers to ask (see [`SuppressionWatch`]).
+    pub fn watch(&self) -> SuppressionWatch {
+        self.watch.clone()
+    }
+
     /// Commits what arrives, everything waiting in one transaction, until
     /// every [`Ledger`] handle is gone. After an outcome could not be
     /// recorded (or a commit failed) every later claim is refused, so
     /// nothing more leaves; the first such error is returned.
     pub fn run(self) -> Result<()> {
         let mut failure: Option<anyhow::Error> = None;
+        // The data version at the writer's last look at the watched rows.
+        let mut looked_at: Option<i64> = None;
         while let Ok(mut requests) = self.requests.recv() {
             requests.extend(self.requests.try_iter().flatten());
             // Outcomes alone are not worth an fsync of their own while a
@@ -313,8 +326,17 @@ impl LedgerWriter {
                 batch.into_iter().partition(|r| r.change.is_none());
             let changes: Vec<&LedgerChange> =
                 batch.iter().filter_map(|r| r.change.as_ref()).collect();
+            // Before the transaction: whatever another connection committed
+            // before this instant, the look below sees.
+            let began = Instant::now();
             match self.state.apply(&changes, self.now) {
                 Ok(results) => {
+                    for (change, result) in changes.iter().zip(&results) {
+                        if result.is_ok() {
+                            self.follow(change);
+                        }
+                    }
+                    self.look(began, &mut looked_at);
                     for flush in flushes.into_iter().filter_map(|r| r.reply) {
                         let _ = flush.send(match &failure {
                             None => Ok(()),
@@ -335,6 +357,10 @@ impl LedgerWriter {
                     }
                 }
                 Err(error) => {
+                    // The rolled-back changes may have been claims the
+                    // watch now lacks, or settlements it still holds.
+                    self.watch.blind();
+                    looked_at = None;
                     refuse(flushes, &error);
                     refuse(batch, &error);
                     failure = Some(error);
@@ -342,6 +368,51 @@ impl LedgerWriter {
             }
         }
         failure.map_or(Ok(()), Err)
+    }
+
+    /// Keeps the watched rows in step with a committed change.
+    fn follow(&self, change: &LedgerChange) {
+        match change {
+            LedgerChange::Claim { email, .. } => self.watch.claimed(email),
+            LedgerChange::Outcome { email, .. }
+            | LedgerChange::Untransmitted { email, .. }
+            | LedgerChange::Release { email, .. } => self.watch.settled(email),
+        }
+    }
+
+    /// After a commit: when another connection wrote since the last look
+    /// (or there was none), looks the watched rows up on this connection,
+    /// whose cache the writer's own commits keep warm; otherwise what the
+    /// watch knew still holds. Anything it cannot tell leaves it blind.
+    fn look(&self, began: Instant, looked_at: &mut Option<i64>) {
+        // Read before the lookups: a suppression landing while they run
+        // changes it again, and the next commit looks again.
+        let version = match self.state.data_version() {
+            Ok(Some(version)) => version,
+            Ok(None) | Err(_) => {
+                self.watch.blind();
+                *looked_at = None;
+                return;
+            }
+        };
+        if *looked_at == Some(version) {
+            self.watch.unchanged(began);
+            return;
+        }
+        let mut suppressed = Vec::new();
+        for email in self.watch.watched() {
+            match self.state.is_suppressed(&email) {
+                Ok(true) => suppressed.push(email),
+                Ok(false) => {}
+                Err(_) => {
+                    self.watch.blind();
+                    *looked_at = None;
+                    return;
+                }
+            }
+        }
+        self.watch.looked(began, &suppressed);
+        *looked_at = Some(version);
     }
 }
 

@@ -83,7 +83,9 @@ mod worker;
 
 pub use build_record::BuildRecord;
 pub use fetch_cache::CachedFetch;
-pub use group_commit::{Claim, Claimed, Ledger, LedgerChange, LedgerWriter, ledger_writer};
+pub use group_commit::{
+    Claim, Claimed, Ledger, LedgerChange, LedgerWriter, SuppressionWatch, Verdict, ledger_writer,
+};
 pub use inbound::{MailApplied, MailChange};
 pub use ledger::{Counts, Delivery, Suppressed};
 pub use lock::{Busy, Planning, SendLock, SendRole, lock};

@@ -91,6 +91,21 @@ impl State {
             .with_context(|| format!("cannot look up {email} in {}", self.label))
     }
 
+    /// A number that changes whenever another connection (another process,
+    /// or another thread's connection) commits to the database, SQLite's
+    /// `PRAGMA data_version`; `None` on PostgreSQL, which has no such
+    /// number. The ledger writer compares it between its commits to know
+    /// when a suppression may have landed without looking one up.
+    pub fn data_version(&self) -> Result<Option<i64>> {
+        match &self.db {
+            Db::Sqlite(conn) => conn
+                .query_row("PRAGMA data_version", [], |row| row.get(0))
+                .map(Some)
+                .with_context(|| format!("cannot read the data version of {}", self.label)),
+            Db::Postgres(_) => Ok(None),
+        }
+    }
+
     /// Whether the address (compared case-insensitively) is suppressed.
     pub fn is_suppressed(&self, email: &str) -> Result<bool> {
         let email = normalize_email(email);

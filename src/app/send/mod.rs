@@ -416,6 +416,7 @@ impl Run<'_, '_> {
         let mut writer_state = State::open(&self.config.state)?;
         writer_state.set_worker(self.state.worker());
         let (ledger, ledger_writer) = state::ledger_writer(writer_state, self.now);
+        let watch = ledger_writer.watch();
         let writer = std::thread::spawn(move || ledger_writer.run());
         let (event_tx, events) = mpsc::channel::<Event>();
         let stop = Arc::new(Stop::default());
@@ -461,6 +462,7 @@ impl Run<'_, '_> {
                 slot: Arc::clone(&slot),
                 claim_ahead,
                 suppressions,
+                watch: watch.clone(),
                 breaker: Arc::clone(&breaker),
             };
             std::thread::spawn(move || workers::work(transport, shared));

@@ -17,9 +17,9 @@
 //! durable: every earlier outcome is queued before the next claim) and
 //! those claimed ahead, never transmitted. When its turn comes, a job
 //! claimed ahead is sent only if its address was not suppressed meanwhile
-//! (looked up on the worker's own connection, never behind the writer's
-//! commits), so a suppression stops the same messages as without claiming
-//! ahead. With a rate limit there is time to spare and nothing is claimed
+//! (as the ledger writer saw it within [`WATCH_FRESH`], or else looked up
+//! on the worker's own connection, never behind the writer's commits), so
+//! a suppression stops the same messages as without claiming ahead. With a rate limit there is time to spare and nothing is claimed
 //! ahead. A row never becomes `sending` while it waits in the queue or for
 //! a relay to greet.
 //!
@@ -36,11 +36,12 @@ use super::reports::Reports;
 use super::stop::Stop;
 use crate::deliver::{Gate, RateLimiter, Transport};
 use crate::model::DeliveryOutcome;
-use crate::state::{Claim, Claimed, Ledger, State};
+use crate::state::{Claim, Claimed, Ledger, State, SuppressionWatch, Verdict};
 use anyhow::{Result, anyhow};
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// One message on its way to a transport.
 pub struct Job {
@@ -141,6 +142,9 @@ pub struct Shared {
     /// The worker's own connection to the state, to look up, when a job
     /// claimed ahead has its turn, whether a suppression landed since.
     pub suppressions: Option<State>,
+    /// What the ledger writer knows of suppressions among claimed rows,
+    /// asked before `suppressions` (see [`WATCH_FRESH`]).
+    pub watch: SuppressionWatch,
     /// Counts deferrals in a row across the workers; the worker whose
     /// answer trips it halts the run before anyone takes another job.
     pub breaker: Arc<Breaker>,
@@ -264,16 +268,30 @@ fn holding(ahead: &VecDeque<Ahead>) -> Slot {
     }
 }
 
+/// How recent the ledger writer's knowledge must be for a worker to trust
+/// it instead of looking the address up itself. A claim made at its own
+/// turn misses a suppression landing during its commit (milliseconds before
+/// the envelope); a job claimed ahead misses one landing within this long
+/// before the envelope: the same kind of window, no wider.
+pub const WATCH_FRESH: Duration = Duration::from_millis(10);
+
 /// Whether `job`'s address was suppressed since its row was claimed
 /// ahead (`gazette unsubscribe`, the HTTP endpoint or the mailbox reader
 /// while the message before it was on the wire): the same promise as for
 /// a row claimed at its own turn, that a suppression landing before the
-/// envelope is sent stops the message. A failed lookup lets the claim
-/// stand, as a claim that met no suppression does.
+/// envelope is sent stops the message. The ledger writer's watch answers
+/// when it looked recently; otherwise the worker's own connection does. A
+/// failed lookup lets the claim stand, as a claim that met no suppression
+/// does.
 fn suppressed_since_claim(shared: &Shared, job: &Job) -> bool {
     let Some(reader) = &shared.suppressions else {
         return false;
     };
+    match shared.watch.verdict(&job.ledger_email, WATCH_FRESH) {
+        Verdict::Suppressed => return true,
+        Verdict::Clear => return false,
+        Verdict::Unknown => {}
+    }
     match reader.is_suppressed(&job.ledger_email) {
         Ok(suppressed) => suppressed,
         Err(error) => {

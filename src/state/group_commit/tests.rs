@@ -5,6 +5,7 @@ use super::*;
 use crate::state::Status;
 use crate::state::tests::TestState;
 use chrono::DateTime;
+use std::time::Duration;
 
 fn now() -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339("2026-05-01T08:00:00+08:00").unwrap()
@@ -188,5 +189,48 @@ fn record_all(ledger: &Ledger, rows: &[String]) {
                 }
             });
         }
+    });
+}
+
+#[test]
+fn the_watch_tells_a_suppression_another_connection_committed_after_the_claim() {
+    let test = ledger_with(&["a@example.com", "b@example.com", "c@example.com"]);
+    let (ledger, writer) = ledger_writer(test.open(), now());
+    let watch = writer.watch();
+    let fresh = Duration::from_secs(3600);
+    let sqlite = test.open().db.backend() == crate::state::db::Backend::Sqlite;
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| writer.run());
+        for claim in ledger.claim_all([("d1", "a@example.com"), ("d1", "b@example.com")]) {
+            assert_eq!(claim.wait().unwrap(), Claimed::Sending);
+        }
+        // PostgreSQL has no data version: the watch never vouches there,
+        // and workers look every address up themselves.
+        let clear = if sqlite {
+            Verdict::Clear
+        } else {
+            Verdict::Unknown
+        };
+        assert_eq!(watch.verdict("a@example.com", fresh), clear);
+        // The unsubscribe lands from elsewhere after the claims; the next
+        // commit (any: here a claim of another row) looks again.
+        test.open()
+            .suppress("b@example.com", "unsubscribed", now())
+            .unwrap();
+        ledger.claim("d1", "c@example.com").wait().unwrap();
+        let suppressed = if sqlite {
+            Verdict::Suppressed
+        } else {
+            Verdict::Unknown
+        };
+        assert_eq!(watch.verdict("b@example.com", fresh), suppressed);
+        assert_eq!(watch.verdict("a@example.com", fresh), clear);
+        assert_eq!(watch.verdict("c@example.com", fresh), clear);
+        // Settled: no longer watched.
+        ledger.record("d1".into(), "a@example.com".into(), DeliveryOutcome::Sent);
+        ledger.flush().unwrap();
+        assert_eq!(watch.verdict("a@example.com", fresh), Verdict::Unknown);
+        drop(ledger);
+        running.join().unwrap().unwrap();
     });
 }
