@@ -336,7 +336,7 @@ impl LedgerWriter {
                             self.follow(change);
                         }
                     }
-                    self.look(began, &mut looked_at);
+                    looked_at = self.look(began, looked_at);
                     for flush in flushes.into_iter().filter_map(|r| r.reply) {
                         let _ = flush.send(match &failure {
                             None => Ok(()),
@@ -383,36 +383,32 @@ impl LedgerWriter {
     /// After a commit: when another connection wrote since the last look
     /// (or there was none), looks the watched rows up on this connection,
     /// whose cache the writer's own commits keep warm; otherwise what the
-    /// watch knew still holds. Anything it cannot tell leaves it blind.
-    fn look(&self, began: Instant, looked_at: &mut Option<i64>) {
+    /// watch knew still holds. Returns the data version it looked at;
+    /// `None`, leaving the watch blind, when it cannot tell.
+    fn look(&self, began: Instant, looked_at: Option<i64>) -> Option<i64> {
+        let seen = self.try_look(began, looked_at);
+        if seen.is_none() {
+            self.watch.blind();
+        }
+        seen
+    }
+
+    fn try_look(&self, began: Instant, looked_at: Option<i64>) -> Option<i64> {
         // Read before the lookups: a suppression landing while they run
         // changes it again, and the next commit looks again.
-        let version = match self.state.data_version() {
-            Ok(Some(version)) => version,
-            Ok(None) | Err(_) => {
-                self.watch.blind();
-                *looked_at = None;
-                return;
-            }
-        };
-        if *looked_at == Some(version) {
+        let version = self.state.data_version().ok().flatten()?;
+        if looked_at == Some(version) {
             self.watch.unchanged(began);
-            return;
+            return looked_at;
         }
         let mut suppressed = Vec::new();
         for email in self.watch.watched() {
-            match self.state.is_suppressed(&email) {
-                Ok(true) => suppressed.push(email),
-                Ok(false) => {}
-                Err(_) => {
-                    self.watch.blind();
-                    *looked_at = None;
-                    return;
-                }
+            if self.state.is_suppressed(&email).ok()? {
+                suppressed.push(email);
             }
         }
         self.watch.looked(began, &suppressed);
-        *looked_at = Some(version);
+        Some(version)
     }
 }
 

@@ -19,9 +19,10 @@
 //! claimed ahead is sent only if its address was not suppressed meanwhile
 //! (as the ledger writer saw it within [`WATCH_FRESH`], or else looked up
 //! on the worker's own connection, never behind the writer's commits), so
-//! a suppression stops the same messages as without claiming ahead. With a rate limit there is time to spare and nothing is claimed
-//! ahead. A row never becomes `sending` while it waits in the queue or for
-//! a relay to greet.
+//! a suppression stops the same messages as without claiming ahead. With a
+//! rate limit there is time to spare and nothing is claimed ahead. A row
+//! never becomes `sending` while it waits in the queue or for a relay to
+//! greet.
 //!
 //! Each worker shows where it stands in its [`Slot`], so that a stopped run
 //! can tell a message in flight (waited for; its worker then releases the

@@ -4,6 +4,14 @@ use super::*;
 
 const FRESH: Duration = Duration::from_secs(3600);
 
+/// A watch over `email`'s claimed row, just looked at and found clear.
+fn looked_clear(email: &str) -> SuppressionWatch {
+    let watch = SuppressionWatch::default();
+    watch.claimed(email);
+    watch.looked(Instant::now(), &[]);
+    watch
+}
+
 #[test]
 fn a_row_is_unknown_until_claimed_and_looked_at() {
     let watch = SuppressionWatch::default();
@@ -36,18 +44,14 @@ fn a_suppression_found_is_told_however_old_the_look() {
 
 #[test]
 fn a_settled_row_is_no_longer_vouched_for() {
-    let watch = SuppressionWatch::default();
-    watch.claimed("a@example.com");
-    watch.looked(Instant::now(), &[]);
+    let watch = looked_clear("a@example.com");
     watch.settled("a@example.com");
     assert_eq!(watch.verdict("a@example.com", FRESH), Verdict::Unknown);
 }
 
 #[test]
 fn a_blind_writer_vouches_for_nothing_until_it_looks_again() {
-    let watch = SuppressionWatch::default();
-    watch.claimed("a@example.com");
-    watch.looked(Instant::now(), &[]);
+    let watch = looked_clear("a@example.com");
     watch.blind();
     assert_eq!(watch.verdict("a@example.com", FRESH), Verdict::Unknown);
     // "Nothing changed" cannot restore what it never confirmed.
