@@ -11,8 +11,8 @@
 //! `sending`. Outcomes are not waited for: each is queued before its
 //! worker's next claim, and a commit takes every outcome queued before the
 //! requests it holds, so it is committed no later than that claim, just as
-//! when a worker committed both in one transaction of its own (or within
-//! [`OUTCOME_WAIT`] when no claim follows). Outcomes wait in a queue of
+//! when a worker committed both in one transaction of its own (or within a
+//! few milliseconds when no claim follows). Outcomes wait in a queue of
 //! their own that wakes the writer only when it was empty: one wake-up per
 //! commit, not per message (each is a thread switch, the largest single
 //! cost of a fast send). Releases (a stopped run's claims whose messages never
@@ -34,14 +34,8 @@ mod watch;
 
 pub use watch::{SuppressionWatch, Verdict};
 
-/// How long outcomes wait for a claim to share their commit. Long enough
-/// that a connection's next claims (every `claim_ahead + 1` messages, a few
-/// milliseconds apart on a fast relay) nearly always come first, so
-/// outcomes almost never cost an fsync of their own; short enough that the
-/// ledger trails a stalled run by a blink. Waiting costs no guarantee: an
-/// outcome not yet committed is one of the `claim_ahead + 1` rows per
-/// connection a crash may leave `unknown` either way.
-const OUTCOME_WAIT: Duration = Duration::from_millis(100);
+/// How long outcomes wait for a claim to share their commit.
+const OUTCOME_WAIT: Duration = Duration::from_millis(5);
 
 /// One change a send worker asks of the ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,8 +289,8 @@ impl LedgerWriter {
             requests.extend(self.requests.try_iter().flatten());
             // Outcomes alone are not worth an fsync of their own while a
             // worker is about to claim its next row: wait briefly for a
-            // claim to share it with (the row stays one a crash would leave
-            // `unknown` a little longer, within the same bound). Outcomes
+            // claim to share it with (the cost is a few milliseconds more
+            // in which a crash would leave the row `unknown`). Outcomes
             // queued meanwhile do not wake us.
             while !requests.iter().any(|r| r.reply.is_some()) {
                 match self.requests.recv_timeout(OUTCOME_WAIT) {
