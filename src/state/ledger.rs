@@ -181,22 +181,23 @@ static HOLDERS: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The next due rows of digest `?1` after address `?2`, in address order,
-/// that nobody holds, reserved for worker `?5`; `?3` now, `?4` how many.
-/// On PostgreSQL the pick skips rows another worker is reserving at the
-/// same moment (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
+/// that nobody holds; `?3` now, `?4` how many. On SQLite only read: its
+/// send lock admits one sender, so there is nobody to reserve them from,
+/// and a write here would take the database's one write lock (and an
+/// fsync) from the ledger writer, whose claims the connections wait for.
 static NEXT_DUE_SQLITE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "UPDATE deliveries SET claimed_by = ?5
-         WHERE rowid IN (
-             SELECT rowid FROM deliveries
-             WHERE digest_id = ?1 AND email > ?2 AND claimed_by IS NULL
-               AND (status = '{pending}' OR (status = '{deferred}' AND next_attempt_at <= ?3))
-             ORDER BY email LIMIT ?4)
-         RETURNING digest_id, email",
+        "SELECT digest_id, email FROM deliveries
+         WHERE digest_id = ?1 AND email > ?2 AND claimed_by IS NULL
+           AND (status = '{pending}' OR (status = '{deferred}' AND next_attempt_at <= ?3))
+         ORDER BY email LIMIT ?4",
         pending = Status::Pending,
         deferred = Status::Deferred,
     )
 });
+/// The same on PostgreSQL, reserved for worker `?5`: workers share the
+/// ledger, and the pick skips rows another worker is reserving at the same
+/// moment (`FOR UPDATE SKIP LOCKED`).
 static NEXT_DUE_POSTGRES: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE deliveries d SET claimed_by = ?5
@@ -607,10 +608,11 @@ impl State {
     }
 
     /// The next due rows of `digest_id` after `after` (by address, `""`
-    /// for the first), at most `limit`, that no worker holds, reserved for
-    /// this one (on PostgreSQL with `FOR UPDATE SKIP LOCKED`), so workers
-    /// sharing the ledger take disjoint batches and a row is handed out
-    /// once. Returns (digest id, ledger address) in address order.
+    /// for the first), at most `limit`, that no worker holds. On PostgreSQL
+    /// they are reserved for this worker (`FOR UPDATE SKIP LOCKED`), so
+    /// workers sharing the ledger take disjoint batches and a row is handed
+    /// out once; a SQLite ledger has one sender, so they are only read.
+    /// Returns (digest id, ledger address) in address order.
     pub fn next_due(
         &self,
         digest_id: &str,
@@ -619,11 +621,17 @@ impl State {
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<(String, String)>> {
         let now = timestamp(now);
-        let params = args![digest_id, after, &now, limit, self.worker.as_str()];
         let read = |row: &super::db::Row<'_>| Ok((row.text(0)?, row.text(1)?));
         let mut rows = match self.db.backend() {
-            Backend::Sqlite => self.db.query(&NEXT_DUE_SQLITE, params, read),
-            Backend::Postgres => self.db.query(&NEXT_DUE_POSTGRES, params, read),
+            Backend::Sqlite => {
+                self.db
+                    .query(&NEXT_DUE_SQLITE, args![digest_id, after, &now, limit], read)
+            }
+            Backend::Postgres => self.db.query(
+                &NEXT_DUE_POSTGRES,
+                args![digest_id, after, &now, limit, self.worker.as_str()],
+                read,
+            ),
         }
         .with_context(|| {
             format!(

@@ -55,7 +55,7 @@ use std::collections::HashSet;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use stop::Stop;
-use workers::{Event, Job, Settled, Slot};
+use workers::{Event, Job, Row, Settled, Slot};
 
 /// The stories a send reads: the article sources, and the feed sources as
 /// the last `build` stored them (`send` never fetches). In a real send it
@@ -276,13 +276,20 @@ struct Crew<'p> {
     stop: Arc<Stop>,
     progress: &'p indicatif::ProgressBar,
     first_error: Option<anyhow::Error>,
+    /// The rows offered to the workers that have not reported yet: a later
+    /// pass over the ledger finds them still due (queued, or claimed and
+    /// not yet committed) and must not offer them again. At most the queue
+    /// and what the workers hold.
+    held: HashSet<Row>,
 }
 
 impl Crew<'_> {
     /// Counts one event; a worker's error is kept as the run's first.
     fn handle(&mut self, tally: &mut Tally, event: Event) {
         match event {
-            Event::Report(Ok((email, settled))) => {
+            Event::Report(Ok((row, settled))) => {
+                self.held.remove(&row);
+                let email = row.email;
                 match settled {
                     Settled::Outcome(outcome) => {
                         tally.count(&email, &outcome);
@@ -328,6 +335,14 @@ impl Crew<'_> {
             "the relay deferred {} messages in a row; stopping, the rest is left for the next run",
             breaker::STOP_AFTER_DEFERRALS_IN_A_ROW,
         );
+    }
+
+    /// Whether the row was offered to the workers and has not reported.
+    fn holds(&self, digest_id: &str, email: &str) -> bool {
+        self.held.contains(&Row {
+            digest_id: digest_id.to_owned(),
+            email: email.to_owned(),
+        })
     }
 
     /// A row the producer settled itself.
@@ -478,6 +493,7 @@ impl Run<'_, '_> {
             stop,
             progress: &progress,
             first_error: None,
+            held: HashSet::new(),
         };
 
         // The queue closes when `queue` returns, so the workers finish
@@ -540,17 +556,34 @@ impl Run<'_, '_> {
         crew: &mut Crew<'_>,
     ) -> Result<()> {
         let digests = self.state.due_digest_ids(self.now)?;
+        let mut pass = 0;
         loop {
             let mut found = false;
             for digest_id in &digests {
                 let mut after = String::new();
                 loop {
+                    // A pass meets each row once, so only a later one can
+                    // find rows it offered (on SQLite, which reserves
+                    // nothing, every row still queued or in flight). Reports
+                    // are taken before the read: a row reported by then has
+                    // its outcome queued, and is `sending` until it commits.
+                    if pass > 0 {
+                        crew.take_reports(tally);
+                    }
                     let batch = self.state.next_due(digest_id, &after, BATCH, self.now)?;
                     let Some((_, last)) = batch.last() else {
                         break;
                     };
                     after = last.clone();
-                    found = true;
+                    let batch = if pass == 0 {
+                        batch
+                    } else {
+                        batch
+                            .into_iter()
+                            .filter(|(digest_id, email)| !crew.holds(digest_id, email))
+                            .collect()
+                    };
+                    found |= !batch.is_empty();
                     let actions = recipients::actions(self.config, self.state, &batch, suppressed)?;
                     for ((digest_id, email), action) in batch.iter().zip(&actions) {
                         if self.offer(digest_id, email, action.as_action(), tally, &jobs, crew)?
@@ -565,6 +598,7 @@ impl Run<'_, '_> {
             if !found {
                 return Ok(());
             }
+            pass += 1;
         }
     }
 
@@ -630,12 +664,16 @@ impl Run<'_, '_> {
             envelope_from,
             message,
         };
+        let row = Row::of(&job);
         // While the queue is full, sleep until it is at half (see
         // `reports`); a stop, an error or a worker that stops wakes us too.
         loop {
             crew.reports.offering();
             match jobs.try_send(job) {
-                Ok(()) => break,
+                Ok(()) => {
+                    crew.held.insert(row);
+                    break;
+                }
                 Err(mpsc::TrySendError::Full(back)) => {
                     crew.reports.not_offered();
                     job = back;

@@ -118,7 +118,10 @@ mod tests {
         for _ in 0..3 {
             reports.taken(1);
             reports.push(Ok((
-                "a@example.com".into(),
+                super::super::workers::Row {
+                    digest_id: "d".into(),
+                    email: "a@example.com".into(),
+                },
                 super::super::Settled::Released,
             )));
         }

@@ -7,11 +7,11 @@
 //! All ledger writes go through one writer thread (`state`'s group
 //! commit), so N connections share each fsync. A row is `sending` only
 //! while its message is on an open session, or while it is one of the jobs
-//! a worker has **claimed ahead**: when the last message a worker holds
-//! passes its point of no return, the worker takes up to `claim_ahead` of
-//! the jobs waiting in the queue and claims them in one commit, so that
-//! fsync happens while the current message is on the wire, and one fsync
-//! serves `claim_ahead` messages instead of one. A crash can therefore
+//! a worker has **claimed ahead**: when a message passes its point of no
+//! return with at most one job claimed ahead behind it, the worker takes
+//! jobs waiting in the queue, up to `claim_ahead` held in all, and claims
+//! them in one commit, so that fsync happens while the messages before
+//! them are on the wire, and one fsync serves many messages instead of one. A crash can therefore
 //! leave at most `claim_ahead + 1` rows per connection `sending` (the
 //! README's bound): the one in flight (or answered, its outcome not yet
 //! durable: every earlier outcome is queued before the next claim) and
@@ -68,9 +68,9 @@ pub enum Settled {
     Released,
 }
 
-/// What a worker reports for a job: the ledger address and how it ended,
-/// or the error that stopped the worker.
-pub type Report = Result<(String, Settled)>;
+/// What a worker reports for a job: its ledger row and how it ended, or
+/// the error that stopped the worker.
+pub type Report = Result<(Row, Settled)>;
 
 /// What reaches the run's main loop.
 pub enum Event {
@@ -86,14 +86,15 @@ pub enum Event {
 }
 
 /// A ledger row a worker holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Row {
     pub digest_id: String,
     pub email: String,
 }
 
 impl Row {
-    fn of(job: &Job) -> Row {
+    /// The row `job` delivers.
+    pub fn of(job: &Job) -> Row {
         Row {
             digest_id: job.digest_id.clone(),
             email: job.ledger_email.clone(),
@@ -206,7 +207,7 @@ pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
             }
         };
         shared.limiter.wait();
-        let refill = ahead.is_empty();
+        let refill = top_up(shared.claim_ahead, ahead.len());
         let (delivered, next) = deliver_one(transport.as_mut(), &shared, &job, claim, refill);
         let mut slot = lock(&shared.slot);
         if *slot == Slot::Abandoned {
@@ -237,7 +238,7 @@ pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
                 }
                 Delivered::Settled(settled) => settled,
             };
-            (job.ledger_email.clone(), settled)
+            (Row::of(&job), settled)
         });
         if let Ok((_, Settled::Outcome(outcome))) = &report
             && shared.breaker.trips_on(outcome)
@@ -257,6 +258,23 @@ pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
             release_ahead(&shared, ahead);
             break;
         }
+    }
+}
+
+/// A worker tops up its jobs claimed ahead when this many or fewer are
+/// left, so that their claims' commit has the whole message before the
+/// last of them on the wire to land in; with none left, the next message
+/// would wait for the commit at its point of no return.
+const TOP_UP_AT: usize = 1;
+
+/// How many jobs to claim ahead at the next point of no return, with
+/// `ahead` still held: up to `claim_ahead` in all, so that a crash leaves
+/// at most `claim_ahead + 1` rows of the connection `sending`.
+fn top_up(claim_ahead: usize, ahead: usize) -> usize {
+    if ahead <= TOP_UP_AT {
+        claim_ahead.saturating_sub(ahead)
+    } else {
+        0
     }
 }
 
@@ -332,7 +350,7 @@ fn settle_suppressed(
                 },
             );
         }
-        (job.ledger_email.clone(), Settled::Suppressed)
+        (Row::of(job), Settled::Suppressed)
     });
     shared.reports.push(report);
     if failed {
@@ -367,9 +385,7 @@ fn release_one(shared: &Shared, job: &Job) {
     shared
         .ledger
         .release(job.digest_id.clone(), job.ledger_email.clone());
-    shared
-        .reports
-        .push(Ok((job.ledger_email.clone(), Settled::Released)));
+    shared.reports.push(Ok((Row::of(job), Settled::Released)));
 }
 
 /// How [`deliver_one`] left the row.
@@ -393,9 +409,9 @@ struct ClaimGate<'a> {
     answer: Option<Result<Claimed>>,
     /// The transport said it was ready.
     ready: bool,
-    /// Whether the worker holds no job claimed ahead, so that this message's
-    /// point of no return claims the next ones.
-    refill: bool,
+    /// How many jobs this message's point of no return claims ahead (see
+    /// [`top_up`]).
+    refill: usize,
     /// The next jobs, claimed once this message passed its point of no return.
     ahead: Vec<Ahead>,
 }
@@ -409,19 +425,19 @@ impl ClaimGate<'_> {
         self.answer.as_ref()
     }
 
-    /// Takes up to `claim_ahead` of the jobs already waiting (never waits
+    /// Takes up to `refill` of the jobs already waiting (never waits
     /// for one, and leaves them to an idle worker, which holds the queue
     /// while it waits) and starts their claims, in one commit. Called under
     /// the slot's lock.
     fn claim_ahead(&mut self) {
-        if !self.refill || self.shared.claim_ahead == 0 {
+        if self.refill == 0 {
             return;
         }
         let Ok(jobs) = self.shared.jobs.try_lock() else {
             return;
         };
         let taken: Vec<Job> = std::iter::from_fn(|| jobs.try_recv().ok())
-            .take(self.shared.claim_ahead)
+            .take(self.refill)
             .collect();
         drop(jobs);
         self.shared.reports.taken(taken.len());
@@ -475,14 +491,14 @@ impl Gate for ClaimGate<'_> {
 }
 
 /// Sends `job`, claiming its row once the transport is ready unless
-/// `claimed` says it was claimed ahead. With `refill`, also returns the
-/// next jobs, claimed ahead once this message passed its point of no return.
+/// `claimed` says it was claimed ahead. Also returns up to `refill` next
+/// jobs, claimed ahead once this message passed its point of no return.
 fn deliver_one(
     transport: &mut dyn Transport,
     shared: &Shared,
     job: &Job,
     claimed: Option<Claim>,
-    refill: bool,
+    refill: usize,
 ) -> (Result<Delivered>, Vec<Ahead>) {
     let mut gate = ClaimGate {
         shared,
