@@ -4,7 +4,8 @@
 
 use chrono::DateTime;
 use gazette::deliver::{
-    EncodedBody, FileOutbox, Security, SmtpSettings, SmtpTransport, Transport, build_message,
+    EncodedBody, Envelope, FileOutbox, Gate, Security, SmtpSettings, SmtpTransport, Transport,
+    build_message,
 };
 use gazette::model::{BodyTemplate, DeliveryOutcome, Email, Personal};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
@@ -675,6 +676,175 @@ fn a_pipelining_relay_gets_the_envelope_in_one_go_and_refusals_keep_their_meanin
         1,
         "one connection for all three"
     );
+}
+
+/// A gate that goes ahead and names the message its caller sends next.
+struct Naming<'a>(Option<Envelope<'a>>);
+
+impl Gate for Naming<'_> {
+    fn ready(&mut self) {}
+
+    fn go_ahead(&mut self) -> bool {
+        true
+    }
+
+    fn next(&self) -> Option<Envelope<'_>> {
+        self.0
+    }
+}
+
+/// The bytes of a digest to `to`.
+fn message_to(to: &str) -> Vec<u8> {
+    build_message(&email("", to, to), &body(), None).unwrap()
+}
+
+/// A pipelining relay that answers the final dot of the first `ahead`
+/// messages only once the next message's MAIL, RCPT and DATA are here too:
+/// a client that waited for the dot's reply before sending them would hang
+/// until its timeout. Records the recipient of every body it accepts.
+fn start_relay_wanting_envelopes_ahead(ahead: usize) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let bodies = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        let Some(Ok(stream)) = listener.incoming().next() else {
+            return;
+        };
+        let _ = serve_envelopes_ahead(stream, ahead, &bodies);
+    });
+    (port, accepted)
+}
+
+fn serve_envelopes_ahead(
+    stream: TcpStream,
+    mut ahead: usize,
+    bodies: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    fn line(input: &mut BufReader<TcpStream>) -> std::io::Result<String> {
+        let mut line = String::new();
+        input.read_line(&mut line)?;
+        Ok(line)
+    }
+    /// RCPT and DATA after a MAIL line; the recipient.
+    fn rest_of_envelope(input: &mut BufReader<TcpStream>) -> std::io::Result<String> {
+        let (rcpt, data) = (line(input)?, line(input)?);
+        assert!(rcpt.starts_with("RCPT TO:<"), "{rcpt:?}");
+        assert_eq!(data, "DATA\r\n");
+        Ok(rcpt["RCPT TO:<".len()..]
+            .split('>')
+            .next()
+            .unwrap_or_default()
+            .to_owned())
+    }
+    let mut out = stream.try_clone()?;
+    let mut input = BufReader::new(stream);
+    out.write_all(b"220 ahead.test ESMTP\r\n")?;
+    let mut to = loop {
+        let first = line(&mut input)?;
+        if first.starts_with("EHLO") {
+            out.write_all(b"250-ahead.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")?;
+        } else if first.starts_with("MAIL") {
+            let to = rest_of_envelope(&mut input)?;
+            out.write_all(b"250 ok\r\n250 ok\r\n354 go ahead\r\n")?;
+            break to;
+        } else {
+            return Ok(());
+        }
+    };
+    loop {
+        loop {
+            let text = line(&mut input)?;
+            if text.is_empty() {
+                return Ok(());
+            }
+            if text == ".\r\n" {
+                break;
+            }
+        }
+        bodies.lock().unwrap().push(to.clone());
+        if ahead == 0 {
+            out.write_all(b"250 queued\r\n")?;
+            return Ok(());
+        }
+        ahead -= 1;
+        // Not answered before the next envelope is here.
+        let mail = line(&mut input)?;
+        assert!(mail.starts_with("MAIL FROM:<"), "{mail:?}");
+        to = rest_of_envelope(&mut input)?;
+        out.write_all(b"250 queued\r\n250 ok\r\n250 ok\r\n354 go ahead\r\n")?;
+    }
+}
+
+#[test]
+fn the_next_message_s_envelope_goes_out_behind_the_body_and_waits_on_the_same_round_trip() {
+    let (port, accepted) = start_relay_wanting_envelopes_ahead(2);
+    // A client that waited for each dot's reply would wait the whole timeout.
+    let mut transport = SmtpTransport::new(settings(port, Duration::from_secs(3))).unwrap();
+    let [ann, bob, cy] = ["ann@example.com", "bob@example.com", "cy@example.com"].map(message_to);
+    let named = |to: &'static str, message: &'static [u8]| Envelope {
+        from: SENDER,
+        to,
+        message,
+    };
+    let (bob, cy): (&'static [u8], &'static [u8]) = (bob.leak(), cy.leak());
+    let mut first = Naming(Some(named("bob@example.com", bob)));
+    assert_eq!(
+        transport.send_when(SENDER, "ann@example.com", &ann, &mut first),
+        Some(DeliveryOutcome::Sent)
+    );
+    let mut second = Naming(Some(named("cy@example.com", cy)));
+    assert_eq!(
+        transport.send_when(SENDER, "bob@example.com", bob, &mut second),
+        Some(DeliveryOutcome::Sent)
+    );
+    assert_eq!(
+        transport.send_when(SENDER, "cy@example.com", cy, &mut Naming(None)),
+        Some(DeliveryOutcome::Sent)
+    );
+    drop(transport);
+    assert_eq!(
+        *accepted.lock().unwrap(),
+        ["ann@example.com", "bob@example.com", "cy@example.com"]
+    );
+}
+
+#[test]
+fn sending_another_message_than_the_one_named_costs_the_connection_and_delivers_nothing_for_it() {
+    let (port, accepted, connections) = start_pipelining_relay();
+    let mut transport = SmtpTransport::new(settings(port, Duration::from_secs(3))).unwrap();
+    let [ann, bob, cy] = ["ann@example.com", "bob@example.com", "cy@example.com"].map(message_to);
+    let mut naming_bob = Naming(Some(Envelope {
+        from: SENDER,
+        to: "bob@example.com",
+        message: &bob,
+    }));
+    assert_eq!(
+        transport.send_when(SENDER, "ann@example.com", &ann, &mut naming_bob),
+        Some(DeliveryOutcome::Sent)
+    );
+    // Bob's turn never comes (say, he unsubscribed meanwhile): the relay,
+    // given his envelope, waits for his body; the connection goes instead.
+    assert_eq!(
+        transport.send_when(SENDER, "cy@example.com", &cy, &mut Naming(None)),
+        Some(DeliveryOutcome::Sent)
+    );
+    // Named again, and dropped with its envelope out: nothing goes to Bob.
+    let mut naming_bob = Naming(Some(Envelope {
+        from: SENDER,
+        to: "bob@example.com",
+        message: &bob,
+    }));
+    assert_eq!(
+        transport.send_when(SENDER, "ann@example.com", &ann, &mut naming_bob),
+        Some(DeliveryOutcome::Sent)
+    );
+    drop(transport);
+    assert_eq!(
+        *accepted.lock().unwrap(),
+        ["ann@example.com", "cy@example.com", "ann@example.com"]
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
 }
 
 // ------------------------------------------------ SMTPUTF8 (RFC 6531)

@@ -1012,7 +1012,15 @@ const CLAIMED_AHEAD_WINDOW: std::time::Duration = std::time::Duration::from_mill
 
 #[test]
 fn an_unsubscribe_during_a_send_makes_that_delivery_suppressed_and_the_send_goes_on() {
-    let relay = start_stalling(Stall::EachDot);
+    // With PIPELINING the envelope of the next in line goes out behind each
+    // body, before the unsubscribe lands: the connection is given up for it.
+    for stall in [Stall::EachDot, Stall::EachDotPipelining] {
+        unsubscribe_during_a_send(stall);
+    }
+}
+
+fn unsubscribe_during_a_send(stall: Stall) {
+    let relay = start_stalling(stall);
     let site = mail_site(relay.port);
     let all = readers(&site, 12);
     let child = spawn_send(&site, NOW);
@@ -1073,6 +1081,13 @@ fn an_unsubscribe_during_a_send_makes_that_delivery_suppressed_and_the_send_goes
     );
     let received = relay.received();
     assert_eq!(received.len(), 7);
+    let connections = relay.connections.load(std::sync::atomic::Ordering::SeqCst);
+    if stall == Stall::EachDotPipelining {
+        // At least the first victim's envelope had gone out ahead.
+        assert!(connections > 1, "{connections} connection(s)");
+    } else {
+        assert_eq!(connections, 1);
+    }
     for (email, status, _, last_error) in ledger_rows(&site) {
         if unsubscribed.contains(&email) {
             assert_eq!(status, "failed", "{email}");

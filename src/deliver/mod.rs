@@ -43,6 +43,27 @@ pub trait Gate {
     /// that could deliver the message. `false` abandons the message
     /// undelivered. Called at most once, after [`Gate::ready`].
     fn go_ahead(&mut self) -> bool;
+
+    /// The message the caller will hand this transport next, once this one
+    /// passed its point of no return, if it knows: a transport may send
+    /// its envelope behind this message, so that both wait on one round
+    /// trip. The caller must then send exactly that message next (sending
+    /// another, or none, costs the transport its connection, never a
+    /// delivery). `None` by default.
+    fn next(&self) -> Option<Envelope<'_>> {
+        None
+    }
+}
+
+/// A message as a transport's [`Gate::next`] names it.
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope<'a> {
+    /// The envelope sender.
+    pub from: &'a str,
+    /// The envelope recipient.
+    pub to: &'a str,
+    /// The message bytes, as [`Transport::send_when`] will get them.
+    pub message: &'a [u8],
 }
 
 /// A bare closure is a gate with nothing to do when the transport is ready.

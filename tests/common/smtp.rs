@@ -215,6 +215,9 @@ pub enum Stall {
     /// Read each message to its final dot, report it, and answer 250 only
     /// when the test calls [`Stalling::release`].
     EachDot,
+    /// [`Stall::EachDot`] from a relay that offers PIPELINING, so the
+    /// client may send the next message's envelope behind each body.
+    EachDotPipelining,
     /// Never stall: record each message, report it, answer 250.
     Never,
 }
@@ -237,6 +240,8 @@ pub struct Stalling {
     pub accepted: Arc<Mutex<Vec<Received>>>,
     pub seen: std::sync::mpsc::Receiver<Seen>,
     release: std::sync::mpsc::Sender<()>,
+    /// Connections accepted so far.
+    pub connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Stalling {
@@ -279,9 +284,12 @@ pub fn start_stalling(stall: Stall) -> Stalling {
     let (release, release_rx) = std::sync::mpsc::channel::<()>();
     let release_rx = Arc::new(Mutex::new(release_rx));
     let record = Arc::clone(&accepted);
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&connections);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { return };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let (record, seen, release) = (
                 Arc::clone(&record),
                 seen_tx.clone(),
@@ -297,6 +305,7 @@ pub fn start_stalling(stall: Stall) -> Stalling {
         accepted,
         seen,
         release,
+        connections,
     }
 }
 
@@ -330,7 +339,12 @@ fn serve_stalling(
         }
         let upper = line.to_ascii_uppercase();
         if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-            out.write_all(b"250-stalling.relay\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+            if stall == Stall::EachDotPipelining {
+                out.write_all(b"250-stalling.relay\r\n250-PIPELINING\r\n")?;
+                out.write_all(b"250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+            } else {
+                out.write_all(b"250-stalling.relay\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+            }
         } else if upper.starts_with("MAIL") {
             let _ = seen.send(Seen::Mail);
             if stall == Stall::Mail || stall == Stall::MailAfter(answered) {
@@ -357,7 +371,7 @@ fn serve_stalling(
                 }
                 data.extend_from_slice(line.as_bytes());
             }
-            if stall == Stall::EachDot {
+            if matches!(stall, Stall::EachDot | Stall::EachDotPipelining) {
                 let _ = seen.send(Seen::Dot(to.join(",")));
                 let go = release.lock().unwrap().recv();
                 if go.is_err() {

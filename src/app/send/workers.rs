@@ -19,8 +19,12 @@
 //! claimed ahead is sent only if its address was not suppressed meanwhile
 //! (as the ledger writer saw it within [`WATCH_FRESH`], or else looked up
 //! on the worker's own connection, never behind the writer's commits), so
-//! a suppression stops the same messages as without claiming ahead. With a
-//! rate limit there is time to spare and nothing is claimed ahead. A row
+//! a suppression stops the same messages as without claiming ahead. The
+//! first job claimed ahead is named to the transport as the next message
+//! ([`Gate::next`]), which may send its envelope behind the current body;
+//! when that job does not go next, the transport gives up its connection,
+//! never the delivery. With a rate limit there is time to spare and nothing
+//! is claimed ahead. A row
 //! never becomes `sending` while it waits in the queue or for a relay to
 //! greet.
 //!
@@ -35,7 +39,7 @@
 use super::breaker::Breaker;
 use super::reports::Reports;
 use super::stop::Stop;
-use crate::deliver::{Gate, RateLimiter, Transport};
+use crate::deliver::{Envelope, Gate, RateLimiter, Transport};
 use crate::model::DeliveryOutcome;
 use crate::state::{Claim, Claimed, Ledger, State, SuppressionWatch, Verdict};
 use anyhow::{Result, anyhow};
@@ -208,7 +212,9 @@ pub fn work(mut transport: Box<dyn Transport>, shared: Shared) {
         };
         shared.limiter.wait();
         let refill = top_up(shared.claim_ahead, ahead.len());
-        let (delivered, next) = deliver_one(transport.as_mut(), &shared, &job, claim, refill);
+        let after = ahead.front().map(|a| &a.job);
+        let (delivered, next) =
+            deliver_one(transport.as_mut(), &shared, &job, claim, refill, after);
         let mut slot = lock(&shared.slot);
         if *slot == Slot::Abandoned {
             // The main loop released the rows the slot showed (this job's
@@ -414,6 +420,8 @@ struct ClaimGate<'a> {
     refill: usize,
     /// The next jobs, claimed once this message passed its point of no return.
     ahead: Vec<Ahead>,
+    /// The job claimed ahead that goes out after this one, if there was one.
+    after: Option<&'a Job>,
 }
 
 impl ClaimGate<'_> {
@@ -476,6 +484,18 @@ impl Gate for ClaimGate<'_> {
         *slot = Slot::Claimed(vec![Row::of(self.job)]);
     }
 
+    /// The job this worker sends next: the first claimed ahead, which it
+    /// takes before any other (a stop or a suppression since its claim
+    /// sends none, and the transport drops the envelope it sent ahead).
+    fn next(&self) -> Option<Envelope<'_>> {
+        let job = self.after.or(self.ahead.first().map(|a| &a.job))?;
+        Some(Envelope {
+            from: &job.envelope_from,
+            to: &job.recipient,
+            message: &job.message,
+        })
+    }
+
     fn go_ahead(&mut self) -> bool {
         if !matches!(self.answer(), Some(Ok(Claimed::Sending))) {
             return false;
@@ -491,14 +511,17 @@ impl Gate for ClaimGate<'_> {
 }
 
 /// Sends `job`, claiming its row once the transport is ready unless
-/// `claimed` says it was claimed ahead. Also returns up to `refill` next
-/// jobs, claimed ahead once this message passed its point of no return.
+/// `claimed` says it was claimed ahead, and naming the job that follows it
+/// (`after`, or the first claimed ahead now) to the transport. Also returns
+/// up to `refill` next jobs, claimed ahead once this message passed its
+/// point of no return.
 fn deliver_one(
     transport: &mut dyn Transport,
     shared: &Shared,
     job: &Job,
     claimed: Option<Claim>,
     refill: usize,
+    after: Option<&Job>,
 ) -> (Result<Delivered>, Vec<Ahead>) {
     let mut gate = ClaimGate {
         shared,
@@ -508,6 +531,7 @@ fn deliver_one(
         ready: false,
         refill,
         ahead: Vec::new(),
+        after,
     };
     let outcome = transport.send_when(&job.envelope_from, &job.recipient, &job.message, &mut gate);
     let ready = gate.ready;

@@ -44,6 +44,21 @@ impl fmt::Display for DataBody<'_> {
     }
 }
 
+/// The DATA payload and, behind it, the next message's envelope: one
+/// write, so that the reply to the final dot and those to the envelope
+/// come back together (RFC 2920 §3.1 lets message content open a group).
+pub(super) struct DataBodyThen<'a> {
+    pub(super) body: DataBody<'a>,
+    pub(super) then: &'a str,
+}
+
+impl fmt::Display for DataBodyThen<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.body.fmt(f)?;
+        f.write_str(self.then)
+    }
+}
+
 /// Doubles a `.` at the start of every line, so no line of the message can
 /// end the DATA phase early. Borrows when there is no such line, the usual
 /// case: `body`'s encoders never start a line with `.`.

@@ -8,7 +8,8 @@
 //! `QUIT` on drop. The work is split by responsibility:
 //! - `session`: opening, securing, authenticating, resetting and reusing
 //!   the connection;
-//! - `exchange`: one message's transaction, `MAIL FROM` to the final dot;
+//! - `exchange`: one message's transaction, `MAIL FROM` to the final dot
+//!   (with the next message's envelope behind it when the caller names it);
 //! - `pipelining`: the RFC 2920 envelope and the EHLO keyword that allows it;
 //! - `extensions`: the `MAIL FROM` parameters a message needs (8BITMIME,
 //!   SMTPUTF8) and the refusal when the relay lacks one;
@@ -116,6 +117,18 @@ pub struct SmtpTransport {
     session: Option<Session>,
     /// The last transaction stopped after MAIL FROM was accepted: send RSET.
     needs_reset: bool,
+    /// The envelope (`MAIL`, `RCPT`, `DATA`) of the next message, sent
+    /// behind the last one's body (RFC 2920 lets message content open a
+    /// group); its replies are still to be read. The relay then waits for
+    /// that message's body, so anything else ends the connection.
+    pending: Option<Pending>,
+}
+
+/// An envelope sent ahead of its transaction (see `SmtpTransport::pending`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pending {
+    from: Address,
+    to: Address,
 }
 
 impl fmt::Debug for SmtpTransport {
@@ -149,6 +162,7 @@ impl SmtpTransport {
             hello,
             session: None,
             needs_reset: false,
+            pending: None,
         })
     }
 
@@ -159,6 +173,7 @@ impl SmtpTransport {
     fn drop_connection(&mut self) {
         self.session = None;
         self.needs_reset = false;
+        self.pending = None;
     }
 }
 
@@ -208,8 +223,11 @@ impl Transport for SmtpTransport {
 
 impl Drop for SmtpTransport {
     fn drop(&mut self) {
+        // Behind an envelope sent ahead the relay reads message text, where
+        // QUIT would be a line of a body; closing delivers nothing.
         if let Some(mut session) = self.session.take()
             && !session.has_broken()
+            && self.pending.is_none()
         {
             let _ = session.conn.quit();
         }
