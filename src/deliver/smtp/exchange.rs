@@ -38,15 +38,12 @@ impl SmtpTransport {
         let configured = self.settings.timeout;
         let sent_ahead = self.take_pending(&from, &to);
         let session = self.ready()?;
-        let options = match mail_parameters(&from, &to, message, session.extensions) {
-            Ok(options) => options,
-            Err(failure) => {
-                if sent_ahead {
-                    // The relay waits for this message's body.
-                    self.drop_connection();
-                }
-                return Err(failure);
-            }
+        // An envelope sent ahead was checked (and its parameters chosen)
+        // when it went out.
+        let options = if sent_ahead {
+            Vec::new()
+        } else {
+            mail_parameters(&from, &to, message, session.extensions)?
         };
         // Established (greeted, EHLO, AUTH) and sendable: only now may the
         // caller claim the delivery. A relay that never greets leaves no
