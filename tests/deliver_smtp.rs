@@ -782,24 +782,26 @@ fn the_next_message_s_envelope_goes_out_behind_the_body_and_waits_on_the_same_ro
     // A client that waited for each dot's reply would wait the whole timeout.
     let mut transport = SmtpTransport::new(settings(port, Duration::from_secs(3))).unwrap();
     let [ann, bob, cy] = ["ann@example.com", "bob@example.com", "cy@example.com"].map(message_to);
-    let named = |to: &'static str, message: &'static [u8]| Envelope {
+    let mut first = Naming(Some(Envelope {
         from: SENDER,
-        to,
-        message,
-    };
-    let (bob, cy): (&'static [u8], &'static [u8]) = (bob.leak(), cy.leak());
-    let mut first = Naming(Some(named("bob@example.com", bob)));
+        to: "bob@example.com",
+        message: &bob,
+    }));
     assert_eq!(
         transport.send_when(SENDER, "ann@example.com", &ann, &mut first),
         Some(DeliveryOutcome::Sent)
     );
-    let mut second = Naming(Some(named("cy@example.com", cy)));
+    let mut second = Naming(Some(Envelope {
+        from: SENDER,
+        to: "cy@example.com",
+        message: &cy,
+    }));
     assert_eq!(
-        transport.send_when(SENDER, "bob@example.com", bob, &mut second),
+        transport.send_when(SENDER, "bob@example.com", &bob, &mut second),
         Some(DeliveryOutcome::Sent)
     );
     assert_eq!(
-        transport.send_when(SENDER, "cy@example.com", cy, &mut Naming(None)),
+        transport.send_when(SENDER, "cy@example.com", &cy, &mut Naming(None)),
         Some(DeliveryOutcome::Sent)
     );
     drop(transport);

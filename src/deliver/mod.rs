@@ -47,9 +47,10 @@ pub trait Gate {
     /// The message the caller will hand this transport next, once this one
     /// passed its point of no return, if it knows: a transport may send
     /// its envelope behind this message, so that both wait on one round
-    /// trip. The caller must then send exactly that message next (sending
-    /// another, or none, costs the transport its connection, never a
-    /// delivery). `None` by default.
+    /// trip. The caller then sends that message next if it can: sending
+    /// another, or none, costs the transport its connection (the relay
+    /// waits for the named message's body), never a delivery. `None` by
+    /// default.
     fn next(&self) -> Option<Envelope<'_>> {
         None
     }
