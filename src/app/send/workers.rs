@@ -11,11 +11,11 @@
 //! return with at most one job claimed ahead behind it, the worker takes
 //! jobs waiting in the queue, up to `claim_ahead` held in all, and claims
 //! them in one commit, so that fsync happens while the messages before
-//! them are on the wire, and one fsync serves many messages instead of one. A crash can therefore
-//! leave at most `claim_ahead + 1` rows per connection `sending` (the
-//! README's bound): the one in flight (or answered, its outcome not yet
-//! durable: every earlier outcome is queued before the next claim) and
-//! those claimed ahead, never transmitted. When its turn comes, a job
+//! them are on the wire, and one fsync serves many messages instead of
+//! one. A crash can therefore leave at most `claim_ahead + 1` rows per
+//! connection `sending` (the README's bound): the one in flight (or
+//! answered, its outcome not yet durable: every earlier outcome is queued
+//! before the next claim) and those claimed ahead, never transmitted. When its turn comes, a job
 //! claimed ahead is sent only if its address was not suppressed meanwhile
 //! (as the ledger writer saw it within [`WATCH_FRESH`], or else looked up
 //! on the worker's own connection, never behind the writer's commits), so
@@ -24,9 +24,8 @@
 //! ([`Gate::next`]), which may send its envelope behind the current body;
 //! when that job does not go next, the transport gives up its connection,
 //! never the delivery. With a rate limit there is time to spare and nothing
-//! is claimed ahead. A row
-//! never becomes `sending` while it waits in the queue or for a relay to
-//! greet.
+//! is claimed ahead. A row never becomes `sending` while it waits in the
+//! queue or for a relay to greet.
 //!
 //! Each worker shows where it stands in its [`Slot`], so that a stopped run
 //! can tell a message in flight (waited for; its worker then releases the
@@ -560,4 +559,30 @@ fn deliver_one(
         )),
     };
     (delivered, gate.ahead)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::top_up;
+
+    #[test]
+    fn claims_ahead_are_topped_up_with_one_left_and_never_past_claim_ahead() {
+        // (claim_ahead, held ahead) -> how many to claim now
+        for (claim_ahead, held, claim) in [
+            (8, 0, 8),
+            (8, 1, 7),
+            (8, 2, 0),
+            (8, 8, 0),
+            (1, 0, 1),
+            (1, 1, 0),
+            (0, 0, 0),
+        ] {
+            assert_eq!(
+                top_up(claim_ahead, held),
+                claim,
+                "claim_ahead {claim_ahead}, {held} held"
+            );
+            assert!(held + top_up(claim_ahead, held) <= claim_ahead.max(held));
+        }
+    }
 }
