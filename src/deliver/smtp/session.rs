@@ -29,7 +29,8 @@ pub(super) const DATA_START: Duration = Duration::from_secs(2 * 60);
 pub(super) struct Session {
     pub(super) conn: SmtpConnection,
     /// The relay advertised PIPELINING (RFC 2920): MAIL, RCPT and DATA go
-    /// out in one write, saving two round trips a message.
+    /// out in one write, behind the previous message's body when the caller
+    /// names the next message, so a message costs one round trip, not four.
     pub(super) pipelining: bool,
     /// What the relay lets `MAIL FROM` carry (8BITMIME, SMTPUTF8).
     pub(super) extensions: Extensions,
