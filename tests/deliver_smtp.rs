@@ -693,6 +693,22 @@ impl Gate for Naming<'_> {
     }
 }
 
+/// Sends `message` to `to`, naming `next` (its recipient and bytes) as
+/// the message that follows.
+fn send_naming(
+    transport: &mut SmtpTransport,
+    to: &str,
+    message: &[u8],
+    next: Option<(&str, &[u8])>,
+) -> Option<DeliveryOutcome> {
+    let mut gate = Naming(next.map(|(to, message)| Envelope {
+        from: SENDER,
+        to,
+        message,
+    }));
+    transport.send_when(SENDER, to, message, &mut gate)
+}
+
 /// The bytes of a digest to `to`.
 fn message_to(to: &str) -> Vec<u8> {
     build_message(&email("", to, to), &body(), None).unwrap()
@@ -782,27 +798,20 @@ fn the_next_message_s_envelope_goes_out_behind_the_body_and_waits_on_the_same_ro
     // A client that waited for each dot's reply would wait the whole timeout.
     let mut transport = SmtpTransport::new(settings(port, Duration::from_secs(3))).unwrap();
     let [ann, bob, cy] = ["ann@example.com", "bob@example.com", "cy@example.com"].map(message_to);
-    let mut first = Naming(Some(Envelope {
-        from: SENDER,
-        to: "bob@example.com",
-        message: &bob,
-    }));
+    let sent = Some(DeliveryOutcome::Sent);
+    let next_bob = Some(("bob@example.com", bob.as_slice()));
+    let next_cy = Some(("cy@example.com", cy.as_slice()));
     assert_eq!(
-        transport.send_when(SENDER, "ann@example.com", &ann, &mut first),
-        Some(DeliveryOutcome::Sent)
-    );
-    let mut second = Naming(Some(Envelope {
-        from: SENDER,
-        to: "cy@example.com",
-        message: &cy,
-    }));
-    assert_eq!(
-        transport.send_when(SENDER, "bob@example.com", &bob, &mut second),
-        Some(DeliveryOutcome::Sent)
+        send_naming(&mut transport, "ann@example.com", &ann, next_bob),
+        sent
     );
     assert_eq!(
-        transport.send_when(SENDER, "cy@example.com", &cy, &mut Naming(None)),
-        Some(DeliveryOutcome::Sent)
+        send_naming(&mut transport, "bob@example.com", &bob, next_cy),
+        sent
+    );
+    assert_eq!(
+        send_naming(&mut transport, "cy@example.com", &cy, None),
+        sent
     );
     drop(transport);
     assert_eq!(
@@ -816,30 +825,22 @@ fn sending_another_message_than_the_one_named_costs_the_connection_and_delivers_
     let (port, accepted, connections) = start_pipelining_relay();
     let mut transport = SmtpTransport::new(settings(port, Duration::from_secs(3))).unwrap();
     let [ann, bob, cy] = ["ann@example.com", "bob@example.com", "cy@example.com"].map(message_to);
-    let mut naming_bob = Naming(Some(Envelope {
-        from: SENDER,
-        to: "bob@example.com",
-        message: &bob,
-    }));
+    let sent = Some(DeliveryOutcome::Sent);
+    let next_bob = Some(("bob@example.com", bob.as_slice()));
     assert_eq!(
-        transport.send_when(SENDER, "ann@example.com", &ann, &mut naming_bob),
-        Some(DeliveryOutcome::Sent)
+        send_naming(&mut transport, "ann@example.com", &ann, next_bob),
+        sent
     );
     // Bob's turn never comes (say, he unsubscribed meanwhile): the relay,
     // given his envelope, waits for his body; the connection goes instead.
     assert_eq!(
-        transport.send_when(SENDER, "cy@example.com", &cy, &mut Naming(None)),
-        Some(DeliveryOutcome::Sent)
+        send_naming(&mut transport, "cy@example.com", &cy, None),
+        sent
     );
     // Named again, and dropped with its envelope out: nothing goes to Bob.
-    let mut naming_bob = Naming(Some(Envelope {
-        from: SENDER,
-        to: "bob@example.com",
-        message: &bob,
-    }));
     assert_eq!(
-        transport.send_when(SENDER, "ann@example.com", &ann, &mut naming_bob),
-        Some(DeliveryOutcome::Sent)
+        send_naming(&mut transport, "ann@example.com", &ann, next_bob),
+        sent
     );
     drop(transport);
     assert_eq!(

@@ -339,12 +339,11 @@ fn serve_stalling(
         }
         let upper = line.to_ascii_uppercase();
         if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            out.write_all(b"250-stalling.relay\r\n")?;
             if stall == Stall::EachDotPipelining {
-                out.write_all(b"250-stalling.relay\r\n250-PIPELINING\r\n")?;
-                out.write_all(b"250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
-            } else {
-                out.write_all(b"250-stalling.relay\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+                out.write_all(b"250-PIPELINING\r\n")?;
             }
+            out.write_all(b"250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
         } else if upper.starts_with("MAIL") {
             let _ = seen.send(Seen::Mail);
             if stall == Stall::Mail || stall == Stall::MailAfter(answered) {

@@ -10,7 +10,7 @@
 //! is `outcome`) nor open connections itself (that is `session`).
 
 use super::data::{DataBody, DataBodyThen, Exhausted};
-use super::extensions::mail_parameters;
+use super::extensions::{Extensions, mail_parameters};
 use super::outcome::{Failure, Phase, lost_while_writing};
 use super::pipelining::envelope_text;
 use super::session::{DATA_START, ENVELOPE};
@@ -38,12 +38,12 @@ impl SmtpTransport {
         let configured = self.settings.timeout;
         let sent_ahead = self.take_pending(&from, &to);
         let session = self.ready()?;
-        // An envelope sent ahead was checked (and its parameters chosen)
-        // when it went out.
-        let options = if sent_ahead {
-            Vec::new()
+        // `None` when it went out ahead: it was built (and the message
+        // checked) then.
+        let envelope = if sent_ahead {
+            None
         } else {
-            mail_parameters(&from, &to, message, session.extensions)?
+            Some(envelope(&from, &to, message, session.extensions)?)
         };
         // Established (greeted, EHLO, AUTH) and sendable: only now may the
         // caller claim the delivery. A relay that never greets leaves no
@@ -52,30 +52,32 @@ impl SmtpTransport {
         let pipelining = session.pipelining;
         // From here on the server holds transaction state until a final reply.
         self.needs_reset = true;
-        let mail = Mail::new(Some(from.clone()), options);
-        let rcpt = Rcpt::new(to.clone(), Vec::new());
         let mail_failed = |e| Failure::new(Phase::MailFrom, format!("MAIL FROM:<{from}>"), e);
         let rcpt_failed = |e| Failure::new(Phase::RcptTo, format!("RCPT TO:<{to}>"), e);
-        if sent_ahead {
-            self.open_session(Phase::MailFrom)?
-                .wait(ENVELOPE, configured, Phase::MailFrom)?;
-            self.envelope_sent_ahead(mail_failed, rcpt_failed)?;
-        } else if pipelining {
+        match envelope {
+            None => {
+                self.open_session(Phase::MailFrom)?
+                    .wait(ENVELOPE, configured, Phase::MailFrom)?;
+                self.envelope_sent_ahead(mail_failed, rcpt_failed)?;
+            }
             // The three replies come back together: the longest of their
             // waits (MAIL and RCPT, 5 minutes) for all of them.
-            self.open_session(Phase::MailFrom)?
-                .wait(ENVELOPE, configured, Phase::MailFrom)?;
-            self.pipelined_envelope(mail, rcpt, mail_failed, rcpt_failed)?;
-        } else {
-            let session = self.open_session(Phase::MailFrom)?;
-            session.wait(ENVELOPE, configured, Phase::MailFrom)?;
-            session.conn.command(mail).map_err(mail_failed)?;
-            session.conn.command(rcpt).map_err(rcpt_failed)?;
-            session.wait(DATA_START, configured, Phase::Data)?;
-            session
-                .conn
-                .command(Data)
-                .map_err(|e| Failure::new(Phase::Data, "DATA", e))?;
+            Some((mail, rcpt)) if pipelining => {
+                self.open_session(Phase::MailFrom)?
+                    .wait(ENVELOPE, configured, Phase::MailFrom)?;
+                self.pipelined_envelope(mail, rcpt, mail_failed, rcpt_failed)?;
+            }
+            Some((mail, rcpt)) => {
+                let session = self.open_session(Phase::MailFrom)?;
+                session.wait(ENVELOPE, configured, Phase::MailFrom)?;
+                session.conn.command(mail).map_err(mail_failed)?;
+                session.conn.command(rcpt).map_err(rcpt_failed)?;
+                session.wait(DATA_START, configured, Phase::Data)?;
+                session
+                    .conn
+                    .command(Data)
+                    .map_err(|e| Failure::new(Phase::Data, "DATA", e))?;
+            }
         }
         if !gate.go_ahead() {
             // Mid-DATA there is no RSET: closing without the final dot is
@@ -108,12 +110,12 @@ impl SmtpTransport {
         let result = match simdutf8::basic::from_utf8(message) {
             Ok(text) => {
                 let body = DataBody(text);
-                let written = match &next {
+                let written = match next {
                     Some((pending, envelope)) => {
-                        sent_next = Some(pending.clone());
+                        sent_next = Some(pending);
                         conn.command(DataBodyThen {
                             body,
-                            then: envelope,
+                            then: &envelope,
                         })
                     }
                     None => conn.command(body),
@@ -186,11 +188,22 @@ impl SmtpTransport {
         let session = self.session.as_ref()?;
         let from: Address = next.from.parse().ok()?;
         let to: Address = next.to.parse().ok()?;
-        let options = mail_parameters(&from, &to, next.message, session.extensions).ok()?;
-        let text = envelope_text(
-            &Mail::new(Some(from.clone()), options),
-            &Rcpt::new(to.clone(), Vec::new()),
-        );
-        Some((Pending { from, to }, text))
+        let (mail, rcpt) = envelope(&from, &to, next.message, session.extensions).ok()?;
+        Some((Pending { from, to }, envelope_text(&mail, &rcpt)))
     }
+}
+
+/// `MAIL FROM` with the parameters `message` needs on this relay, and
+/// `RCPT TO`; a [`Failure`] when the relay cannot take the message.
+fn envelope(
+    from: &Address,
+    to: &Address,
+    message: &[u8],
+    relay: Extensions,
+) -> Result<(Mail, Rcpt), Failure> {
+    let options = mail_parameters(from, to, message, relay)?;
+    Ok((
+        Mail::new(Some(from.clone()), options),
+        Rcpt::new(to.clone(), Vec::new()),
+    ))
 }

@@ -125,7 +125,7 @@ pub struct SmtpTransport {
 }
 
 /// An envelope sent ahead of its transaction (see `SmtpTransport::pending`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 struct Pending {
     from: Address,
     to: Address,
